@@ -1,0 +1,63 @@
+"""Names the outside world sees: task queue, workflow IDs and search attributes.
+
+They are defined once here; operators type them into the Temporal UI and
+other services build IDs with the helpers below.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from temporalio.common import SearchAttributeKey
+
+TASK_QUEUE = "partner-program"
+
+PARTNER_WORKFLOW = "PartnerLifecycleWorkflow"
+AGREEMENT_WORKFLOW = "ExclusiveAgreementWorkflow"
+REVIEW_WORKFLOW = "ProgramReviewWorkflow"
+
+_PARTNER_PREFIX = "partner"
+
+
+def partner_workflow_id(provider_id: str, reseller_team_id: str) -> str:
+    """`partner/{provider_id}/{reseller_team_id}`, the partner's one workflow ID."""
+    for label, value in (("provider_id", provider_id), ("reseller_team_id", reseller_team_id)):
+        if not value or "/" in value:
+            raise ValueError(f"{label} must be non-empty and contain no '/': {value!r}")
+    return f"{_PARTNER_PREFIX}/{provider_id}/{reseller_team_id}"
+
+
+def parse_partner_workflow_id(workflow_id: str) -> tuple[str, str]:
+    """The (provider_id, reseller_team_id) of a partner workflow ID."""
+    parts = workflow_id.split("/")
+    if len(parts) != 3 or parts[0] != _PARTNER_PREFIX or not parts[1] or not parts[2]:
+        raise ValueError(f"not a partner workflow ID: {workflow_id!r}")
+    return parts[1], parts[2]
+
+
+class SearchAttribute(StrEnum):
+    """Custom search attributes, registered by the dev stack and the compose file."""
+
+    PROVIDER_ID = "ProviderId"
+    RESELLER_TEAM_ID = "ResellerTeamId"
+    PARTNER_STATUS = "PartnerStatus"
+    PARTNER_TIER = "PartnerTier"
+    GRACE_DEADLINE = "GraceDeadline"
+    AGREEMENT_STATUS = "AgreementStatus"
+
+
+KEYWORD_ATTRIBUTES = (
+    SearchAttribute.PROVIDER_ID,
+    SearchAttribute.RESELLER_TEAM_ID,
+    SearchAttribute.PARTNER_STATUS,
+    SearchAttribute.PARTNER_TIER,
+    SearchAttribute.AGREEMENT_STATUS,
+)
+DATETIME_ATTRIBUTES = (SearchAttribute.GRACE_DEADLINE,)
+
+PROVIDER_ID = SearchAttributeKey.for_keyword(SearchAttribute.PROVIDER_ID)
+RESELLER_TEAM_ID = SearchAttributeKey.for_keyword(SearchAttribute.RESELLER_TEAM_ID)
+PARTNER_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.PARTNER_STATUS)
+PARTNER_TIER = SearchAttributeKey.for_keyword(SearchAttribute.PARTNER_TIER)
+GRACE_DEADLINE = SearchAttributeKey.for_datetime(SearchAttribute.GRACE_DEADLINE)
+AGREEMENT_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.AGREEMENT_STATUS)

@@ -1,0 +1,120 @@
+"""A reseller's performance over a window, and how it measures up against a tier."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import AwareDatetime, Field
+
+from models.program import Frozen, ProgramSettings, Tier, TierCriteria
+
+
+class PartnerMetrics(Frozen):
+    """The documents' partner metrics over the orders created in one window.
+
+    Rates are fractions (0.95 is 95%); a rate is None where its denominator is
+    zero, and the rating is None where no customer rated an order.
+    """
+
+    provider_id: str
+    reseller_team_id: str
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    total_orders: int = Field(ge=0)
+    orders_per_month: float = Field(ge=0)
+    accepted_orders: int = Field(ge=0)
+    decided_orders: int = Field(ge=0)
+    acceptance_rate: float | None = None
+    completion_rate: float | None = None
+    cancellation_rate: float | None = None
+    average_rating: float | None = None
+    rated_orders: int = 0
+    average_order_value: float | None = None
+    revenue: float = 0
+    month_over_month_growth: float | None = Field(
+        default=None, description="Orders in the last 30 days against the 30 before, as a fraction."
+    )
+    tenure_months: int = Field(ge=0)
+
+
+class CriterionResult(Frozen):
+    """One criterion of a tier: what is required, what the partner has, and whether it is met."""
+
+    name: str
+    label: str
+    required: float
+    actual: float | None
+    met: bool
+
+    def describe(self) -> str:
+        return f"{self.label} {_format(self.name, self.actual)} {'>=' if self.met else '<'} " + (
+            _format(self.name, self.required)
+        )
+
+
+def _format(name: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if name.endswith("_rate"):
+        return f"{value * 100:.1f}%"
+    if name == "revenue":
+        return f"{value:,.2f}"
+    if name == "tenure_months":
+        return f"{int(value)} months"
+    return f"{value:.1f}" if isinstance(value, float) and not value.is_integer() else f"{value:g}"
+
+
+def evaluate(
+    metrics: PartnerMetrics, criteria: TierCriteria, *, include_tenure: bool = True
+) -> list[CriterionResult]:
+    """Each criterion of a tier against the metrics.
+
+    Tenure only gates promotion: it never falls, so a partner that a provider
+    enrolled early is not put at risk for being new. A missing rating (no
+    customer rated an order yet) does not count against a partner; a missing
+    rate (no orders to measure) does.
+    """
+    checks: list[tuple[str, str, float, float | None, bool]] = [
+        ("orders_per_month", "orders/month", criteria.min_orders_per_month,
+         metrics.orders_per_month, False),
+        ("acceptance_rate", "acceptance", criteria.min_acceptance_rate,
+         metrics.acceptance_rate, False),
+        ("completion_rate", "completion", criteria.min_completion_rate,
+         metrics.completion_rate, False),
+        ("average_rating", "rating", criteria.min_rating, metrics.average_rating, True),
+        ("revenue", "revenue", criteria.min_revenue, metrics.revenue, False),
+    ]
+    if include_tenure:
+        checks.append(("tenure_months", "tenure", criteria.min_tenure_months,
+                       metrics.tenure_months, False))
+    results = []
+    for name, label, required, actual, missing_is_met in checks:
+        if required <= 0:
+            continue
+        met = missing_is_met if actual is None else actual >= required
+        results.append(CriterionResult(name=name, label=label, required=required,
+                                       actual=actual, met=met))
+    return results
+
+
+def failed(results: list[CriterionResult]) -> list[CriterionResult]:
+    return [r for r in results if not r.met]
+
+
+def qualifying_tier(
+    metrics: PartnerMetrics, program: ProgramSettings, *, include_tenure: bool = True
+) -> Tier:
+    """The highest tier whose criteria the metrics meet (bronze if none)."""
+    best = Tier.BRONZE
+    for tier in program.partner_tiers:
+        criteria = program.criteria_for(tier)
+        if criteria is not None and not failed(
+            evaluate(metrics, criteria, include_tenure=include_tenure)
+        ):
+            best = tier
+    return best
+
+
+def window_bounds(end: datetime, days: int) -> tuple[datetime, datetime]:
+    """The [start, end) window of `days` days that ends at `end`."""
+    return end - timedelta(days=days), end

@@ -1,0 +1,222 @@
+"""A partner's lifecycle: its states, the transitions between them, and the requests that drive it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
+
+from models.metrics import CriterionResult, PartnerMetrics
+from models.program import Frozen, ProgramSettings, Tier, validate_grace_days
+
+MAX_TEXT = 4000
+
+
+class PartnerStatus(StrEnum):
+    CANDIDATE = "candidate"
+    PREFERRED = "preferred"
+    AT_RISK = "at_risk"
+    REMOVED = "removed"
+    BLOCKED = "blocked"
+
+    @property
+    def on_preferred_list(self) -> bool:
+        return self in (PartnerStatus.PREFERRED, PartnerStatus.AT_RISK)
+
+
+class ActorKind(StrEnum):
+    """Who caused a transition."""
+
+    PROVIDER = "provider"
+    REVIEW = "review"
+    TIMER = "timer"
+
+
+class NoteKind(StrEnum):
+    PERFORMANCE_REVIEW = "performance_review"
+    WARNING = "warning"
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    OTHER = "other"
+
+
+def _text(value: str, *, field: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError(f"{field} must not be empty")
+    if len(value) > MAX_TEXT:
+        raise ValueError(f"{field} is longer than {MAX_TEXT} characters")
+    return value
+
+
+class ProviderAction(Frozen):
+    """Base of every provider request: who asked, and an optional request ID for deduplication."""
+
+    requested_by: str = Field(default="provider", min_length=1, max_length=200)
+    request_id: str | None = Field(default=None, max_length=200)
+
+
+class ReasonedAction(ProviderAction):
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        return _text(value, field="reason")
+
+
+class EnrollmentRequest(ProviderAction):
+    """Add a reseller to the preferred list, now or at a future effective date."""
+
+    tier: Tier = Tier.SILVER
+    effective_date: AwareDatetime | None = None
+    notes: str | None = Field(default=None, max_length=MAX_TEXT)
+
+    @field_validator("tier")
+    @classmethod
+    def _partner_tier(cls, tier: Tier) -> Tier:
+        if tier is Tier.BRONZE:
+            raise ValueError("enrollment tier must be silver (preferred) or gold (strategic)")
+        return tier
+
+
+class AtRiskFlag(ReasonedAction):
+    """A provider flags a partner at risk; the grace period defaults to the program's."""
+
+    grace_days: int | None = None
+
+    @field_validator("grace_days")
+    @classmethod
+    def _grace(cls, days: int | None) -> int | None:
+        return None if days is None else validate_grace_days(days)
+
+
+class GraceChange(ReasonedAction):
+    """Move a running grace period's deadline (it must stay 30-60 days after it began)."""
+
+    deadline: AwareDatetime
+
+
+class TierChange(ReasonedAction):
+    tier: Tier
+
+    @field_validator("tier")
+    @classmethod
+    def _partner_tier(cls, tier: Tier) -> Tier:
+        if tier is Tier.BRONZE:
+            raise ValueError("a partner's tier is silver or gold; remove the partner instead")
+        return tier
+
+
+class BlockRequest(ReasonedAction):
+    """Block a partner from the listed offers, or from every non-public offer when none are listed."""
+
+    offer_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class UnblockRequest(ReasonedAction):
+    pass
+
+
+class RemovalRequest(ReasonedAction):
+    pass
+
+
+class NoteInput(ProviderAction):
+    kind: NoteKind = NoteKind.OTHER
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        return _text(value, field="note text")
+
+
+class Nomination(Frozen):
+    """A reseller that met the criteria in a review, or that someone nominated."""
+
+    reason: str
+    tier: Tier = Tier.SILVER
+    metrics: PartnerMetrics | None = None
+    review_id: str | None = None
+
+
+class ReviewSignal(Frozen):
+    """A program review's finding for one partner: its metrics under the program then in force."""
+
+    review_id: str = Field(min_length=1)
+    reviewed_at: AwareDatetime
+    metrics: PartnerMetrics
+    program: ProgramSettings
+
+
+class Note(Frozen):
+    sequence: int
+    at: AwareDatetime
+    kind: NoteKind
+    text: str
+    author: str
+
+
+class Transition(Frozen):
+    sequence: int
+    at: AwareDatetime
+    from_status: PartnerStatus | None
+    to_status: PartnerStatus
+    from_tier: Tier
+    to_tier: Tier
+    reason: str
+    actor: ActorKind
+    actor_id: str | None = None
+
+
+class PartnerState(BaseModel):
+    """Everything the workflow knows about one partner; carried over on continue-as-new."""
+
+    provider_id: str
+    reseller_team_id: str
+    partnership_id: str = Field(
+        description="Stable for one partnership across continue-as-new; keys its side effects."
+    )
+    status: PartnerStatus = PartnerStatus.CANDIDATE
+    tier: Tier = Tier.BRONZE
+    created_at: AwareDatetime
+    candidate_since: AwareDatetime | None = None
+    nominated: bool = False
+    enrolled_at: AwareDatetime | None = None
+    scheduled_enrollment: EnrollmentRequest | None = None
+    at_risk_since: AwareDatetime | None = None
+    grace_deadline: AwareDatetime | None = None
+    failed_criteria: list[CriterionResult] = Field(default_factory=list)
+    at_risk_reason: str | None = None
+    status_before_block: PartnerStatus | None = None
+    blocked_offer_ids: list[str] = Field(default_factory=list)
+    last_metrics: PartnerMetrics | None = None
+    last_review_id: str | None = None
+    last_review_at: AwareDatetime | None = None
+    program: ProgramSettings | None = None
+    sequence: int = 0
+    transitions: list[Transition] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)
+    continued_runs: int = 0
+
+    def next_sequence(self) -> int:
+        self.sequence += 1
+        return self.sequence
+
+    def idempotency_key(self, workflow_id: str, event: str, sequence: int) -> str:
+        return f"{workflow_id}/{self.partnership_id}/{sequence}/{event}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status is PartnerStatus.REMOVED
+
+
+class PartnerWorkflowInput(Frozen):
+    provider_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    reseller_team_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    state: PartnerState | None = None
+    max_history_events: int = Field(
+        default=10_000, ge=100, description="Continue-as-new once the history is this long."
+    )

@@ -1,0 +1,117 @@
+"""A provider's partner program: tiers and the criteria that move partners between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+GRACE_PERIOD_MIN_DAYS = 30
+GRACE_PERIOD_MAX_DAYS = 60
+
+
+class Tier(StrEnum):
+    """Partner tiers. The program documents call silver "preferred" and gold "strategic"."""
+
+    BRONZE = "bronze"
+    SILVER = "silver"
+    GOLD = "gold"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Tier | None:
+        if isinstance(value, str):
+            normalized = value.strip().lower()
+            alias = {"preferred": "silver", "strategic": "gold"}.get(normalized, normalized)
+            for member in cls:
+                if member.value == alias:
+                    return member
+        return None
+
+    @property
+    def rank(self) -> int:
+        return _TIER_ORDER.index(self)
+
+
+_TIER_ORDER = (Tier.BRONZE, Tier.SILVER, Tier.GOLD)
+
+
+class Frozen(BaseModel):
+    """Base for value objects: immutable, and unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TierCriteria(Frozen):
+    """What a reseller's metrics over the window must reach for a tier."""
+
+    min_orders_per_month: float = Field(ge=0)
+    min_acceptance_rate: float = Field(ge=0, le=1)
+    min_completion_rate: float = Field(default=0, ge=0, le=1)
+    min_rating: float = Field(ge=0, le=5)
+    min_tenure_months: int = Field(ge=0)
+    min_revenue: float = Field(default=0, ge=0)
+
+
+SILVER_DEFAULTS = TierCriteria(
+    min_orders_per_month=10,
+    min_acceptance_rate=0.90,
+    min_completion_rate=0.95,
+    min_rating=4.5,
+    min_tenure_months=3,
+)
+GOLD_DEFAULTS = TierCriteria(
+    min_orders_per_month=50,
+    min_acceptance_rate=0.95,
+    min_completion_rate=0.95,
+    min_rating=4.8,
+    min_tenure_months=12,
+    min_revenue=25_000,
+)
+
+
+class ProgramSettings(Frozen):
+    """One provider's program: tiers, criteria, window, grace period, enrollment policy."""
+
+    tiers: Literal["single", "three"] = "three"
+    silver: TierCriteria = SILVER_DEFAULTS
+    gold: TierCriteria = GOLD_DEFAULTS
+    metrics_window_days: int = Field(default=90, ge=7, le=730)
+    grace_period_days: int = Field(
+        default=45,
+        ge=GRACE_PERIOD_MIN_DAYS,
+        le=GRACE_PERIOD_MAX_DAYS,
+        description="Days an at-risk partner keeps its benefits before removal (30-60).",
+    )
+    auto_enroll: bool = False
+    candidate_lapse_days: int = Field(default=30, ge=1, le=365)
+    version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _gold_is_above_silver(self) -> ProgramSettings:
+        if self.tiers == "three" and self.gold.min_orders_per_month < self.silver.min_orders_per_month:
+            raise ValueError("gold must require at least as many orders per month as silver")
+        return self
+
+    def criteria_for(self, tier: Tier) -> TierCriteria | None:
+        """The criteria of a partner tier; bronze has none, and gold none in a single-tier program."""
+        if tier is Tier.SILVER:
+            return self.silver
+        if tier is Tier.GOLD and self.tiers == "three":
+            return self.gold
+        return None
+
+    @property
+    def partner_tiers(self) -> tuple[Tier, ...]:
+        """The tiers a partner on the preferred list can hold, lowest first."""
+        return (Tier.SILVER, Tier.GOLD) if self.tiers == "three" else (Tier.SILVER,)
+
+
+def validate_grace_days(days: int) -> int:
+    """The grace period in days, or a ValueError a provider can act on."""
+    if not GRACE_PERIOD_MIN_DAYS <= days <= GRACE_PERIOD_MAX_DAYS:
+        raise ValueError(
+            f"grace period must be between {GRACE_PERIOD_MIN_DAYS} and "
+            f"{GRACE_PERIOD_MAX_DAYS} days, got {days}"
+        )
+    return days

@@ -1,0 +1,47 @@
+"""What the partner workflow writes to the program database, and what it reads back."""
+
+from __future__ import annotations
+
+from pydantic import AwareDatetime, Field
+
+from models.partner import Note, PartnerStatus, Transition
+from models.program import Frozen, ProgramSettings, Tier
+
+
+class PartnerRef(Frozen):
+    provider_id: str
+    reseller_team_id: str
+
+
+class MetricsRequest(PartnerRef):
+    as_of: AwareDatetime
+    window_days: int = Field(ge=1)
+
+
+class TransitionRecord(PartnerRef):
+    """A transition, and the preferred-list row as it stands after it."""
+
+    idempotency_key: str
+    workflow_id: str
+    transition: Transition
+    status: PartnerStatus
+    tier: Tier
+    enrolled_at: AwareDatetime | None
+    grace_deadline: AwareDatetime | None
+
+
+class NoteRecord(PartnerRef):
+    idempotency_key: str
+    note: Note
+
+
+class WriteResult(Frozen):
+    written: bool = Field(description="False when a retry found the row already written.")
+
+
+class PartnerContext(Frozen):
+    """What the workflow needs from the database before acting on a partner."""
+
+    provider_name: str
+    reseller_name: str
+    program: ProgramSettings

@@ -1,0 +1,234 @@
+"""The program database: providers, resellers, orders, offers, the preferred list and its logs.
+
+One schema for SQLite (the embedded default) and PostgreSQL. Timestamps are
+always timezone-aware UTC in Python, whatever the backend stores.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ORDER_STATUSES = (
+    "pending",
+    "submitted_to_provider",
+    "accepted",
+    "rejected",
+    "scheduled",
+    "in_progress",
+    "completed",
+    "active",
+    "cancelled",
+    "failed",
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out; SQLite keeps naive UTC text that sorts correctly."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Provider(Base):
+    __tablename__ = "providers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    program: Mapped[dict[str, Any]] = mapped_column(JSON)
+    program_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reseller(Base):
+    __tablename__ = "resellers"
+
+    team_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    visibility: Mapped[str] = mapped_column(String(20))
+    min_tier: Mapped[str | None] = mapped_column(String(20))
+    monthly_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OfferAccess(Base):
+    """A reseller's access to a non-public offer: granted for its tier, or listed as allowed."""
+
+    __tablename__ = "offer_access"
+
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    reseller_team_id: Mapped[str] = mapped_column(
+        ForeignKey("resellers.team_id"), primary_key=True
+    )
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OfferBlock(Base):
+    """A partner barred from one offer, or from all of a provider's offers (offer_id NULL)."""
+
+    __tablename__ = "offer_blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
+    offer_id: Mapped[str | None] = mapped_column(ForeignKey("offers.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_offer_blocks_partner", "provider_id", "reseller_team_id"),)
+
+
+class Order(Base):
+    """An order item of the marketplace: one offer sold by one reseller at one service address."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"))
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
+    zip_code: Mapped[str] = mapped_column(String(10))
+    monthly_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    status: Mapped[str] = mapped_column(String(30))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_orders_provider_reseller_created", "provider_id", "reseller_team_id",
+              "created_at"),
+        Index("ix_orders_provider_created", "provider_id", "created_at"),
+    )
+
+
+class PreferredListEntry(Base):
+    """The provider's preferred list as the partner workflows last wrote it."""
+
+    __tablename__ = "preferred_list"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    reseller_team_id: Mapped[str] = mapped_column(
+        ForeignKey("resellers.team_id"), primary_key=True
+    )
+    workflow_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    tier: Mapped[str] = mapped_column(String(20))
+    enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    grace_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TransitionLogEntry(Base):
+    __tablename__ = "transition_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
+    workflow_id: Mapped[str] = mapped_column(String(300), index=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    from_tier: Mapped[str] = mapped_column(String(20))
+    to_tier: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class PartnerNote(Base):
+    __tablename__ = "partner_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_partner_notes_partner", "provider_id", "reseller_team_id"),)
+
+
+class Notification(Base):
+    """The outbox: one row per message, keyed so that a retried activity never sends twice."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
+    recipient: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_notifications_partner", "provider_id", "reseller_team_id"),)
