@@ -61,3 +61,15 @@ PARTNER_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.PARTNER_STATUS)
 PARTNER_TIER = SearchAttributeKey.for_keyword(SearchAttribute.PARTNER_TIER)
 GRACE_DEADLINE = SearchAttributeKey.for_datetime(SearchAttribute.GRACE_DEADLINE)
 AGREEMENT_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.AGREEMENT_STATUS)
+
+
+class ActivityName(StrEnum):
+    """Activity names as they appear in a workflow's history."""
+
+    LOAD_PARTNER_CONTEXT = "load_partner_context"
+    COMPUTE_PARTNER_METRICS = "compute_partner_metrics"
+    RECORD_TRANSITION = "record_transition"
+    RECORD_NOTE = "record_note"
+    GRANT_PREFERRED_OFFERS = "grant_preferred_offers"
+    REVOKE_OFFER_ACCESS = "revoke_offer_access"
+    SEND_NOTIFICATION = "send_notification"

@@ -75,25 +75,42 @@ def evaluate(
     rate (no orders to measure) does.
     """
     checks: list[tuple[str, str, float, float | None, bool]] = [
-        ("orders_per_month", "orders/month", criteria.min_orders_per_month,
-         metrics.orders_per_month, False),
-        ("acceptance_rate", "acceptance", criteria.min_acceptance_rate,
-         metrics.acceptance_rate, False),
-        ("completion_rate", "completion", criteria.min_completion_rate,
-         metrics.completion_rate, False),
+        (
+            "orders_per_month",
+            "orders/month",
+            criteria.min_orders_per_month,
+            metrics.orders_per_month,
+            False,
+        ),
+        (
+            "acceptance_rate",
+            "acceptance",
+            criteria.min_acceptance_rate,
+            metrics.acceptance_rate,
+            False,
+        ),
+        (
+            "completion_rate",
+            "completion",
+            criteria.min_completion_rate,
+            metrics.completion_rate,
+            False,
+        ),
         ("average_rating", "rating", criteria.min_rating, metrics.average_rating, True),
         ("revenue", "revenue", criteria.min_revenue, metrics.revenue, False),
     ]
     if include_tenure:
-        checks.append(("tenure_months", "tenure", criteria.min_tenure_months,
-                       metrics.tenure_months, False))
+        checks.append(
+            ("tenure_months", "tenure", criteria.min_tenure_months, metrics.tenure_months, False)
+        )
     results = []
     for name, label, required, actual, missing_is_met in checks:
         if required <= 0:
             continue
         met = missing_is_met if actual is None else actual >= required
-        results.append(CriterionResult(name=name, label=label, required=required,
-                                       actual=actual, met=met))
+        results.append(
+            CriterionResult(name=name, label=label, required=required, actual=actual, met=met)
+        )
     return results
 
 

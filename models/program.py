@@ -89,7 +89,10 @@ class ProgramSettings(Frozen):
 
     @model_validator(mode="after")
     def _gold_is_above_silver(self) -> ProgramSettings:
-        if self.tiers == "three" and self.gold.min_orders_per_month < self.silver.min_orders_per_month:
+        if (
+            self.tiers == "three"
+            and self.gold.min_orders_per_month < self.silver.min_orders_per_month
+        ):
             raise ValueError("gold must require at least as many orders per month as silver")
         return self
 

@@ -23,6 +23,7 @@ class TransitionRecord(PartnerRef):
 
     idempotency_key: str
     workflow_id: str
+    partnership_id: str
     transition: Transition
     status: PartnerStatus
     tier: Tier

@@ -115,9 +115,7 @@ class OfferAccess(Base):
     __tablename__ = "offer_access"
 
     offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
-    reseller_team_id: Mapped[str] = mapped_column(
-        ForeignKey("resellers.team_id"), primary_key=True
-    )
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"), primary_key=True)
     source: Mapped[str] = mapped_column(String(20), primary_key=True)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -155,8 +153,9 @@ class Order(Base):
     rating: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
-        Index("ix_orders_provider_reseller_created", "provider_id", "reseller_team_id",
-              "created_at"),
+        Index(
+            "ix_orders_provider_reseller_created", "provider_id", "reseller_team_id", "created_at"
+        ),
         Index("ix_orders_provider_created", "provider_id", "created_at"),
     )
 
@@ -167,10 +166,9 @@ class PreferredListEntry(Base):
     __tablename__ = "preferred_list"
 
     provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
-    reseller_team_id: Mapped[str] = mapped_column(
-        ForeignKey("resellers.team_id"), primary_key=True
-    )
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"), primary_key=True)
     workflow_id: Mapped[str] = mapped_column(String(300))
+    partnership_id: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
     tier: Mapped[str] = mapped_column(String(20))
     enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""What touches the world: SQL, notifications, offer access. Every activity is idempotent."""

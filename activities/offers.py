@@ -1,0 +1,169 @@
+"""Which offers a partner can see: access to preferred offers for its tier, and blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.orm import Session
+from temporalio import activity
+
+from models.contract import ActivityName
+from models.database import Database
+from models.offers import AccessSource, OfferAccessChange, OfferAccessResult, Visibility
+from models.program import Tier
+from models.schema import Offer, OfferAccess, OfferBlock
+
+
+def _eligible_preferred_offers(session: Session, provider_id: str, tier: Tier) -> set[str]:
+    offers = session.execute(
+        select(Offer.id, Offer.min_tier).where(
+            Offer.provider_id == provider_id, Offer.visibility == Visibility.PREFERRED.value
+        )
+    ).all()
+    return {
+        offer_id
+        for offer_id, min_tier in offers
+        if min_tier is None or Tier(min_tier).rank <= tier.rank
+    }
+
+
+def _current_access(
+    session: Session, provider_id: str, reseller_team_id: str, source: AccessSource
+) -> set[str]:
+    return set(
+        session.scalars(
+            select(OfferAccess.offer_id)
+            .join(Offer, Offer.id == OfferAccess.offer_id)
+            .where(
+                Offer.provider_id == provider_id,
+                OfferAccess.reseller_team_id == reseller_team_id,
+                OfferAccess.source == source.value,
+            )
+        )
+    )
+
+
+def _revoke(
+    session: Session, reseller_team_id: str, source: AccessSource, offer_ids: set[str]
+) -> None:
+    if offer_ids:
+        session.execute(
+            delete(OfferAccess).where(
+                OfferAccess.reseller_team_id == reseller_team_id,
+                OfferAccess.source == source.value,
+                OfferAccess.offer_id.in_(sorted(offer_ids)),
+            )
+        )
+
+
+def _replace_blocks(session: Session, change: OfferAccessChange) -> list[str]:
+    session.execute(
+        delete(OfferBlock).where(
+            OfferBlock.provider_id == change.provider_id,
+            OfferBlock.reseller_team_id == change.reseller_team_id,
+        )
+    )
+    offer_ids: Sequence[str | None] = (
+        [None] if change.block_all else sorted(set(change.blocked_offer_ids))
+    )
+    for offer_id in offer_ids:
+        session.add(
+            OfferBlock(
+                provider_id=change.provider_id,
+                reseller_team_id=change.reseller_team_id,
+                offer_id=offer_id,
+                reason=change.reason,
+            )
+        )
+    return ["*" if o is None else o for o in offer_ids]
+
+
+def apply_access_change(session: Session, change: OfferAccessChange) -> OfferAccessResult:
+    """Make the partner's access rows and blocks match `change`; repeating it changes nothing."""
+    wanted = (
+        _eligible_preferred_offers(session, change.provider_id, change.tier)
+        if change.tier is not None
+        else set()
+    )
+    current = _current_access(
+        session, change.provider_id, change.reseller_team_id, AccessSource.PREFERRED
+    )
+    granted = wanted - current
+    revoked = current - wanted
+    session.add_all(
+        OfferAccess(
+            offer_id=offer_id,
+            reseller_team_id=change.reseller_team_id,
+            source=AccessSource.PREFERRED.value,
+        )
+        for offer_id in sorted(granted)
+    )
+    _revoke(session, change.reseller_team_id, AccessSource.PREFERRED, revoked)
+    if change.revoke_selected:
+        selected = _current_access(
+            session, change.provider_id, change.reseller_team_id, AccessSource.SELECTED
+        )
+        _revoke(session, change.reseller_team_id, AccessSource.SELECTED, selected)
+        revoked |= selected
+    blocked = _replace_blocks(session, change)
+    return OfferAccessResult(granted=sorted(granted), revoked=sorted(revoked), blocked=blocked)
+
+
+def visible_offer_ids(session: Session, provider_id: str, reseller_team_id: str) -> list[str]:
+    """The provider's offers this reseller can see right now."""
+    blocked_all = session.scalar(
+        select(
+            exists().where(
+                OfferBlock.provider_id == provider_id,
+                OfferBlock.reseller_team_id == reseller_team_id,
+                OfferBlock.offer_id.is_(None),
+            )
+        )
+    )
+    if blocked_all:
+        return []
+    has_access = exists().where(
+        OfferAccess.offer_id == Offer.id, OfferAccess.reseller_team_id == reseller_team_id
+    )
+    is_blocked = exists().where(
+        OfferBlock.offer_id == Offer.id, OfferBlock.reseller_team_id == reseller_team_id
+    )
+    return list(
+        session.scalars(
+            select(Offer.id)
+            .where(
+                Offer.provider_id == provider_id,
+                or_(Offer.visibility == Visibility.PUBLIC.value, has_access),
+                ~is_blocked,
+            )
+            .order_by(Offer.id)
+        )
+    )
+
+
+class OfferAccessActivities:
+    """Grants and revokes a partner's access to the provider's non-public offers."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _apply(self, change: OfferAccessChange) -> OfferAccessResult:
+        with self._db.transaction() as session:
+            result = apply_access_change(session, change)
+        activity.logger.info(
+            "offer access of %s: granted %s, revoked %s, blocked %s",
+            change.reseller_team_id,
+            result.granted,
+            result.revoked,
+            result.blocked,
+        )
+        return result
+
+    @activity.defn(name=ActivityName.GRANT_PREFERRED_OFFERS)
+    def grant_preferred_offers(self, change: OfferAccessChange) -> OfferAccessResult:
+        return self._apply(change)
+
+    @activity.defn(name=ActivityName.REVOKE_OFFER_ACCESS)
+    def revoke_offer_access(self, change: OfferAccessChange) -> OfferAccessResult:
+        return self._apply(change)

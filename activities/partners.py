@@ -1,0 +1,139 @@
+"""The partner's rows in the program database: context, preferred list, transition log, notes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models.contract import ActivityName
+from models.database import Database
+from models.program import ProgramSettings
+from models.records import NoteRecord, PartnerContext, PartnerRef, TransitionRecord, WriteResult
+from models.schema import (
+    PartnerNote,
+    PreferredListEntry,
+    Provider,
+    Reseller,
+    TransitionLogEntry,
+)
+
+
+class UnknownPartyError(ApplicationError):
+    """A provider or reseller that the program database does not know: retrying cannot help."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="UnknownParty", non_retryable=True)
+
+
+def load_context(session: Session, ref: PartnerRef) -> PartnerContext:
+    provider = session.get(Provider, ref.provider_id)
+    if provider is None:
+        raise UnknownPartyError(f"unknown provider {ref.provider_id!r}")
+    reseller = session.get(Reseller, ref.reseller_team_id)
+    if reseller is None:
+        raise UnknownPartyError(f"unknown reseller {ref.reseller_team_id!r}")
+    return PartnerContext(
+        provider_name=provider.name,
+        reseller_name=reseller.name,
+        program=ProgramSettings.model_validate(provider.program),
+    )
+
+
+def _already_recorded(
+    session: Session, model: type[TransitionLogEntry | PartnerNote], key: str
+) -> bool:
+    return session.scalar(select(model.id).where(model.idempotency_key == key)) is not None
+
+
+def _upsert_listing(session: Session, record: TransitionRecord) -> None:
+    entry = session.get(PreferredListEntry, (record.provider_id, record.reseller_team_id))
+    if entry is None:
+        entry = PreferredListEntry(
+            provider_id=record.provider_id,
+            reseller_team_id=record.reseller_team_id,
+            workflow_id=record.workflow_id,
+            last_sequence=0,
+        )
+        session.add(entry)
+    elif (
+        entry.partnership_id == record.partnership_id
+        and entry.last_sequence > record.transition.sequence
+    ):
+        return  # a later transition of this partnership is already on the list
+    entry.partnership_id = record.partnership_id
+    entry.status = record.status.value
+    entry.tier = record.tier.value
+    entry.enrolled_at = record.enrolled_at
+    entry.grace_deadline = record.grace_deadline
+    entry.last_sequence = record.transition.sequence
+    entry.updated_at = record.transition.at
+
+
+class PartnerRecordActivities:
+    """Keeps the preferred list, the transition log and the notes current."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @activity.defn(name=ActivityName.LOAD_PARTNER_CONTEXT)
+    def load_partner_context(self, ref: PartnerRef) -> PartnerContext:
+        with self._db.transaction() as session:
+            return load_context(session, ref)
+
+    @activity.defn(name=ActivityName.RECORD_TRANSITION)
+    def record_transition(self, record: TransitionRecord) -> WriteResult:
+        """Append the transition to the log and update the preferred list, in one transaction."""
+        t = record.transition
+        try:
+            with self._db.transaction() as session:
+                if _already_recorded(session, TransitionLogEntry, record.idempotency_key):
+                    return WriteResult(written=False)
+                session.add(
+                    TransitionLogEntry(
+                        idempotency_key=record.idempotency_key,
+                        workflow_id=record.workflow_id,
+                        provider_id=record.provider_id,
+                        reseller_team_id=record.reseller_team_id,
+                        sequence=t.sequence,
+                        at=t.at,
+                        from_status=t.from_status.value if t.from_status else None,
+                        to_status=t.to_status.value,
+                        from_tier=t.from_tier.value,
+                        to_tier=t.to_tier.value,
+                        reason=t.reason,
+                        actor=t.actor.value,
+                        actor_id=t.actor_id,
+                    )
+                )
+                _upsert_listing(session, record)
+        except IntegrityError:
+            return WriteResult(written=False)  # a concurrent attempt of this activity won
+        activity.logger.info(
+            "%s: %s -> %s (%s)", record.workflow_id, t.from_status, t.to_status, t.reason
+        )
+        return WriteResult(written=True)
+
+    @activity.defn(name=ActivityName.RECORD_NOTE)
+    def record_note(self, record: NoteRecord) -> WriteResult:
+        note = record.note
+        try:
+            with self._db.transaction() as session:
+                if _already_recorded(session, PartnerNote, record.idempotency_key):
+                    return WriteResult(written=False)
+                session.add(
+                    PartnerNote(
+                        idempotency_key=record.idempotency_key,
+                        provider_id=record.provider_id,
+                        reseller_team_id=record.reseller_team_id,
+                        kind=note.kind.value,
+                        text=note.text,
+                        author=note.author,
+                        created_at=note.at,
+                    )
+                )
+        except IntegrityError:
+            return WriteResult(written=False)
+        return WriteResult(written=True)

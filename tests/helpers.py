@@ -1,0 +1,154 @@
+"""Building blocks for scenarios: a seeded provider and its resellers in the real database."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from temporalio.testing import WorkflowEnvironment
+
+from activities.metrics import partner_metrics
+from activities.offers import visible_offer_ids
+from models.database import Database
+from models.metrics import PartnerMetrics
+from models.offers import Visibility
+from models.partner import ReviewSignal
+from models.program import ProgramSettings, Tier
+from models.records import MetricsRequest
+from models.schema import Notification, PreferredListEntry, TransitionLogEntry
+from workers.demo_data import (
+    OrderProfile,
+    add_offer,
+    add_provider,
+    add_reseller,
+    generate_orders,
+)
+
+
+@dataclass
+class Program:
+    """One provider with a public, a preferred and a gold-only offer."""
+
+    db: Database
+    env: WorkflowEnvironment
+    settings: ProgramSettings
+    provider_id: str = field(default_factory=lambda: f"prov{uuid.uuid4().hex[:6]}")
+
+    @property
+    def public_offer(self) -> str:
+        return f"{self.provider_id}-internet"
+
+    @property
+    def preferred_offer(self) -> str:
+        return f"{self.provider_id}-fiber"
+
+    @property
+    def gold_offer(self) -> str:
+        return f"{self.provider_id}-business"
+
+    def create(self) -> Program:
+        with self.db.transaction() as session:
+            add_provider(session, self.provider_id, f"Provider {self.provider_id}", self.settings)
+            session.flush()
+            add_offer(session, self.provider_id, self.public_offer)
+            add_offer(
+                session, self.provider_id, self.preferred_offer, visibility=Visibility.PREFERRED
+            )
+            add_offer(
+                session,
+                self.provider_id,
+                self.gold_offer,
+                visibility=Visibility.PREFERRED,
+                min_tier=Tier.GOLD,
+            )
+        return self
+
+    async def now(self) -> datetime:
+        return await self.env.get_current_time()
+
+    async def add_reseller(
+        self, team_id: str, profile: OrderProfile, *, days: int = 90, joined_months_ago: int = 24
+    ) -> str:
+        now = await self.now()
+        with self.db.transaction() as session:
+            add_reseller(session, team_id, joined_at=now - timedelta(days=30 * joined_months_ago))
+            session.flush()
+            session.add_all(
+                generate_orders(
+                    self.provider_id, team_id, self.public_offer, profile, end=now, days=days
+                )
+            )
+        return team_id
+
+    async def add_orders(
+        self, team_id: str, profile: OrderProfile, *, days: int, prefix: str
+    ) -> None:
+        now = await self.now()
+        with self.db.transaction() as session:
+            session.add_all(
+                generate_orders(
+                    self.provider_id,
+                    team_id,
+                    self.public_offer,
+                    profile,
+                    end=now,
+                    days=days,
+                    id_prefix=f"{self.provider_id}-{team_id}-{prefix}",
+                )
+            )
+
+    async def metrics(self, team_id: str) -> PartnerMetrics:
+        return partner_metrics(
+            self.db,
+            MetricsRequest(
+                provider_id=self.provider_id,
+                reseller_team_id=team_id,
+                as_of=await self.now(),
+                window_days=self.settings.metrics_window_days,
+            ),
+        )
+
+    async def review_signal(self, team_id: str, review_id: str | None = None) -> ReviewSignal:
+        return ReviewSignal(
+            review_id=review_id or f"review-{uuid.uuid4().hex[:6]}",
+            reviewed_at=await self.now(),
+            metrics=await self.metrics(team_id),
+            program=self.settings,
+        )
+
+    def visible_offers(self, team_id: str) -> list[str]:
+        with self.db.transaction() as session:
+            return visible_offer_ids(session, self.provider_id, team_id)
+
+    def notifications(self, team_id: str, kind: str | None = None) -> list[Notification]:
+        with self.db.transaction() as session:
+            query = select(Notification).where(
+                Notification.provider_id == self.provider_id,
+                Notification.reseller_team_id == team_id,
+            )
+            if kind:
+                query = query.where(Notification.kind == kind)
+            return list(session.scalars(query.order_by(Notification.id)))
+
+    def listing(self, team_id: str) -> PreferredListEntry | None:
+        with self.db.transaction() as session:
+            return session.get(PreferredListEntry, (self.provider_id, team_id))
+
+    def logged_transitions(self, team_id: str) -> list[TransitionLogEntry]:
+        with self.db.transaction() as session:
+            return list(
+                session.scalars(
+                    select(TransitionLogEntry)
+                    .where(
+                        TransitionLogEntry.provider_id == self.provider_id,
+                        TransitionLogEntry.reseller_team_id == team_id,
+                    )
+                    .order_by(TransitionLogEntry.sequence)
+                )
+            )
+
+    def count_rows(self, model: type) -> int:
+        with self.db.transaction() as session:
+            return int(session.scalar(select(func.count()).select_from(model)) or 0)

@@ -1,0 +1,1 @@
+"""Processes and wiring: the worker, the CLI, the local stack."""

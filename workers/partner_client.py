@@ -1,0 +1,242 @@
+"""How providers' requests reach partner workflows: typed calls with errors a person can read."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.contract import (
+    PARTNER_STATUS,
+    PARTNER_TIER,
+    PROVIDER_ID,
+    RESELLER_TEAM_ID,
+    TASK_QUEUE,
+    partner_workflow_id,
+)
+from models.partner import (
+    AtRiskFlag,
+    BlockRequest,
+    EnrollmentRequest,
+    GraceChange,
+    Nomination,
+    NoteInput,
+    PartnerState,
+    PartnerStatus,
+    PartnerWorkflowInput,
+    RemovalRequest,
+    ReviewSignal,
+    TierChange,
+    UnblockRequest,
+)
+from models.program import Tier
+from workflows.partner_lifecycle import PartnerLifecycleWorkflow
+
+
+class PartnerRequestRejected(Exception):
+    """The partner workflow refused a request; the message says why."""
+
+
+class PartnerNotFound(Exception):
+    """No partner workflow runs for this provider and reseller."""
+
+
+def _summary(provider_id: str, reseller_team_id: str) -> str:
+    return f"Partner {reseller_team_id} of provider {provider_id}"
+
+
+def _rejection(error: WorkflowUpdateFailedError) -> PartnerRequestRejected:
+    cause: BaseException | None = error.cause
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    return PartnerRequestRejected(cause.message if cause is not None else str(error))
+
+
+class PartnerPrograms:
+    """Start and steer partner workflows of any provider."""
+
+    def __init__(
+        self, client: Client, task_queue: str = TASK_QUEUE, max_history_events: int | None = None
+    ) -> None:
+        self.client = client
+        self.task_queue = task_queue
+        self._max_history_events = max_history_events
+
+    def _input(self, provider_id: str, reseller_team_id: str) -> PartnerWorkflowInput:
+        extra = {"max_history_events": self._max_history_events} if self._max_history_events else {}
+        return PartnerWorkflowInput(
+            provider_id=provider_id, reseller_team_id=reseller_team_id, **extra
+        )
+
+    def _start_operation(
+        self, provider_id: str, reseller_team_id: str
+    ) -> WithStartWorkflowOperation[PartnerLifecycleWorkflow, PartnerState]:
+        return WithStartWorkflowOperation(
+            PartnerLifecycleWorkflow.run,
+            self._input(provider_id, reseller_team_id),
+            id=partner_workflow_id(provider_id, reseller_team_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(PROVIDER_ID, provider_id),
+                    SearchAttributePair(RESELLER_TEAM_ID, reseller_team_id),
+                    SearchAttributePair(PARTNER_STATUS, PartnerStatus.CANDIDATE.value),
+                    SearchAttributePair(PARTNER_TIER, Tier.BRONZE.value),
+                ]
+            ),
+            static_summary=_summary(provider_id, reseller_team_id),
+            static_details=f"Lifecycle of reseller {reseller_team_id} in the partner program "
+            f"of provider {provider_id}.",
+        )
+
+    def handle(
+        self, provider_id: str, reseller_team_id: str
+    ) -> WorkflowHandle[PartnerLifecycleWorkflow, PartnerState]:
+        return self.client.get_workflow_handle_for(
+            PartnerLifecycleWorkflow.run, partner_workflow_id(provider_id, reseller_team_id)
+        )
+
+    async def enroll(
+        self, provider_id: str, reseller_team_id: str, request: EnrollmentRequest
+    ) -> PartnerState:
+        """Enroll through update-with-start: the same request twice makes one partner."""
+        try:
+            return await self.client.execute_update_with_start_workflow(
+                PartnerLifecycleWorkflow.enroll,
+                request,
+                start_workflow_operation=self._start_operation(provider_id, reseller_team_id),
+                id=f"enroll/{request.request_id}" if request.request_id else None,
+            )
+        except WorkflowUpdateFailedError as error:
+            raise _rejection(error) from error
+
+    async def nominate(
+        self, provider_id: str, reseller_team_id: str, nomination: Nomination
+    ) -> None:
+        """Make a reseller a candidate, starting its workflow if it has none."""
+        await self.client.start_workflow(
+            PartnerLifecycleWorkflow.run,
+            self._input(provider_id, reseller_team_id),
+            id=partner_workflow_id(provider_id, reseller_team_id),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            start_signal="nominate",
+            start_signal_args=[nomination],
+            static_summary=_summary(provider_id, reseller_team_id),
+        )
+
+    async def review(self, provider_id: str, reseller_team_id: str, signal: ReviewSignal) -> None:
+        await self._call(
+            provider_id,
+            reseller_team_id,
+            lambda h: h.signal(PartnerLifecycleWorkflow.review, signal),
+        )
+
+    async def state(self, provider_id: str, reseller_team_id: str) -> PartnerState:
+        return await self._call(
+            provider_id,
+            reseller_team_id,  # type: ignore[no-any-return]
+            lambda h: h.query(PartnerLifecycleWorkflow.get_state),
+        )
+
+    async def flag_at_risk(
+        self, provider_id: str, reseller_team_id: str, request: AtRiskFlag
+    ) -> PartnerState:
+        return await self._update(
+            provider_id, reseller_team_id, PartnerLifecycleWorkflow.flag_at_risk, request
+        )
+
+    async def change_grace_deadline(
+        self, provider_id: str, reseller_team_id: str, request: GraceChange
+    ) -> PartnerState:
+        return await self._update(
+            provider_id, reseller_team_id, PartnerLifecycleWorkflow.change_grace_deadline, request
+        )
+
+    async def change_tier(
+        self, provider_id: str, reseller_team_id: str, request: TierChange
+    ) -> PartnerState:
+        return await self._update(
+            provider_id, reseller_team_id, PartnerLifecycleWorkflow.change_tier, request
+        )
+
+    async def block(
+        self, provider_id: str, reseller_team_id: str, request: BlockRequest
+    ) -> PartnerState:
+        return await self._update(
+            provider_id, reseller_team_id, PartnerLifecycleWorkflow.block, request
+        )
+
+    async def unblock(
+        self, provider_id: str, reseller_team_id: str, request: UnblockRequest
+    ) -> PartnerState:
+        return await self._update(
+            provider_id, reseller_team_id, PartnerLifecycleWorkflow.unblock, request
+        )
+
+    async def remove(
+        self, provider_id: str, reseller_team_id: str, request: RemovalRequest
+    ) -> PartnerState:
+        return await self._update(
+            provider_id, reseller_team_id, PartnerLifecycleWorkflow.remove, request
+        )
+
+    async def add_note(
+        self, provider_id: str, reseller_team_id: str, request: NoteInput
+    ) -> PartnerState:
+        return await self._update(
+            provider_id, reseller_team_id, PartnerLifecycleWorkflow.add_note, request
+        )
+
+    async def _update(
+        self,
+        provider_id: str,
+        reseller_team_id: str,
+        update: Any,
+        request: NoteInput
+        | AtRiskFlag
+        | GraceChange
+        | TierChange
+        | BlockRequest
+        | UnblockRequest
+        | RemovalRequest,
+    ) -> PartnerState:
+        update_id = f"{update.__name__}/{request.request_id}" if request.request_id else None
+        return await self._call(  # type: ignore[no-any-return]
+            provider_id,
+            reseller_team_id,
+            lambda h: h.execute_update(update, request, id=update_id),
+        )
+
+    async def _call(
+        self,
+        provider_id: str,
+        reseller_team_id: str,
+        call: Callable[[WorkflowHandle[Any, Any]], Awaitable[Any]],
+    ) -> Any:
+        try:
+            return await call(self.handle(provider_id, reseller_team_id))
+        except WorkflowUpdateFailedError as error:
+            raise _rejection(error) from error
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                raise PartnerNotFound(
+                    f"{reseller_team_id} is not a partner of provider {provider_id}"
+                ) from error
+            raise

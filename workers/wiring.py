@@ -1,0 +1,59 @@
+"""Builds the worker: every workflow, and every activity with its dependencies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.channels import LogChannel, NotificationChannel
+from activities.metrics import MetricsActivities
+from activities.notifications import NotificationActivities
+from activities.offers import OfferAccessActivities
+from activities.partners import PartnerRecordActivities
+from models.contract import TASK_QUEUE
+from models.database import Database
+from workflows.partner_lifecycle import PartnerLifecycleWorkflow
+
+WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow,)
+ACTIVITY_THREADS = 32
+
+
+def build_activities(
+    db: Database, channel: NotificationChannel | None = None
+) -> list[Callable[..., Any]]:
+    metrics = MetricsActivities(db)
+    records = PartnerRecordActivities(db)
+    offers = OfferAccessActivities(db)
+    notifications = NotificationActivities(db, channel or LogChannel())
+    return [
+        metrics.compute_partner_metrics,
+        records.load_partner_context,
+        records.record_transition,
+        records.record_note,
+        offers.grant_preferred_offers,
+        offers.revoke_offer_access,
+        notifications.send_notification,
+    ]
+
+
+def build_worker(
+    client: Client,
+    db: Database,
+    *,
+    task_queue: str = TASK_QUEUE,
+    channel: NotificationChannel | None = None,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    """A worker for the partner program; the caller owns the executor's shutdown if it passes one."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=build_activities(db, channel),
+        activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
+        max_concurrent_activities=ACTIVITY_THREADS,
+    )

@@ -1,0 +1,931 @@
+"""One partner's whole lifecycle with one provider, as a durable entity workflow.
+
+candidate -> preferred (silver or gold) -> at_risk -> preferred again or removed;
+blocked from any state. Provider actions are updates that return the new
+state, reviews arrive as signals, and timers carry the effective date, the
+grace period and the candidate's lapse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from models.contract import (
+        GRACE_DEADLINE,
+        PARTNER_STATUS,
+        PARTNER_TIER,
+        PARTNER_WORKFLOW,
+        PROVIDER_ID,
+        RESELLER_TEAM_ID,
+        ActivityName,
+    )
+    from models.metrics import (
+        CriterionResult,
+        PartnerMetrics,
+        evaluate,
+        failed,
+        qualifying_tier,
+    )
+    from models.notifications import (
+        NotificationContext,
+        NotificationKind,
+        NotificationRequest,
+        Recipient,
+    )
+    from models.offers import OfferAccessChange
+    from models.partner import (
+        ActorKind,
+        AtRiskFlag,
+        BlockRequest,
+        EnrollmentRequest,
+        GraceChange,
+        Nomination,
+        Note,
+        NoteInput,
+        PartnerState,
+        PartnerStatus,
+        PartnerWorkflowInput,
+        RemovalRequest,
+        ReviewSignal,
+        TierChange,
+        Transition,
+        UnblockRequest,
+    )
+    from models.program import (
+        GRACE_PERIOD_MAX_DAYS,
+        GRACE_PERIOD_MIN_DAYS,
+        ProgramSettings,
+        Tier,
+    )
+    from models.records import (
+        MetricsRequest,
+        NoteRecord,
+        PartnerContext,
+        PartnerRef,
+        TransitionRecord,
+    )
+
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+)
+KEPT_IN_STATE = 200
+"""Transitions and notes kept in the workflow state; all of them stay in the database."""
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class InvalidRequest(ApplicationError):
+    """A provider request that does not fit the partner's current state."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, type="InvalidRequest", non_retryable=True)
+
+
+@dataclass(frozen=True)
+class _Deadline:
+    kind: str
+    at: datetime
+    summary: str
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else "n/a"
+
+
+@workflow.defn(name=PARTNER_WORKFLOW)
+class PartnerLifecycleWorkflow:
+    @workflow.init
+    def __init__(self, input: PartnerWorkflowInput) -> None:
+        self._input = input
+        now = workflow.now()
+        self.state = input.state or PartnerState(
+            provider_id=input.provider_id,
+            reseller_team_id=input.reseller_team_id,
+            partnership_id=workflow.info().run_id,
+            created_at=now,
+            candidate_since=now,
+        )
+        self._lock = asyncio.Lock()
+        self._changes = 0
+
+    # ------------------------------------------------------------------ run loop
+
+    @workflow.run
+    async def run(self, input: PartnerWorkflowInput) -> PartnerState:
+        self._publish()
+        if self.state.program is None:
+            async with self._lock:
+                await self._load_context()
+        while not self.state.is_closed:
+            if self._history_too_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self.state.is_closed:
+                    self._continue_as_new()
+                break
+            due = self._next_deadline()
+            seen = self._changes
+            if due is not None and due.at <= workflow.now():
+                await self._on_deadline(due)
+                continue
+            try:
+                await workflow.wait_condition(
+                    lambda: self._changes != seen or self._history_too_long(),
+                    timeout=(due.at - workflow.now()) if due else None,
+                    timeout_summary=due.summary if due else None,
+                )
+            except TimeoutError:
+                assert due is not None
+                await self._on_deadline(due)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    def _history_too_long(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._input.max_history_events
+        )
+
+    def _continue_as_new(self) -> None:
+        self.state.continued_runs += 1
+        workflow.continue_as_new(
+            PartnerWorkflowInput(
+                provider_id=self.state.provider_id,
+                reseller_team_id=self.state.reseller_team_id,
+                state=self.state,
+                max_history_events=self._input.max_history_events,
+            )
+        )
+
+    def _next_deadline(self) -> _Deadline | None:
+        s = self.state
+        if s.scheduled_enrollment and s.scheduled_enrollment.effective_date:
+            at = s.scheduled_enrollment.effective_date
+            return _Deadline("effective_date", at, f"enrollment takes effect {_day(at)}")
+        if s.status is PartnerStatus.AT_RISK and s.grace_deadline:
+            return _Deadline(
+                "grace", s.grace_deadline, f"grace period ends {_day(s.grace_deadline)}"
+            )
+        if s.status is PartnerStatus.CANDIDATE and s.candidate_since and s.program:
+            at = s.candidate_since + timedelta(days=s.program.candidate_lapse_days)
+            return _Deadline("lapse", at, f"candidacy lapses {_day(at)}")
+        return None
+
+    async def _on_deadline(self, due: _Deadline) -> None:
+        async with self._lock:
+            current = self._next_deadline()
+            if current is None or current.kind != due.kind or current.at > workflow.now():
+                return  # a handler moved or cancelled it while we waited for the lock
+            if due.kind == "effective_date":
+                request = self.state.scheduled_enrollment
+                assert request is not None
+                await self._enroll(request, ActorKind.TIMER, "effective date reached")
+            elif due.kind == "grace":
+                await self._grace_expired()
+            else:
+                await self._lapse()
+
+    # ------------------------------------------------------------------ queries
+
+    @workflow.query(name="get_state")
+    def get_state(self) -> PartnerState:
+        return self.state
+
+    # ------------------------------------------------------------------ updates
+
+    @workflow.update(name="enroll")
+    async def enroll(self, request: EnrollmentRequest) -> PartnerState:
+        async with self._lock:
+            self._check_enroll(request)
+            s = self.state
+            if s.status.on_preferred_list or s.scheduled_enrollment == request:
+                return s  # a repeated request: same partner, no second welcome
+            context = await self._load_context()
+            self._check_tier_in_program(request.tier, context.program)
+            if request.effective_date and request.effective_date > workflow.now():
+                s.scheduled_enrollment = request
+                self._changed()
+                if request.notes:
+                    await self._add_note(
+                        NoteInput(text=request.notes, requested_by=request.requested_by)
+                    )
+                await self._notify(
+                    NotificationKind.ENROLLMENT_SCHEDULED,
+                    self._context(tier=request.tier, effective_date=request.effective_date),
+                    s.next_sequence(),
+                )
+                return s
+            await self._enroll(request, ActorKind.PROVIDER, request.requested_by)
+            return s
+
+    @enroll.validator
+    def _validate_enroll(self, request: EnrollmentRequest) -> None:
+        self._check_enroll(request)
+
+    def _check_enroll(self, request: EnrollmentRequest) -> None:
+        s = self.state
+        if s.status is PartnerStatus.BLOCKED:
+            raise InvalidRequest(f"{s.reseller_team_id} is blocked; unblock it before enrolling")
+        if s.status.on_preferred_list and s.tier is not request.tier:
+            raise InvalidRequest(
+                f"{s.reseller_team_id} is already a {s.tier.value} partner; "
+                "change its tier instead of enrolling it again"
+            )
+        if s.scheduled_enrollment and s.scheduled_enrollment != request:
+            raise InvalidRequest(
+                f"{s.reseller_team_id} already has an enrollment scheduled for "
+                f"{_day(s.scheduled_enrollment.effective_date)}"
+            )
+
+    @workflow.update(name="flag_at_risk")
+    async def flag_at_risk(self, request: AtRiskFlag) -> PartnerState:
+        async with self._lock:
+            self._check_flag()
+            context = await self._load_context()
+            metrics = await self._metrics(context.program)
+            grace_days = request.grace_days or context.program.grace_period_days
+            results = self._retention_check(metrics, context.program)
+            await self._enter_at_risk(
+                request.reason,
+                failed(results),
+                grace_days,
+                ActorKind.PROVIDER,
+                request.requested_by,
+            )
+            return self.state
+
+    @flag_at_risk.validator
+    def _validate_flag(self, request: AtRiskFlag) -> None:
+        self._check_flag()
+
+    def _check_flag(self) -> None:
+        s = self.state
+        if s.status is PartnerStatus.AT_RISK:
+            raise InvalidRequest(
+                f"{s.reseller_team_id} is already at risk until {_day(s.grace_deadline)}; "
+                "change the grace deadline instead"
+            )
+        if s.status is not PartnerStatus.PREFERRED:
+            raise InvalidRequest(
+                f"only a preferred partner can be flagged at risk; {s.reseller_team_id} "
+                f"is {s.status.value}"
+            )
+
+    @workflow.update(name="change_grace_deadline")
+    async def change_grace_deadline(self, request: GraceChange) -> PartnerState:
+        async with self._lock:
+            self._check_grace_change(request)
+            s = self.state
+            old = s.grace_deadline
+            s.grace_deadline = request.deadline
+            verb = "extended" if old and request.deadline > old else "shortened"
+            await self._transition(
+                PartnerStatus.AT_RISK,
+                s.tier,
+                f"grace period {verb} from {_day(old)} to {_day(request.deadline)}: "
+                f"{request.reason}",
+                ActorKind.PROVIDER,
+                request.requested_by,
+            )
+            await self._notify(
+                NotificationKind.GRACE_CHANGED,
+                self._context(reason=request.reason, grace_deadline=request.deadline),
+                s.transitions[-1].sequence,
+            )
+            return s
+
+    @change_grace_deadline.validator
+    def _validate_grace_change(self, request: GraceChange) -> None:
+        self._check_grace_change(request)
+
+    def _check_grace_change(self, request: GraceChange) -> None:
+        s = self.state
+        if s.status is not PartnerStatus.AT_RISK or s.at_risk_since is None:
+            raise InvalidRequest(
+                f"{s.reseller_team_id} is {s.status.value}, not at risk: it has no grace period"
+            )
+        earliest = s.at_risk_since + timedelta(days=GRACE_PERIOD_MIN_DAYS)
+        latest = s.at_risk_since + timedelta(days=GRACE_PERIOD_MAX_DAYS)
+        if not earliest <= request.deadline <= latest:
+            raise InvalidRequest(
+                f"the grace period must last {GRACE_PERIOD_MIN_DAYS}-{GRACE_PERIOD_MAX_DAYS} days "
+                f"from {_day(s.at_risk_since)}: the deadline must fall between {_day(earliest)} "
+                f"and {_day(latest)}, got {_day(request.deadline)}"
+            )
+        if request.deadline <= workflow.now():
+            raise InvalidRequest(f"the new deadline {_day(request.deadline)} is already past")
+
+    @workflow.update(name="change_tier")
+    async def change_tier(self, request: TierChange) -> PartnerState:
+        async with self._lock:
+            self._check_tier_change(request)
+            context = await self._load_context()
+            self._check_tier_in_program(request.tier, context.program)
+            await self._change_tier(
+                request.tier, request.reason, ActorKind.PROVIDER, request.requested_by
+            )
+            return self.state
+
+    @change_tier.validator
+    def _validate_tier_change(self, request: TierChange) -> None:
+        self._check_tier_change(request)
+
+    def _check_tier_change(self, request: TierChange) -> None:
+        s = self.state
+        if not s.status.on_preferred_list:
+            raise InvalidRequest(
+                f"{s.reseller_team_id} is {s.status.value}; only partners on the preferred "
+                "list have a tier to change"
+            )
+        if s.tier is request.tier:
+            raise InvalidRequest(f"{s.reseller_team_id} is already {request.tier.value}")
+
+    @workflow.update(name="block")
+    async def block(self, request: BlockRequest) -> PartnerState:
+        async with self._lock:
+            self._check_block(request)
+            s = self.state
+            offer_ids = sorted(set(request.offer_ids))
+            if offer_ids:
+                s.blocked_offer_ids = sorted(set(s.blocked_offer_ids) | set(offer_ids))
+                await self._transition(
+                    s.status,
+                    s.tier,
+                    f"blocked from offers {', '.join(offer_ids)}: {request.reason}",
+                    ActorKind.PROVIDER,
+                    request.requested_by,
+                )
+            else:
+                s.status_before_block = s.status
+                await self._transition(
+                    PartnerStatus.BLOCKED,
+                    s.tier,
+                    f"blocked from all offers: {request.reason}",
+                    ActorKind.PROVIDER,
+                    request.requested_by,
+                )
+            await self._sync_offer_access(request.reason)
+            await self._notify(
+                NotificationKind.BLOCKED,
+                self._context(reason=request.reason, offer_ids=offer_ids),
+                s.transitions[-1].sequence,
+            )
+            return s
+
+    @block.validator
+    def _validate_block(self, request: BlockRequest) -> None:
+        self._check_block(request)
+
+    def _check_block(self, request: BlockRequest) -> None:
+        s = self.state
+        if s.status in (PartnerStatus.BLOCKED, PartnerStatus.REMOVED):
+            raise InvalidRequest(f"{s.reseller_team_id} is already {s.status.value}")
+        if request.offer_ids and set(request.offer_ids) <= set(s.blocked_offer_ids):
+            raise InvalidRequest(f"{s.reseller_team_id} is already blocked from those offers")
+
+    @workflow.update(name="unblock")
+    async def unblock(self, request: UnblockRequest) -> PartnerState:
+        async with self._lock:
+            self._check_unblock()
+            s = self.state
+            to_status = s.status_before_block or s.status
+            s.status_before_block = None
+            s.blocked_offer_ids = []
+            await self._transition(
+                to_status,
+                s.tier,
+                f"unblocked: {request.reason}",
+                ActorKind.PROVIDER,
+                request.requested_by,
+            )
+            await self._sync_offer_access(request.reason)
+            await self._notify(
+                NotificationKind.UNBLOCKED,
+                self._context(reason=request.reason),
+                s.transitions[-1].sequence,
+            )
+            return s
+
+    @unblock.validator
+    def _validate_unblock(self, request: UnblockRequest) -> None:
+        self._check_unblock()
+
+    def _check_unblock(self) -> None:
+        s = self.state
+        if s.status is not PartnerStatus.BLOCKED and not s.blocked_offer_ids:
+            raise InvalidRequest(f"{s.reseller_team_id} is not blocked")
+
+    @workflow.update(name="remove")
+    async def remove(self, request: RemovalRequest) -> PartnerState:
+        async with self._lock:
+            self._check_remove()
+            await self._remove(request.reason, [], ActorKind.PROVIDER, request.requested_by)
+            return self.state
+
+    @remove.validator
+    def _validate_remove(self, request: RemovalRequest) -> None:
+        self._check_remove()
+
+    def _check_remove(self) -> None:
+        if self.state.status is PartnerStatus.REMOVED:
+            raise InvalidRequest(f"{self.state.reseller_team_id} is already removed")
+
+    @workflow.update(name="add_note")
+    async def add_note(self, request: NoteInput) -> PartnerState:
+        async with self._lock:
+            await self._add_note(request)
+            return self.state
+
+    # ------------------------------------------------------------------ signals
+
+    @workflow.signal(name="review")
+    async def review(self, signal: ReviewSignal) -> None:
+        async with self._lock:
+            s = self.state
+            if s.last_review_id == signal.review_id:
+                return  # the same review delivered twice
+            s.last_metrics = signal.metrics
+            s.last_review_id = signal.review_id
+            s.last_review_at = signal.reviewed_at
+            s.program = signal.program
+            await self._apply_review(signal)
+            self._publish_details()
+
+    @workflow.signal(name="nominate")
+    async def nominate(self, nomination: Nomination) -> None:
+        async with self._lock:
+            s = self.state
+            if s.status is not PartnerStatus.CANDIDATE or s.nominated:
+                return
+            context = await self._load_context()
+            s.nominated = True
+            s.candidate_since = workflow.now()
+            if nomination.metrics:
+                s.last_metrics = nomination.metrics
+            await self._transition(
+                PartnerStatus.CANDIDATE,
+                Tier.BRONZE,
+                f"nominated: {nomination.reason}",
+                ActorKind.REVIEW,
+                nomination.review_id,
+                initial=True,
+            )
+            if context.program.auto_enroll:
+                await self._enroll(
+                    EnrollmentRequest(tier=nomination.tier, requested_by="auto-enroll"),
+                    ActorKind.REVIEW,
+                    nomination.review_id,
+                )
+            else:
+                await self._notify(
+                    NotificationKind.CANDIDATE_NOTICE,
+                    self._context(
+                        tier=nomination.tier, reason=nomination.reason, metrics=nomination.metrics
+                    ),
+                    s.transitions[-1].sequence,
+                    to_provider=True,
+                )
+
+    # ------------------------------------------------------------------ transitions
+
+    async def _apply_review(self, signal: ReviewSignal) -> None:
+        s, program, metrics = self.state, signal.program, signal.metrics
+        if s.status is PartnerStatus.PREFERRED:
+            results = self._retention_check(metrics, program)
+            if not failed(results):
+                if s.tier is Tier.SILVER and qualifying_tier(metrics, program) is Tier.GOLD:
+                    await self._change_tier(
+                        Tier.GOLD,
+                        "meets every gold criterion",
+                        ActorKind.REVIEW,
+                        signal.review_id,
+                        metrics=metrics,
+                    )
+            elif s.tier is Tier.GOLD and not failed(
+                self._tier_check(metrics, program, Tier.SILVER)
+            ):
+                await self._change_tier(
+                    Tier.SILVER,
+                    "below the gold standard, above silver",
+                    ActorKind.REVIEW,
+                    signal.review_id,
+                    failed_criteria=failed(results),
+                    metrics=metrics,
+                )
+            else:
+                await self._enter_at_risk(
+                    f"review {signal.review_id} found the partner below the {s.tier.value} "
+                    "standard",
+                    failed(results),
+                    program.grace_period_days,
+                    ActorKind.REVIEW,
+                    signal.review_id,
+                )
+        elif s.status is PartnerStatus.AT_RISK:
+            await self._recover_if_met(metrics, program, ActorKind.REVIEW, signal.review_id)
+
+    async def _recover_if_met(
+        self,
+        metrics: PartnerMetrics,
+        program: ProgramSettings,
+        actor: ActorKind,
+        actor_id: str | None,
+    ) -> bool:
+        """Back to preferred if the partner meets its tier, or silver (demoted from gold)."""
+        s = self.state
+        results = self._retention_check(metrics, program)
+        if not failed(results):
+            tier = s.tier
+        elif s.tier is Tier.GOLD and not failed(self._tier_check(metrics, program, Tier.SILVER)):
+            tier = Tier.SILVER
+        else:
+            s.failed_criteria = failed(results)
+            return False
+        previous_tier = s.tier
+        self._clear_at_risk()
+        reason = "metrics back to standard" + (
+            f"; demoted from {previous_tier.value} to {tier.value}"
+            if tier is not previous_tier
+            else ""
+        )
+        await self._transition(PartnerStatus.PREFERRED, tier, reason, actor, actor_id)
+        if tier is not previous_tier:
+            await self._sync_offer_access(reason)
+        await self._notify(
+            NotificationKind.RECOVERED,
+            self._context(reason=reason, metrics=metrics, previous_tier=previous_tier),
+            s.transitions[-1].sequence,
+        )
+        return True
+
+    async def _enroll(
+        self, request: EnrollmentRequest, actor: ActorKind, actor_id: str | None
+    ) -> None:
+        s = self.state
+        context = await self._load_context()
+        metrics = await self._metrics(context.program)
+        s.scheduled_enrollment = None
+        s.enrolled_at = workflow.now()
+        s.last_metrics = metrics
+        self._clear_at_risk()
+        reason = f"enrolled as {request.tier.value} by {request.requested_by}"
+        await self._transition(PartnerStatus.PREFERRED, request.tier, reason, actor, actor_id)
+        sequence = s.transitions[-1].sequence
+        await self._sync_offer_access(reason)
+        if request.notes:
+            await self._add_note(NoteInput(text=request.notes, requested_by=request.requested_by))
+        await self._notify(NotificationKind.WELCOME, self._context(metrics=metrics), sequence)
+
+    async def _enter_at_risk(
+        self,
+        reason: str,
+        failed_criteria: list[CriterionResult],
+        grace_days: int,
+        actor: ActorKind,
+        actor_id: str | None,
+    ) -> None:
+        s = self.state
+        now = workflow.now()
+        s.at_risk_since = now
+        s.grace_deadline = now + timedelta(days=grace_days)
+        s.failed_criteria = failed_criteria
+        s.at_risk_reason = reason
+        detail = "; ".join(c.describe() for c in failed_criteria)
+        await self._transition(
+            PartnerStatus.AT_RISK,
+            s.tier,
+            f"{reason}"
+            + (f" ({detail})" if detail else "")
+            + f"; grace until {_day(s.grace_deadline)}",
+            actor,
+            actor_id,
+        )
+        await self._notify(
+            NotificationKind.AT_RISK_WARNING,
+            self._context(
+                reason=reason, failed_criteria=failed_criteria, grace_deadline=s.grace_deadline
+            ),
+            s.transitions[-1].sequence,
+        )
+
+    async def _grace_expired(self) -> None:
+        """The deadline has come: check the metrics one last time, then recover or remove."""
+        context = await self._load_context()
+        metrics = await self._metrics(context.program)
+        self.state.last_metrics = metrics
+        if await self._recover_if_met(metrics, context.program, ActorKind.TIMER, "grace-deadline"):
+            return
+        await self._remove(
+            f"grace period ended on {_day(self.state.grace_deadline)} without recovery",
+            failed(self._retention_check(metrics, context.program)),
+            ActorKind.TIMER,
+            "grace-deadline",
+        )
+
+    async def _lapse(self) -> None:
+        s = self.state
+        days = s.program.candidate_lapse_days if s.program else 0
+        await self._transition(
+            PartnerStatus.REMOVED,
+            Tier.BRONZE,
+            f"candidacy lapsed: not approved within {days} days",
+            ActorKind.TIMER,
+            "candidate-lapse",
+        )
+
+    async def _remove(
+        self,
+        reason: str,
+        failed_criteria: list[CriterionResult],
+        actor: ActorKind,
+        actor_id: str | None,
+    ) -> None:
+        s = self.state
+        was_partner = s.status.on_preferred_list or s.status_before_block in (
+            PartnerStatus.PREFERRED,
+            PartnerStatus.AT_RISK,
+        )
+        previous_tier = s.tier
+        self._clear_at_risk()
+        s.scheduled_enrollment = None
+        await self._transition(PartnerStatus.REMOVED, Tier.BRONZE, reason, actor, actor_id)
+        await self._sync_offer_access(reason, revoke_selected=True)
+        if was_partner:
+            await self._notify(
+                NotificationKind.REMOVED,
+                self._context(
+                    reason=reason, failed_criteria=failed_criteria, previous_tier=previous_tier
+                ),
+                s.transitions[-1].sequence,
+            )
+
+    async def _change_tier(
+        self,
+        tier: Tier,
+        reason: str,
+        actor: ActorKind,
+        actor_id: str | None,
+        *,
+        failed_criteria: list[CriterionResult] | None = None,
+        metrics: PartnerMetrics | None = None,
+    ) -> None:
+        s = self.state
+        previous = s.tier
+        kind = NotificationKind.PROMOTED if tier.rank > previous.rank else NotificationKind.DEMOTED
+        await self._transition(
+            s.status,
+            tier,
+            f"{kind.value} from {previous.value} to {tier.value}: {reason}",
+            actor,
+            actor_id,
+        )
+        await self._sync_offer_access(reason)
+        await self._notify(
+            kind,
+            self._context(
+                reason=reason,
+                previous_tier=previous,
+                failed_criteria=failed_criteria or [],
+                metrics=metrics,
+            ),
+            s.transitions[-1].sequence,
+        )
+
+    def _clear_at_risk(self) -> None:
+        s = self.state
+        s.at_risk_since = None
+        s.grace_deadline = None
+        s.failed_criteria = []
+        s.at_risk_reason = None
+
+    async def _transition(
+        self,
+        to_status: PartnerStatus,
+        to_tier: Tier,
+        reason: str,
+        actor: ActorKind,
+        actor_id: str | None,
+        *,
+        initial: bool = False,
+    ) -> Transition:
+        """Change the state, make it visible (search attributes, details) and record it."""
+        s = self.state
+        transition = Transition(
+            sequence=s.next_sequence(),
+            at=workflow.now(),
+            from_status=None if initial else s.status,
+            to_status=to_status,
+            from_tier=s.tier,
+            to_tier=to_tier,
+            reason=reason,
+            actor=actor,
+            actor_id=actor_id,
+        )
+        s.status = to_status
+        s.tier = to_tier
+        s.transitions = [*s.transitions, transition][-KEPT_IN_STATE:]
+        self._changed()
+        await self._activity(
+            ActivityName.RECORD_TRANSITION,
+            TransitionRecord(
+                provider_id=s.provider_id,
+                reseller_team_id=s.reseller_team_id,
+                idempotency_key=s.idempotency_key(
+                    workflow.info().workflow_id, "transition", transition.sequence
+                ),
+                workflow_id=workflow.info().workflow_id,
+                partnership_id=s.partnership_id,
+                transition=transition,
+                status=s.status,
+                tier=s.tier,
+                enrolled_at=s.enrolled_at,
+                grace_deadline=s.grace_deadline,
+            ),
+            None,
+            summary=f"{s.reseller_team_id}: {transition.from_status or 'new'} -> "
+            f"{to_status.value} ({to_tier.value})",
+        )
+        return transition
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._publish()
+
+    def _publish(self) -> None:
+        """Search attributes and current details, so operators see the state in the UI."""
+        s = self.state
+        workflow.upsert_search_attributes(
+            [
+                PROVIDER_ID.value_set(s.provider_id),
+                RESELLER_TEAM_ID.value_set(s.reseller_team_id),
+                PARTNER_STATUS.value_set(s.status.value),
+                PARTNER_TIER.value_set(s.tier.value),
+                GRACE_DEADLINE.value_set(s.grace_deadline)
+                if s.grace_deadline
+                else GRACE_DEADLINE.value_unset(),
+            ]
+        )
+        self._publish_details()
+
+    def _publish_details(self) -> None:
+        s = self.state
+        lines = [f"**{s.status.value}** · {s.tier.value}"]
+        if s.grace_deadline:
+            lines.append(f"grace deadline: {_day(s.grace_deadline)}")
+        if s.failed_criteria:
+            lines.append("failing: " + "; ".join(c.describe() for c in s.failed_criteria))
+        if s.scheduled_enrollment:
+            lines.append(f"enrollment on {_day(s.scheduled_enrollment.effective_date)}")
+        if s.last_review_at:
+            lines.append(f"last review: {s.last_review_id} on {_day(s.last_review_at)}")
+        workflow.set_current_details("\n\n".join(lines))
+
+    # ------------------------------------------------------------------ checks
+
+    def _tier_check(
+        self, metrics: PartnerMetrics, program: ProgramSettings, tier: Tier
+    ) -> list[CriterionResult]:
+        criteria = program.criteria_for(tier) or program.silver
+        return evaluate(metrics, criteria, include_tenure=False)
+
+    def _retention_check(
+        self, metrics: PartnerMetrics, program: ProgramSettings
+    ) -> list[CriterionResult]:
+        """The partner's own tier's criteria, without tenure (it only gates promotion)."""
+        return self._tier_check(metrics, program, self.state.tier)
+
+    def _check_tier_in_program(self, tier: Tier, program: ProgramSettings) -> None:
+        if tier not in program.partner_tiers:
+            raise InvalidRequest(
+                f"this program has a single tier: {tier.value} is not available, use silver"
+            )
+
+    # ------------------------------------------------------------------ side effects
+
+    async def _activity(
+        self, name: ActivityName, arg: BaseModel, result_type: type[T] | None, *, summary: str
+    ) -> Any:
+        return await workflow.execute_activity(
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            summary=summary,
+        )
+
+    async def _load_context(self) -> PartnerContext:
+        s = self.state
+        context: PartnerContext = await self._activity(
+            ActivityName.LOAD_PARTNER_CONTEXT,
+            PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
+            PartnerContext,
+            summary=f"program of {s.provider_id} and reseller {s.reseller_team_id}",
+        )
+        s.program = context.program
+        return context
+
+    async def _metrics(self, program: ProgramSettings) -> PartnerMetrics:
+        s = self.state
+        metrics: PartnerMetrics = await self._activity(
+            ActivityName.COMPUTE_PARTNER_METRICS,
+            MetricsRequest(
+                provider_id=s.provider_id,
+                reseller_team_id=s.reseller_team_id,
+                as_of=workflow.now(),
+                window_days=program.metrics_window_days,
+            ),
+            PartnerMetrics,
+            summary=f"metrics of {s.reseller_team_id} over {program.metrics_window_days} days",
+        )
+        return metrics
+
+    async def _sync_offer_access(self, reason: str, *, revoke_selected: bool = False) -> None:
+        s = self.state
+        tier = s.tier if s.status.on_preferred_list else None
+        name = ActivityName.GRANT_PREFERRED_OFFERS if tier else ActivityName.REVOKE_OFFER_ACCESS
+        await self._activity(
+            name,
+            OfferAccessChange(
+                provider_id=s.provider_id,
+                reseller_team_id=s.reseller_team_id,
+                tier=tier,
+                revoke_selected=revoke_selected,
+                blocked_offer_ids=s.blocked_offer_ids,
+                block_all=s.status is PartnerStatus.BLOCKED,
+                reason=reason,
+            ),
+            None,
+            summary=(
+                f"grant {tier.value} offers to {s.reseller_team_id}"
+                if tier
+                else f"revoke offer access of {s.reseller_team_id}"
+            ),
+        )
+
+    def _context(self, **fields: Any) -> NotificationContext:
+        fields.setdefault("tier", self.state.tier)
+        return NotificationContext(**fields)
+
+    async def _notify(
+        self,
+        kind: NotificationKind,
+        context: NotificationContext,
+        sequence: int,
+        *,
+        to_provider: bool = False,
+    ) -> None:
+        s = self.state
+        await self._activity(
+            ActivityName.SEND_NOTIFICATION,
+            NotificationRequest(
+                idempotency_key=s.idempotency_key(
+                    workflow.info().workflow_id, kind.value, sequence
+                ),
+                provider_id=s.provider_id,
+                reseller_team_id=s.reseller_team_id,
+                kind=kind,
+                recipient=Recipient.PROVIDER if to_provider else Recipient.PARTNER,
+                context=context,
+            ),
+            None,
+            summary=f"{kind.value} to "
+            + (f"provider {s.provider_id}" if to_provider else s.reseller_team_id),
+        )
+
+    async def _add_note(self, request: NoteInput) -> None:
+        s = self.state
+        note = Note(
+            sequence=s.next_sequence(),
+            at=workflow.now(),
+            kind=request.kind,
+            text=request.text,
+            author=request.requested_by,
+        )
+        s.notes = [*s.notes, note][-KEPT_IN_STATE:]
+        await self._activity(
+            ActivityName.RECORD_NOTE,
+            NoteRecord(
+                provider_id=s.provider_id,
+                reseller_team_id=s.reseller_team_id,
+                idempotency_key=s.idempotency_key(
+                    workflow.info().workflow_id, "note", note.sequence
+                ),
+                note=note,
+            ),
+            None,
+            summary=f"{request.kind.value} note on {s.reseller_team_id}",
+        )
