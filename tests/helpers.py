@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,7 +16,7 @@ from activities.offers import visible_offer_ids
 from models.database import Database
 from models.metrics import PartnerMetrics
 from models.offers import Visibility
-from models.partner import ReviewSignal
+from models.partner import PartnerState, ReviewSignal
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
 from models.schema import Notification, PreferredListEntry, TransitionLogEntry
@@ -25,6 +27,22 @@ from workers.demo_data import (
     add_reseller,
     generate_orders,
 )
+from workers.partner_client import PartnerPrograms
+
+
+async def wait_for_state(
+    programs: PartnerPrograms, provider_id: str, team_id: str,
+    condition: Callable[[PartnerState], bool], *, timeout: float = 10.0,
+) -> PartnerState:
+    """Query the partner until `condition` holds: signals are applied after they return."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = await programs.state(provider_id, team_id)
+        if condition(state):
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"partner never reached the expected state: {state}")
+        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -116,6 +134,16 @@ class Program:
             reviewed_at=await self.now(),
             metrics=await self.metrics(team_id),
             program=self.settings,
+        )
+
+    async def review(self, programs: PartnerPrograms, team_id: str,
+                     review_id: str | None = None) -> PartnerState:
+        """Send a review of the partner's current metrics and wait until the workflow applied it."""
+        signal = await self.review_signal(team_id, review_id)
+        await programs.review(self.provider_id, team_id, signal)
+        return await wait_for_state(
+            programs, self.provider_id, team_id,
+            lambda state: state.last_review_id == signal.review_id,
         )
 
     def visible_offers(self, team_id: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -136,13 +137,12 @@ class PartnerLifecycleWorkflow:
                     self._continue_as_new()
                 break
             due = self._next_deadline()
-            seen = self._changes
             if due is not None and due.at <= workflow.now():
                 await self._on_deadline(due)
                 continue
             try:
                 await workflow.wait_condition(
-                    lambda: self._changes != seen or self._history_too_long(),
+                    partial(self._woken, self._changes),
                     timeout=(due.at - workflow.now()) if due else None,
                     timeout_summary=due.summary if due else None,
                 )
@@ -151,6 +151,9 @@ class PartnerLifecycleWorkflow:
                 await self._on_deadline(due)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
+
+    def _woken(self, changes_seen: int) -> bool:
+        return self._changes != changes_seen or self._history_too_long()
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
@@ -458,10 +461,10 @@ class PartnerLifecycleWorkflow:
             if s.last_review_id == signal.review_id:
                 return  # the same review delivered twice
             s.last_metrics = signal.metrics
-            s.last_review_id = signal.review_id
-            s.last_review_at = signal.reviewed_at
             s.program = signal.program
             await self._apply_review(signal)
+            s.last_review_id = signal.review_id
+            s.last_review_at = signal.reviewed_at
             self._publish_details()
 
     @workflow.signal(name="nominate")

@@ -1,0 +1,362 @@
+"""The partner lifecycle on the time-skipping server, with the real worker and database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from models.metrics import PartnerMetrics
+from models.partner import (
+    AtRiskFlag,
+    BlockRequest,
+    EnrollmentRequest,
+    GraceChange,
+    NoteInput,
+    NoteKind,
+    PartnerStatus,
+    RemovalRequest,
+    TierChange,
+    UnblockRequest,
+)
+from models.program import ProgramSettings, Tier
+from models.schema import Notification, PartnerNote
+from tests.helpers import Program
+from workers.demo_data import GOOD, SLIPPING, STRONG, OrderProfile
+from workers.partner_client import PartnerPrograms, PartnerRequestRejected
+
+DAY = timedelta(days=1)
+FLAWLESS = OrderProfile(orders_per_month=150, acceptance=1.0, completion=1.0, rating=4.9,
+                        cancellation=0)
+
+
+@pytest.fixture
+def program(env, db) -> Program:
+    return Program(db, env, ProgramSettings(grace_period_days=45)).create()
+
+
+async def enroll(programs: PartnerPrograms, program: Program, team: str,
+                 tier: Tier = Tier.SILVER, **fields):
+    return await programs.enroll(program.provider_id, team,
+                                 EnrollmentRequest(tier=tier, **fields))
+
+
+async def put_at_risk(programs: PartnerPrograms, program: Program, team: str):
+    return await program.review(programs, team)
+
+
+async def test_enrollment_grants_access_and_welcomes(env, programs, program):
+    team = await program.add_reseller("team-good", GOOD)
+    assert program.preferred_offer not in program.visible_offers(team)
+
+    state = await enroll(programs, program, team, notes="met at the partner summit")
+
+    assert (state.status, state.tier) == (PartnerStatus.PREFERRED, Tier.SILVER)
+    assert state.transitions[-1].to_status is PartnerStatus.PREFERRED
+    assert program.visible_offers(team) == sorted([program.public_offer, program.preferred_offer])
+    welcome = program.notifications(team, "welcome")
+    assert len(welcome) == 1 and welcome[0].status == "sent"
+    assert "orders:" in welcome[0].body and "silver" in welcome[0].subject
+    listing = program.listing(team)
+    assert listing is not None and (listing.status, listing.tier) == ("preferred", "silver")
+    assert [t.to_status for t in program.logged_transitions(team)] == ["preferred"]
+    assert [n.text for n in state.notes] == ["met at the partner summit"]
+
+
+async def test_repeated_enrollment_makes_one_partner_and_one_welcome(env, programs, program):
+    team = await program.add_reseller("team-twice", GOOD)
+    first = await enroll(programs, program, team)
+    again = await enroll(programs, program, team)
+    same_id = await enroll(programs, program, team, request_id="req-1")
+    same_id_again = await enroll(programs, program, team, request_id="req-1")
+
+    assert first.partnership_id == again.partnership_id == same_id_again.partnership_id
+    assert len(again.transitions) == len(same_id.transitions) == 1
+    assert len(program.notifications(team, "welcome")) == 1
+    assert len(program.logged_transitions(team)) == 1
+
+
+async def test_enrolling_at_another_tier_is_refused(env, programs, program):
+    team = await program.add_reseller("team-tier", GOOD)
+    await enroll(programs, program, team)
+    with pytest.raises(PartnerRequestRejected, match="already a silver partner"):
+        await enroll(programs, program, team, tier=Tier.GOLD)
+
+
+async def test_future_effective_date_waits_for_its_timer(env, programs, program):
+    team = await program.add_reseller("team-later", GOOD)
+    effective = await program.now() + 10 * DAY
+
+    state = await enroll(programs, program, team, effective_date=effective)
+    assert state.status is PartnerStatus.CANDIDATE
+    assert state.scheduled_enrollment is not None
+
+    await env.sleep(9 * DAY)
+    state = await programs.state(program.provider_id, team)
+    assert state.status is PartnerStatus.CANDIDATE
+    assert program.notifications(team, "welcome") == []
+    assert program.preferred_offer not in program.visible_offers(team)
+
+    await env.sleep(2 * DAY)
+    state = await programs.state(program.provider_id, team)
+    assert state.status is PartnerStatus.PREFERRED
+    assert state.enrolled_at is not None and state.enrolled_at >= effective
+    assert state.transitions[-1].actor == "timer"
+    assert len(program.notifications(team, "welcome")) == 1
+    assert program.preferred_offer in program.visible_offers(team)
+
+
+async def test_grace_expiry_on_day_45_removes_and_revokes(env, programs, program):
+    team = await program.add_reseller("team-slip", SLIPPING)
+    await enroll(programs, program, team)
+    state = await put_at_risk(programs, program, team)
+
+    assert state.status is PartnerStatus.AT_RISK
+    assert state.grace_deadline is not None and state.at_risk_since is not None
+    assert state.grace_deadline - state.at_risk_since == 45 * DAY
+    assert {c.name for c in state.failed_criteria} >= {"completion_rate"}
+    warning = program.notifications(team, "at_risk_warning")
+    assert len(warning) == 1
+    assert "completion" in warning[0].body and state.grace_deadline.strftime("%Y-%m-%d") in (
+        warning[0].body
+    )
+    assert program.preferred_offer in program.visible_offers(team), "benefits stay during grace"
+
+    await env.sleep(44 * DAY)
+    assert (await programs.state(program.provider_id, team)).status is PartnerStatus.AT_RISK
+
+    await env.sleep(2 * DAY)
+    final = await programs.handle(program.provider_id, team).result()
+    assert final.status is PartnerStatus.REMOVED
+    assert final.transitions[-1].actor == "timer"
+    assert "grace period ended" in final.transitions[-1].reason
+    assert program.visible_offers(team) == [program.public_offer]
+    assert len(program.notifications(team, "removed")) == 1
+    listing = program.listing(team)
+    assert listing is not None and listing.status == "removed"
+    assert [t.to_status for t in program.logged_transitions(team)] == [
+        "preferred", "at_risk", "removed"]
+
+
+async def test_recovery_on_day_20_keeps_the_partner(env, programs, program):
+    team = await program.add_reseller("team-recover", SLIPPING)
+    await enroll(programs, program, team)
+    await put_at_risk(programs, program, team)
+
+    await env.sleep(20 * DAY)
+    await program.add_orders(team, FLAWLESS, days=20, prefix="recovery")
+    state = await put_at_risk(programs, program, team)
+    assert state.status is PartnerStatus.PREFERRED, state.failed_criteria
+    assert state.grace_deadline is None
+    assert len(program.notifications(team, "recovered")) == 1
+
+    await env.sleep(30 * DAY)
+    state = await programs.state(program.provider_id, team)
+    assert state.status is PartnerStatus.PREFERRED
+    assert program.notifications(team, "removed") == []
+    assert program.preferred_offer in program.visible_offers(team)
+
+
+async def test_final_check_at_the_deadline_can_recover(env, programs, program):
+    team = await program.add_reseller("team-late", SLIPPING)
+    await enroll(programs, program, team)
+    await put_at_risk(programs, program, team)
+    await env.sleep(40 * DAY)
+    await program.add_orders(team, FLAWLESS, days=40, prefix="late")
+
+    await env.sleep(6 * DAY)
+    state = await programs.state(program.provider_id, team)
+    assert state.status is PartnerStatus.PREFERRED
+    assert state.transitions[-1].actor == "timer"
+
+
+async def test_grace_periods_outside_30_to_60_days_are_refused(env, programs, program):
+    for days in (10, 90):
+        with pytest.raises(ValidationError, match="greater than or equal to 30|less than or equal"):
+            ProgramSettings(grace_period_days=days)
+        with pytest.raises(ValidationError, match="between 30 and 60 days"):
+            AtRiskFlag(reason="late installs", grace_days=days)
+
+    team = await program.add_reseller("team-grace", SLIPPING)
+    await enroll(programs, program, team)
+    state = await put_at_risk(programs, program, team)
+    assert state.at_risk_since is not None
+    for days in (10, 90):
+        with pytest.raises(PartnerRequestRejected, match="must last 30-60 days"):
+            await programs.change_grace_deadline(
+                program.provider_id, team,
+                GraceChange(deadline=state.at_risk_since + days * DAY, reason="try"),
+            )
+    unchanged = await programs.state(program.provider_id, team)
+    assert unchanged.grace_deadline == state.grace_deadline
+
+
+async def test_extending_grace_moves_the_timer(env, programs, program):
+    team = await program.add_reseller("team-extend", SLIPPING)
+    await enroll(programs, program, team)
+    state = await put_at_risk(programs, program, team)
+    assert state.at_risk_since is not None
+    new_deadline = state.at_risk_since + 55 * DAY
+
+    state = await programs.change_grace_deadline(
+        program.provider_id, team,
+        GraceChange(deadline=new_deadline, reason="install backlog in the region"),
+    )
+    assert state.grace_deadline == new_deadline
+    assert len(program.notifications(team, "grace_changed")) == 1
+
+    await env.sleep(50 * DAY)
+    assert (await programs.state(program.provider_id, team)).status is PartnerStatus.AT_RISK
+    await env.sleep(6 * DAY)
+    assert (await programs.handle(program.provider_id, team).result()).status is (
+        PartnerStatus.REMOVED)
+
+
+async def test_shortening_grace_moves_the_timer(env, programs, program):
+    team = await program.add_reseller("team-shorten", SLIPPING)
+    await enroll(programs, program, team)
+    state = await put_at_risk(programs, program, team)
+    assert state.at_risk_since is not None
+    await programs.change_grace_deadline(
+        program.provider_id, team,
+        GraceChange(deadline=state.at_risk_since + 31 * DAY, reason="repeat complaints"),
+    )
+    await env.sleep(32 * DAY)
+    assert (await programs.handle(program.provider_id, team).result()).status is (
+        PartnerStatus.REMOVED)
+
+
+async def test_gold_below_gold_but_above_silver_is_demoted(env, programs, program):
+    team = await program.add_reseller("team-gold", GOOD)
+    state = await enroll(programs, program, team, tier=Tier.GOLD)
+    assert state.tier is Tier.GOLD
+    assert program.gold_offer in program.visible_offers(team)
+
+    state = await program.review(programs, team)
+
+    assert (state.status, state.tier) == (PartnerStatus.PREFERRED, Tier.SILVER)
+    demotion = program.notifications(team, "demoted")
+    assert len(demotion) == 1 and "gold to silver" in demotion[0].body
+    assert program.gold_offer not in program.visible_offers(team)
+    assert program.preferred_offer in program.visible_offers(team)
+    listing = program.listing(team)
+    assert listing is not None and listing.tier == "silver"
+
+
+async def test_silver_meeting_gold_is_promoted_by_a_review(env, programs, program):
+    team = await program.add_reseller("team-strong", STRONG)
+    await enroll(programs, program, team)
+    state = await program.review(programs, team)
+    assert state.tier is Tier.GOLD
+    assert len(program.notifications(team, "promoted")) == 1
+    assert program.gold_offer in program.visible_offers(team)
+
+
+async def test_the_same_review_delivered_twice_acts_once(env, programs, program):
+    team = await program.add_reseller("team-dup-review", SLIPPING)
+    await enroll(programs, program, team)
+    signal = await program.review_signal(team, review_id="2026-q4")
+    await programs.review(program.provider_id, team, signal)
+    await program.review(programs, team, review_id="2026-q4")
+    state = await programs.state(program.provider_id, team)
+    assert [t.to_status for t in state.transitions] == ["preferred", "at_risk"]
+    assert len(program.notifications(team, "at_risk_warning")) == 1
+
+
+async def test_provider_flags_changes_tier_blocks_and_notes(env, programs, program):
+    team = await program.add_reseller("team-steer", GOOD)
+    await enroll(programs, program, team)
+    pid = program.provider_id
+
+    state = await programs.flag_at_risk(pid, team, AtRiskFlag(reason="customer complaints",
+                                                              grace_days=30))
+    assert state.status is PartnerStatus.AT_RISK
+    assert state.grace_deadline is not None and state.at_risk_since is not None
+    assert state.grace_deadline - state.at_risk_since == 30 * DAY
+    with pytest.raises(PartnerRequestRejected, match="already at risk"):
+        await programs.flag_at_risk(pid, team, AtRiskFlag(reason="again"))
+
+    state = await programs.change_tier(pid, team, TierChange(tier=Tier.GOLD, reason="strategic"))
+    assert state.tier is Tier.GOLD and program.gold_offer in program.visible_offers(team)
+
+    state = await programs.block(pid, team, BlockRequest(offer_ids=[program.gold_offer],
+                                                         reason="mis-selling"))
+    assert state.status is PartnerStatus.AT_RISK
+    assert program.gold_offer not in program.visible_offers(team)
+
+    state = await programs.block(pid, team, BlockRequest(reason="fraud investigation"))
+    assert state.status is PartnerStatus.BLOCKED
+    assert program.visible_offers(team) == []
+    with pytest.raises(PartnerRequestRejected, match="blocked"):
+        await enroll(programs, program, team, tier=Tier.GOLD)
+
+    await env.sleep(40 * DAY)  # no grace timer runs while blocked
+    assert (await programs.state(pid, team)).status is PartnerStatus.BLOCKED
+
+    state = await programs.unblock(pid, team, UnblockRequest(reason="investigation closed"))
+    assert state.status is PartnerStatus.AT_RISK
+    assert program.gold_offer in program.visible_offers(team)
+
+    state = await programs.add_note(pid, team, NoteInput(kind=NoteKind.CALL,
+                                                         text="called the owner"))
+    assert state.notes[-1].kind is NoteKind.CALL
+    assert program.count_rows(PartnerNote) == 1
+    kinds = [n.kind for n in program.notifications(team)]
+    assert kinds.count("blocked") == 2 and kinds.count("unblocked") == 1
+
+
+async def test_provider_removal_notifies_and_ends_the_workflow(env, programs, program):
+    team = await program.add_reseller("team-remove", GOOD)
+    await enroll(programs, program, team)
+    state = await programs.remove(program.provider_id, team,
+                                  RemovalRequest(reason="contract ended"))
+    assert state.status is PartnerStatus.REMOVED
+    assert (await programs.handle(program.provider_id, team).result()).status is (
+        PartnerStatus.REMOVED)
+    removal = program.notifications(team, "removed")
+    assert len(removal) == 1 and "contract ended" in removal[0].body
+    assert program.visible_offers(team) == [program.public_offer]
+
+    again = await enroll(programs, program, team)
+    assert again.status is PartnerStatus.PREFERRED
+    assert again.partnership_id != state.partnership_id
+    assert len(program.notifications(team, "welcome")) == 2
+
+
+async def test_unknown_reseller_is_refused_with_its_name(env, programs, program):
+    with pytest.raises(PartnerRequestRejected, match="unknown reseller 'ghost'"):
+        await enroll(programs, program, "ghost")
+    assert program.count_rows(Notification) == 0
+
+
+async def test_continue_as_new_keeps_state_and_history(env, db, task_queue, program):
+    from workers.wiring import build_worker
+
+    team = await program.add_reseller("team-long", GOOD)
+    programs = PartnerPrograms(env.client, task_queue, max_history_events=100)
+    async with build_worker(env.client, db, task_queue=task_queue):
+        first = await enroll(programs, program, team)
+        for index in range(12):
+            await programs.add_note(program.provider_id, team,
+                                    NoteInput(text=f"weekly check-in {index}"))
+        state = await programs.state(program.provider_id, team)
+        history = await programs.handle(program.provider_id, team).fetch_history()
+
+    assert state.continued_runs >= 1
+    assert state.partnership_id == first.partnership_id
+    assert len(history.events) < 100, "the current run started with a short history"
+    assert len(state.notes) == 12 and state.status is PartnerStatus.PREFERRED
+    assert program.count_rows(PartnerNote) == 12
+    assert len(program.notifications(team, "welcome")) == 1
+
+
+async def test_review_metrics_with_no_orders_put_a_partner_at_risk(env, programs, program):
+    team = await program.add_reseller("team-quiet", GOOD, days=1)
+    await enroll(programs, program, team)
+    await env.sleep(100 * DAY)
+    metrics = await program.metrics(team)
+    assert isinstance(metrics, PartnerMetrics) and metrics.total_orders == 0
+    state = await program.review(programs, team)
+    assert state.status is PartnerStatus.AT_RISK
+    assert "orders_per_month" in {c.name for c in state.failed_criteria}
