@@ -152,8 +152,15 @@ def partner_metrics(db: Database, request: MetricsRequest) -> PartnerMetrics:
         row = session.execute(query).one_or_none()
         joined_at = None
         if row is None:
+            # No orders in the window: tenure still counts from the join date, or from
+            # the first order with this provider where no join date is known.
             joined_at = session.scalar(
                 select(Reseller.joined_at).where(Reseller.team_id == request.reseller_team_id)
+            ) or session.scalar(
+                select(func.min(Order.created_at)).where(
+                    Order.provider_id == request.provider_id,
+                    Order.reseller_team_id == request.reseller_team_id,
+                )
             )
     return metrics_from_row(
         request.provider_id, request.reseller_team_id, window_start, window_end, row, joined_at
