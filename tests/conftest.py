@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -13,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.database import Database, create_schema, make_engine
+from tests.helpers import TrackedPrograms, replay_histories
 from workers.binaries import find_binary
 from workers.partner_client import PartnerPrograms
 from workers.temporal_client import register_search_attributes
@@ -72,8 +74,18 @@ def task_queue() -> str:
 
 @pytest.fixture
 async def programs(
-    env: WorkflowEnvironment, db: Database, task_queue: str
+    request: pytest.FixtureRequest, env: WorkflowEnvironment, db: Database, task_queue: str
 ) -> AsyncIterator[PartnerPrograms]:
-    """A running worker with the real activities, and the client that steers partners."""
+    """A running worker with the real activities, and the client that steers partners.
+
+    Afterwards every partner workflow the test touched is replayed under the
+    current code; with PARTNERFLOW_RECORD_HISTORIES=DIR its history is saved there too.
+    """
+    programs = TrackedPrograms(env.client, task_queue)
     async with build_worker(env.client, db, task_queue=task_queue):
-        yield PartnerPrograms(env.client, task_queue)
+        yield programs
+    record_to = os.environ.get("PARTNERFLOW_RECORD_HISTORIES")
+    await replay_histories(
+        env.client, programs.workflow_ids, Path(record_to) if record_to else None,
+        label=f"{request.node.name}",
+    )

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.metrics import partner_metrics
 from activities.offers import visible_offer_ids
+from models.contract import partner_workflow_id
 from models.database import Database
 from models.metrics import PartnerMetrics
 from models.offers import Visibility
-from models.partner import PartnerState, ReviewSignal
+from models.partner import EnrollmentRequest, PartnerState, ReviewSignal
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
 from models.schema import Notification, PreferredListEntry, TransitionLogEntry
@@ -28,6 +35,39 @@ from workers.demo_data import (
     generate_orders,
 )
 from workers.partner_client import PartnerPrograms
+from workers.wiring import WORKFLOWS
+
+
+class TrackedPrograms(PartnerPrograms):
+    """PartnerPrograms that remembers every partner workflow a test touched, for replay."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workflow_ids: set[str] = set()
+
+    def handle(self, provider_id: str, reseller_team_id: str) -> Any:
+        self.workflow_ids.add(partner_workflow_id(provider_id, reseller_team_id))
+        return super().handle(provider_id, reseller_team_id)
+
+    async def enroll(self, provider_id: str, reseller_team_id: str,
+                     request: EnrollmentRequest) -> PartnerState:
+        self.workflow_ids.add(partner_workflow_id(provider_id, reseller_team_id))
+        return await super().enroll(provider_id, reseller_team_id, request)
+
+
+async def replay_histories(client: Client, workflow_ids: set[str],
+                           record_to: Path | None = None, label: str = "") -> int:
+    """Replay each workflow's history under the current code; optionally save it for later."""
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    replayed = 0
+    for workflow_id in sorted(workflow_ids):
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        await replayer.replay_workflow(history)
+        replayed += 1
+        if record_to is not None:
+            name = re.sub(r"[^A-Za-z0-9]+", "-", f"{label}-{workflow_id.split('/')[-1]}")
+            (record_to / f"{name.strip('-')}.json").write_text(history.to_json())
+    return replayed
 
 
 async def wait_for_state(

@@ -1,0 +1,59 @@
+"""Recorded histories replay under the current workflow code; a changed workflow does not.
+
+The histories under tests/histories/ were recorded from the lifecycle scenarios
+(PARTNERFLOW_RECORD_HISTORIES=tests/histories make test). Every change to the
+workflow code must keep them replaying, through workflow.patched where needed.
+Each scenario test also replays its own fresh histories (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from models.contract import PARTNER_WORKFLOW
+from models.partner import PartnerState, PartnerWorkflowInput
+from workers.wiring import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent.parent / "histories").glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text())
+
+
+def test_recorded_histories_are_present():
+    assert len(HISTORIES) >= 5, "tests/histories lost its recorded partner histories"
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path):
+    events = json.loads(path.read_text())["events"]
+    assert len(events) > 10
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(load(path))
+
+
+@workflow.defn(name=PARTNER_WORKFLOW)
+class ReorderedLifecycle:
+    """The lifecycle with a timer inserted before everything else: not replay-compatible."""
+
+    @workflow.run
+    async def run(self, input: PartnerWorkflowInput) -> PartnerState:
+        await workflow.sleep(timedelta(seconds=1))
+        raise AssertionError("unreachable in replay")
+
+
+async def test_an_incompatible_change_fails_replay():
+    path = next(p for p in HISTORIES if p.stem == "grace-expiry-removal")
+    replayer = Replayer(workflows=[ReorderedLifecycle], data_converter=pydantic_data_converter)
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load(path))
