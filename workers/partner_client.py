@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import (
     Client,
@@ -38,6 +38,7 @@ from models.partner import (
     PartnerState,
     PartnerStatus,
     PartnerWorkflowInput,
+    ProviderAction,
     RemovalRequest,
     ReviewSignal,
     TierChange,
@@ -45,6 +46,9 @@ from models.partner import (
 )
 from models.program import Tier
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
+
+
+R = TypeVar("R")
 
 
 class PartnerRequestRejected(Exception):
@@ -118,7 +122,7 @@ class PartnerPrograms:
         """Enroll through update-with-start: the same request twice makes one partner."""
         try:
             return await self.client.execute_update_with_start_workflow(
-                PartnerLifecycleWorkflow.enroll,
+                PartnerLifecycleWorkflow.enroll,  # type: ignore[arg-type]
                 request,
                 start_workflow_operation=self._start_operation(provider_id, reseller_team_id),
                 id=f"enroll/{request.request_id}" if request.request_id else None,
@@ -151,7 +155,7 @@ class PartnerPrograms:
     async def state(self, provider_id: str, reseller_team_id: str) -> PartnerState:
         return await self._call(
             provider_id,
-            reseller_team_id,  # type: ignore[no-any-return]
+            reseller_team_id,
             lambda h: h.query(PartnerLifecycleWorkflow.get_state),
         )
 
@@ -209,16 +213,10 @@ class PartnerPrograms:
         provider_id: str,
         reseller_team_id: str,
         update: Any,
-        request: NoteInput
-        | AtRiskFlag
-        | GraceChange
-        | TierChange
-        | BlockRequest
-        | UnblockRequest
-        | RemovalRequest,
+        request: ProviderAction,
     ) -> PartnerState:
         update_id = f"{update.__name__}/{request.request_id}" if request.request_id else None
-        return await self._call(  # type: ignore[no-any-return]
+        return await self._call(
             provider_id,
             reseller_team_id,
             lambda h: h.execute_update(update, request, id=update_id),
@@ -228,8 +226,8 @@ class PartnerPrograms:
         self,
         provider_id: str,
         reseller_team_id: str,
-        call: Callable[[WorkflowHandle[Any, Any]], Awaitable[Any]],
-    ) -> Any:
+        call: Callable[[WorkflowHandle[Any, Any]], Awaitable[R]],
+    ) -> R:
         try:
             return await call(self.handle(provider_id, reseller_team_id))
         except WorkflowUpdateFailedError as error:
