@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 GRACE_PERIOD_MIN_DAYS = 30
 GRACE_PERIOD_MAX_DAYS = 60
@@ -79,13 +79,18 @@ class ProgramSettings(Frozen):
     metrics_window_days: int = Field(default=90, ge=7, le=730)
     grace_period_days: int = Field(
         default=45,
-        ge=GRACE_PERIOD_MIN_DAYS,
-        le=GRACE_PERIOD_MAX_DAYS,
         description="Days an at-risk partner keeps its benefits before removal (30-60).",
+        json_schema_extra={"minimum": GRACE_PERIOD_MIN_DAYS, "maximum": GRACE_PERIOD_MAX_DAYS},
     )
     auto_enroll: bool = False
     candidate_lapse_days: int = Field(default=30, ge=1, le=365)
     version: int = Field(default=1, ge=1)
+
+    @field_validator("grace_period_days")
+    @classmethod
+    def _grace_period(cls, days: int) -> int:
+        # A validator rather than ge/le, so that the refusal names the whole 30-60 range.
+        return validate_grace_days(days)
 
     @model_validator(mode="after")
     def _gold_is_above_silver(self) -> ProgramSettings:
