@@ -47,21 +47,35 @@ class CriterionResult(Frozen):
     met: bool
 
     def describe(self) -> str:
-        return f"{self.label} {_format(self.name, self.actual)} {'>=' if self.met else '<'} " + (
-            _format(self.name, self.required)
-        )
+        digits = _digits(self.name, self.actual, self.required, self.met)
+        actual = _format(self.name, self.actual, digits)
+        required = _format(self.name, self.required, digits)
+        return f"{self.label} {actual} {'>=' if self.met else '<'} {required}"
 
 
-def _format(name: str, value: float | None) -> str:
+def _digits(name: str, actual: float | None, required: float, met: bool) -> int:
+    """Enough decimals that a miss never reads as "4.5 < 4.5"."""
+    digits = 2 if name == "revenue" else 1
+    if met or actual is None:
+        return digits
+    scale = 100 if name.endswith("_rate") else 1
+    while digits < 6 and round(actual * scale, digits) >= round(required * scale, digits):
+        digits += 1
+    return digits
+
+
+def _format(name: str, value: float | None, digits: int = 1) -> str:
     if value is None:
         return "n/a"
     if name.endswith("_rate"):
-        return f"{value * 100:.1f}%"
+        return f"{value * 100:.{digits}f}%"
     if name == "revenue":
-        return f"{value:,.2f}"
+        return f"{value:,.{max(digits, 2)}f}"
     if name == "tenure_months":
         return f"{int(value)} months"
-    return f"{value:.1f}" if isinstance(value, float) and not value.is_integer() else f"{value:g}"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.{digits}f}"
+    return f"{value:g}"
 
 
 def evaluate(
