@@ -27,8 +27,9 @@ from workers.demo_data import GOOD, SLIPPING, STRONG, OrderProfile
 from workers.partner_client import PartnerPrograms, PartnerRequestRejected
 
 DAY = timedelta(days=1)
-FLAWLESS = OrderProfile(orders_per_month=150, acceptance=1.0, completion=1.0, rating=4.9,
-                        cancellation=0)
+FLAWLESS = OrderProfile(
+    orders_per_month=150, acceptance=1.0, completion=1.0, rating=4.9, cancellation=0
+)
 
 
 @pytest.fixture
@@ -36,10 +37,10 @@ def program(env, db) -> Program:
     return Program(db, env, ProgramSettings(grace_period_days=45)).create()
 
 
-async def enroll(programs: PartnerPrograms, program: Program, team: str,
-                 tier: Tier = Tier.SILVER, **fields):
-    return await programs.enroll(program.provider_id, team,
-                                 EnrollmentRequest(tier=tier, **fields))
+async def enroll(
+    programs: PartnerPrograms, program: Program, team: str, tier: Tier = Tier.SILVER, **fields
+):
+    return await programs.enroll(program.provider_id, team, EnrollmentRequest(tier=tier, **fields))
 
 
 async def put_at_risk(programs: PartnerPrograms, program: Program, team: str):
@@ -136,7 +137,10 @@ async def test_grace_expiry_on_day_45_removes_and_revokes(env, programs, program
     listing = program.listing(team)
     assert listing is not None and listing.status == "removed"
     assert [t.to_status for t in program.logged_transitions(team)] == [
-        "preferred", "at_risk", "removed"]
+        "preferred",
+        "at_risk",
+        "removed",
+    ]
 
 
 async def test_recovery_on_day_20_keeps_the_partner(env, programs, program):
@@ -173,7 +177,7 @@ async def test_final_check_at_the_deadline_can_recover(env, programs, program):
 
 async def test_grace_periods_outside_30_to_60_days_are_refused(env, programs, program):
     for days in (10, 90):
-        with pytest.raises(ValidationError, match="greater than or equal to 30|less than or equal"):
+        with pytest.raises(ValidationError, match="between 30 and 60 days"):
             ProgramSettings(grace_period_days=days)
         with pytest.raises(ValidationError, match="between 30 and 60 days"):
             AtRiskFlag(reason="late installs", grace_days=days)
@@ -185,7 +189,8 @@ async def test_grace_periods_outside_30_to_60_days_are_refused(env, programs, pr
     for days in (10, 90):
         with pytest.raises(PartnerRequestRejected, match="must last 30-60 days"):
             await programs.change_grace_deadline(
-                program.provider_id, team,
+                program.provider_id,
+                team,
                 GraceChange(deadline=state.at_risk_since + days * DAY, reason="try"),
             )
     unchanged = await programs.state(program.provider_id, team)
@@ -200,7 +205,8 @@ async def test_extending_grace_moves_the_timer(env, programs, program):
     new_deadline = state.at_risk_since + 55 * DAY
 
     state = await programs.change_grace_deadline(
-        program.provider_id, team,
+        program.provider_id,
+        team,
         GraceChange(deadline=new_deadline, reason="install backlog in the region"),
     )
     assert state.grace_deadline == new_deadline
@@ -210,7 +216,8 @@ async def test_extending_grace_moves_the_timer(env, programs, program):
     assert (await programs.state(program.provider_id, team)).status is PartnerStatus.AT_RISK
     await env.sleep(6 * DAY)
     assert (await programs.handle(program.provider_id, team).result()).status is (
-        PartnerStatus.REMOVED)
+        PartnerStatus.REMOVED
+    )
 
 
 async def test_shortening_grace_moves_the_timer(env, programs, program):
@@ -219,12 +226,14 @@ async def test_shortening_grace_moves_the_timer(env, programs, program):
     state = await put_at_risk(programs, program, team)
     assert state.at_risk_since is not None
     await programs.change_grace_deadline(
-        program.provider_id, team,
+        program.provider_id,
+        team,
         GraceChange(deadline=state.at_risk_since + 31 * DAY, reason="repeat complaints"),
     )
     await env.sleep(32 * DAY)
     assert (await programs.handle(program.provider_id, team).result()).status is (
-        PartnerStatus.REMOVED)
+        PartnerStatus.REMOVED
+    )
 
 
 async def test_gold_below_gold_but_above_silver_is_demoted(env, programs, program):
@@ -269,8 +278,9 @@ async def test_provider_flags_changes_tier_blocks_and_notes(env, programs, progr
     await enroll(programs, program, team)
     pid = program.provider_id
 
-    state = await programs.flag_at_risk(pid, team, AtRiskFlag(reason="customer complaints",
-                                                              grace_days=30))
+    state = await programs.flag_at_risk(
+        pid, team, AtRiskFlag(reason="customer complaints", grace_days=30)
+    )
     assert state.status is PartnerStatus.AT_RISK
     assert state.grace_deadline is not None and state.at_risk_since is not None
     assert state.grace_deadline - state.at_risk_since == 30 * DAY
@@ -280,8 +290,9 @@ async def test_provider_flags_changes_tier_blocks_and_notes(env, programs, progr
     state = await programs.change_tier(pid, team, TierChange(tier=Tier.GOLD, reason="strategic"))
     assert state.tier is Tier.GOLD and program.gold_offer in program.visible_offers(team)
 
-    state = await programs.block(pid, team, BlockRequest(offer_ids=[program.gold_offer],
-                                                         reason="mis-selling"))
+    state = await programs.block(
+        pid, team, BlockRequest(offer_ids=[program.gold_offer], reason="mis-selling")
+    )
     assert state.status is PartnerStatus.AT_RISK
     assert program.gold_offer not in program.visible_offers(team)
 
@@ -298,8 +309,9 @@ async def test_provider_flags_changes_tier_blocks_and_notes(env, programs, progr
     assert state.status is PartnerStatus.AT_RISK
     assert program.gold_offer in program.visible_offers(team)
 
-    state = await programs.add_note(pid, team, NoteInput(kind=NoteKind.CALL,
-                                                         text="called the owner"))
+    state = await programs.add_note(
+        pid, team, NoteInput(kind=NoteKind.CALL, text="called the owner")
+    )
     assert state.notes[-1].kind is NoteKind.CALL
     assert program.count_rows(PartnerNote) == 1
     kinds = [n.kind for n in program.notifications(team)]
@@ -309,11 +321,13 @@ async def test_provider_flags_changes_tier_blocks_and_notes(env, programs, progr
 async def test_provider_removal_notifies_and_ends_the_workflow(env, programs, program):
     team = await program.add_reseller("team-remove", GOOD)
     await enroll(programs, program, team)
-    state = await programs.remove(program.provider_id, team,
-                                  RemovalRequest(reason="contract ended"))
+    state = await programs.remove(
+        program.provider_id, team, RemovalRequest(reason="contract ended")
+    )
     assert state.status is PartnerStatus.REMOVED
     assert (await programs.handle(program.provider_id, team).result()).status is (
-        PartnerStatus.REMOVED)
+        PartnerStatus.REMOVED
+    )
     removal = program.notifications(team, "removed")
     assert len(removal) == 1 and "contract ended" in removal[0].body
     assert program.visible_offers(team) == [program.public_offer]
@@ -338,8 +352,9 @@ async def test_continue_as_new_keeps_state_and_history(env, db, task_queue, prog
     async with build_worker(env.client, db, task_queue=task_queue):
         first = await enroll(programs, program, team)
         for index in range(12):
-            await programs.add_note(program.provider_id, team,
-                                    NoteInput(text=f"weekly check-in {index}"))
+            await programs.add_note(
+                program.provider_id, team, NoteInput(text=f"weekly check-in {index}")
+            )
         state = await programs.state(program.provider_id, team)
         history = await programs.handle(program.provider_id, team).fetch_history()
 
