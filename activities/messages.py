@@ -46,7 +46,8 @@ def render(
         case NotificationKind.WELCOME:
             subject = f"Welcome to the {provider_name} partner program ({tier})"
             lines = [
-                f"Congratulations, {reseller_name}: you are now a {tier} partner of {provider_name}.",
+                f"Congratulations, {reseller_name}: you are now a {tier} partner "
+                f"of {provider_name}.",
                 "You can now see and sell the offers reserved for preferred partners.",
                 *_metrics_lines(ctx.metrics),
             ]

@@ -1,4 +1,4 @@
-"""A partner's lifecycle: its states, the transitions between them, and the requests that drive it."""
+"""A partner's lifecycle: its states, its transitions, and the requests that drive it."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ class TierChange(ReasonedAction):
 
 
 class BlockRequest(ReasonedAction):
-    """Block a partner from the listed offers, or from every non-public offer when none are listed."""
+    """Block a partner from the listed offers, or from all the provider's offers if none."""
 
     offer_ids: list[str] = Field(default_factory=list, max_length=1000)
 

@@ -47,7 +47,6 @@ from models.partner import (
 from models.program import Tier
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
 
-
 R = TypeVar("R")
 
 

@@ -48,7 +48,7 @@ def build_worker(
     channel: NotificationChannel | None = None,
     executor: ThreadPoolExecutor | None = None,
 ) -> Worker:
-    """A worker for the partner program; the caller owns the executor's shutdown if it passes one."""
+    """A worker for the partner program; a caller that passes an executor shuts it down."""
     return Worker(
         client,
         task_queue=task_queue,
