@@ -1,0 +1,206 @@
+"""The partner's rows in the program database: written once per key, whatever the retries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.partners import PartnerRecordActivities
+from models.database import Database
+from models.partner import ActorKind, Note, NoteKind, PartnerStatus, Transition
+from models.program import ProgramSettings, Tier
+from models.records import NoteRecord, PartnerRef, TransitionRecord
+from models.schema import PartnerNote, PreferredListEntry, TransitionLogEntry
+from workers.demo_data import add_provider, add_reseller
+
+PROVIDER = "acme"
+RESELLER = "team-a"
+WORKFLOW_ID = f"partner/{PROVIDER}/{RESELLER}"
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+PROGRAM = ProgramSettings(grace_period_days=40, tiers="single")
+
+
+@pytest.fixture
+def activities(db: Database) -> PartnerRecordActivities:
+    with db.transaction() as session:
+        add_provider(session, PROVIDER, "Acme Internet", PROGRAM)
+        add_reseller(session, RESELLER, "Team A")
+    return PartnerRecordActivities(db)
+
+
+def transition(
+    sequence: int,
+    to_status: PartnerStatus,
+    *,
+    tier: Tier = Tier.SILVER,
+    partnership_id: str = "p1",
+    grace_deadline: datetime | None = None,
+) -> TransitionRecord:
+    at = T0 + timedelta(days=sequence)
+    return TransitionRecord(
+        provider_id=PROVIDER,
+        reseller_team_id=RESELLER,
+        idempotency_key=f"{WORKFLOW_ID}/{partnership_id}/{sequence}/transition",
+        workflow_id=WORKFLOW_ID,
+        partnership_id=partnership_id,
+        transition=Transition(
+            sequence=sequence,
+            at=at,
+            from_status=None if sequence == 1 else PartnerStatus.PREFERRED,
+            to_status=to_status,
+            from_tier=Tier.BRONZE,
+            to_tier=tier,
+            reason=f"step {sequence}",
+            actor=ActorKind.PROVIDER,
+            actor_id="ops@acme",
+        ),
+        status=to_status,
+        tier=tier,
+        enrolled_at=T0,
+        grace_deadline=grace_deadline,
+    )
+
+
+def log_rows(db: Database) -> list[TransitionLogEntry]:
+    with db.transaction() as session:
+        return list(session.scalars(select(TransitionLogEntry).order_by(TransitionLogEntry.id)))
+
+
+def listing(db: Database) -> PreferredListEntry:
+    with db.transaction() as session:
+        entry = session.get(PreferredListEntry, (PROVIDER, RESELLER))
+    assert entry is not None
+    return entry
+
+
+def test_record_transition_twice_writes_one_row(
+    db: Database, activities: PartnerRecordActivities
+) -> None:
+    env = ActivityEnvironment()
+    record = transition(1, PartnerStatus.PREFERRED)
+    assert env.run(activities.record_transition, record).written is True
+    assert env.run(activities.record_transition, record).written is False
+
+    rows = log_rows(db)
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.idempotency_key, row.sequence) == (record.idempotency_key, 1)
+    assert (row.from_status, row.to_status) == (None, "preferred")
+    assert (row.from_tier, row.to_tier) == ("bronze", "silver")
+    assert (row.actor, row.actor_id, row.reason) == ("provider", "ops@acme", "step 1")
+    assert row.at == record.transition.at
+
+    entry = listing(db)
+    assert (entry.status, entry.tier, entry.last_sequence) == ("preferred", "silver", 1)
+    assert entry.enrolled_at == T0
+    assert entry.workflow_id == WORKFLOW_ID
+
+
+def test_listing_follows_the_latest_sequence(
+    db: Database, activities: PartnerRecordActivities
+) -> None:
+    env = ActivityEnvironment()
+    deadline = T0 + timedelta(days=45)
+    first = transition(1, PartnerStatus.PREFERRED)
+    second = transition(2, PartnerStatus.AT_RISK, grace_deadline=deadline)
+    env.run(activities.record_transition, first)
+    env.run(activities.record_transition, second)
+
+    entry = listing(db)
+    assert (entry.status, entry.last_sequence, entry.grace_deadline) == ("at_risk", 2, deadline)
+
+    # A late retry of the first transition (under a key the log has not seen, as
+    # when its first attempt failed before committing) is logged, but the list
+    # row keeps the later state.
+    late = first.model_copy(update={"idempotency_key": f"{first.idempotency_key}/late"})
+    assert env.run(activities.record_transition, late).written is True
+    entry = listing(db)
+    assert (entry.status, entry.last_sequence, entry.grace_deadline) == ("at_risk", 2, deadline)
+    assert [r.sequence for r in log_rows(db)] == [1, 2, 1]
+
+
+def test_a_new_partnership_replaces_the_listing(
+    db: Database, activities: PartnerRecordActivities
+) -> None:
+    env = ActivityEnvironment()
+    env.run(activities.record_transition, transition(5, PartnerStatus.REMOVED))
+    # Enrolling again starts a new partnership whose sequence starts over.
+    env.run(
+        activities.record_transition,
+        transition(1, PartnerStatus.PREFERRED, tier=Tier.GOLD, partnership_id="p2"),
+    )
+    entry = listing(db)
+    assert (entry.partnership_id, entry.status, entry.tier, entry.last_sequence) == (
+        "p2",
+        "preferred",
+        "gold",
+        1,
+    )
+
+
+def test_record_note_twice_writes_one_note(
+    db: Database, activities: PartnerRecordActivities
+) -> None:
+    env = ActivityEnvironment()
+    record = NoteRecord(
+        provider_id=PROVIDER,
+        reseller_team_id=RESELLER,
+        idempotency_key=f"{WORKFLOW_ID}/p1/3/note",
+        note=Note(
+            sequence=3, at=T0, kind=NoteKind.CALL, text="Discussed install delays", author="ops"
+        ),
+    )
+    assert env.run(activities.record_note, record).written is True
+    assert env.run(activities.record_note, record).written is False
+    other = record.model_copy(update={"idempotency_key": f"{WORKFLOW_ID}/p1/4/note"})
+    assert env.run(activities.record_note, other).written is True
+
+    with db.transaction() as session:
+        notes = list(session.scalars(select(PartnerNote).order_by(PartnerNote.id)))
+        per_key = dict(
+            session.execute(
+                select(PartnerNote.idempotency_key, func.count()).group_by(
+                    PartnerNote.idempotency_key
+                )
+            ).all()
+        )
+    assert per_key == {record.idempotency_key: 1, other.idempotency_key: 1}
+    note = notes[0]
+    assert (note.kind, note.text, note.author, note.created_at) == (
+        "call",
+        "Discussed install delays",
+        "ops",
+        T0,
+    )
+
+
+def test_load_partner_context(activities: PartnerRecordActivities) -> None:
+    context = ActivityEnvironment().run(
+        activities.load_partner_context,
+        PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER),
+    )
+    assert (context.provider_name, context.reseller_name) == ("Acme Internet", "Team A")
+    assert context.program == PROGRAM
+
+
+@pytest.mark.parametrize(
+    ("provider_id", "reseller_team_id", "named"),
+    [
+        ("nobody", RESELLER, "unknown provider 'nobody'"),
+        (PROVIDER, "ghost", "unknown reseller 'ghost'"),
+    ],
+)
+def test_load_partner_context_unknown_party(
+    activities: PartnerRecordActivities, provider_id: str, reseller_team_id: str, named: str
+) -> None:
+    with pytest.raises(ApplicationError, match=named) as raised:
+        ActivityEnvironment().run(
+            activities.load_partner_context,
+            PartnerRef(provider_id=provider_id, reseller_team_id=reseller_team_id),
+        )
+    assert raised.value.non_retryable
+    assert raised.value.type == "UnknownParty"
