@@ -240,6 +240,11 @@ class PartnerLifecycleWorkflow:
 
     def _check_enroll(self, request: EnrollmentRequest) -> None:
         s = self.state
+        if s.status is PartnerStatus.REMOVED:
+            raise InvalidRequest(
+                f"{s.reseller_team_id} was just removed; send the enrollment again to start "
+                "a new partnership"
+            )
         if s.status is PartnerStatus.BLOCKED:
             raise InvalidRequest(f"{s.reseller_team_id} is blocked; unblock it before enrolling")
         if s.status.on_preferred_list and s.tier is not request.tier:

@@ -13,6 +13,7 @@ from models.partner import (
     BlockRequest,
     EnrollmentRequest,
     GraceChange,
+    Nomination,
     NoteInput,
     NoteKind,
     PartnerStatus,
@@ -22,7 +23,7 @@ from models.partner import (
 )
 from models.program import ProgramSettings, Tier
 from models.schema import Notification, PartnerNote
-from tests.helpers import Program
+from tests.helpers import Program, wait_for_state
 from workers.demo_data import GOOD, SLIPPING, STRONG, OrderProfile
 from workers.partner_client import PartnerPrograms, PartnerRequestRejected
 
@@ -375,3 +376,57 @@ async def test_review_metrics_with_no_orders_put_a_partner_at_risk(env, programs
     state = await program.review(programs, team)
     assert state.status is PartnerStatus.AT_RISK
     assert "orders_per_month" in {c.name for c in state.failed_criteria}
+
+
+async def nominate(programs: PartnerPrograms, program: Program, team: str) -> None:
+    metrics = await program.metrics(team)
+    await programs.nominate(
+        program.provider_id,
+        team,
+        Nomination(reason="meets the silver criteria", metrics=metrics, review_id="2026-11"),
+    )
+
+
+async def test_candidate_waits_for_approval_then_enrolls(env, programs, program):
+    team = await program.add_reseller("team-candidate", GOOD)
+    await nominate(programs, program, team)
+    state = await wait_for_state(
+        programs,
+        program.provider_id,
+        team,
+        lambda s: s.nominated and bool(program.notifications(team)),
+    )
+    assert state.status is PartnerStatus.CANDIDATE
+    notice = program.notifications(team, "candidate_notice")
+    assert len(notice) == 1 and notice[0].recipient == "provider"
+    assert program.preferred_offer not in program.visible_offers(team)
+
+    await env.sleep(10 * DAY)
+    state = await enroll(programs, program, team)
+    assert state.status is PartnerStatus.PREFERRED
+    assert [t.to_status for t in state.transitions] == ["candidate", "preferred"]
+
+
+async def test_unapproved_candidate_lapses(env, programs, program):
+    team = await program.add_reseller("team-lapse", GOOD)
+    await nominate(programs, program, team)
+    await wait_for_state(programs, program.provider_id, team, lambda s: s.nominated)
+    await env.sleep(29 * DAY)
+    assert (await programs.state(program.provider_id, team)).status is PartnerStatus.CANDIDATE
+    await env.sleep(2 * DAY)
+    final = await programs.handle(program.provider_id, team).result()
+    assert final.status is PartnerStatus.REMOVED
+    assert "lapsed" in final.transitions[-1].reason
+    assert program.notifications(team, "removed") == [], "a candidate was never told it was in"
+
+
+async def test_auto_enroll_program_enrolls_candidates_at_once(env, db, programs):
+    program = Program(db, env, ProgramSettings(auto_enroll=True)).create()
+    team = await program.add_reseller("team-auto", GOOD)
+    await nominate(programs, program, team)
+    state = await wait_for_state(
+        programs, program.provider_id, team, lambda s: bool(program.notifications(team, "welcome"))
+    )
+    assert state.status is PartnerStatus.PREFERRED
+    assert state.transitions[-1].actor == "review"
+    assert program.notifications(team, "candidate_notice") == []
