@@ -1,0 +1,247 @@
+"""The notification outbox: one row and one delivery per key, and messages that state the facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from temporalio.testing import ActivityEnvironment
+
+from activities.messages import render
+from activities.notifications import NotificationActivities
+from models.database import Database
+from models.metrics import CriterionResult, PartnerMetrics
+from models.notifications import (
+    NotificationContext,
+    NotificationKind,
+    NotificationRequest,
+    Recipient,
+)
+from models.program import Tier
+from models.schema import Notification
+from workers.demo_data import add_provider, add_reseller
+
+PROVIDER = "acme"
+RESELLER = "team-a"
+DEADLINE = datetime(2025, 8, 15, 17, 30, tzinfo=UTC)
+EFFECTIVE = datetime(2025, 7, 1, 0, 0, tzinfo=UTC)
+WINDOW_END = datetime(2025, 6, 1, tzinfo=UTC)
+
+ACCEPTANCE_MISS = CriterionResult(
+    name="acceptance_rate", label="acceptance", required=0.9, actual=0.85, met=False
+)
+RATING_MISS = CriterionResult(
+    name="average_rating", label="rating", required=4.8, actual=4.6, met=False
+)
+METRICS = PartnerMetrics(
+    provider_id=PROVIDER,
+    reseller_team_id=RESELLER,
+    window_start=WINDOW_END - timedelta(days=90),
+    window_end=WINDOW_END,
+    total_orders=42,
+    orders_per_month=14.0,
+    accepted_orders=39,
+    decided_orders=41,
+    acceptance_rate=39 / 41,
+    completion_rate=0.9,
+    average_rating=4.66,
+    rated_orders=20,
+    revenue=12_345.5,
+    tenure_months=8,
+)
+
+
+@dataclass
+class Delivery:
+    idempotency_key: str
+    recipient: Recipient
+    address: str
+    subject: str
+    body: str
+
+
+@dataclass
+class RecordingChannel:
+    """A test double for the delivery channel only (the outbox and database are real).
+
+    It implements the NotificationChannel protocol, records what it delivers, and
+    fails the first `failures` deliveries as a mail server that is down would.
+    """
+
+    failures: int = 0
+    name: str = "recording"
+    delivered: list[Delivery] = field(default_factory=list)
+    attempts: int = 0
+
+    def deliver(
+        self, *, idempotency_key: str, recipient: Recipient, address: str, subject: str, body: str
+    ) -> None:
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise ConnectionError("mail server unavailable")
+        self.delivered.append(Delivery(idempotency_key, recipient, address, subject, body))
+
+
+@pytest.fixture
+def seeded(db: Database) -> Database:
+    with db.transaction() as session:
+        add_provider(session, PROVIDER, "Acme Internet")
+        add_reseller(session, RESELLER, "Team A", email="sales@team-a.example")
+    return db
+
+
+def request(
+    key: str = "partner/acme/team-a/p1/1/welcome",
+    kind: NotificationKind = NotificationKind.WELCOME,
+    recipient: Recipient = Recipient.PARTNER,
+) -> NotificationRequest:
+    return NotificationRequest(
+        idempotency_key=key,
+        provider_id=PROVIDER,
+        reseller_team_id=RESELLER,
+        kind=kind,
+        recipient=recipient,
+        context=NotificationContext(tier=Tier.SILVER, metrics=METRICS),
+    )
+
+
+def outbox(db: Database) -> list[Notification]:
+    with db.transaction() as session:
+        return list(session.scalars(select(Notification).order_by(Notification.id)))
+
+
+def test_sending_twice_delivers_once(seeded: Database) -> None:
+    channel = RecordingChannel()
+    activities = NotificationActivities(seeded, channel)
+    env = ActivityEnvironment()
+
+    first = env.run(activities.send_notification, request())
+    second = env.run(activities.send_notification, request())
+
+    assert first.already_sent is False
+    assert second.already_sent is True
+    assert first.notification_id == second.notification_id
+    assert first.status == second.status == "sent"
+    assert first.channel == "recording"
+
+    rows = outbox(seeded)
+    assert len(rows) == 1
+    assert (rows[0].status, rows[0].kind, rows[0].recipient) == ("sent", "welcome", "partner")
+    assert rows[0].sent_at is not None
+
+    assert len(channel.delivered) == 1
+    delivery = channel.delivered[0]
+    assert delivery.idempotency_key == "partner/acme/team-a/p1/1/welcome"
+    assert delivery.address == "sales@team-a.example"
+    assert (delivery.subject, delivery.body) == (rows[0].subject, rows[0].body)
+
+
+def test_different_keys_are_different_messages(seeded: Database) -> None:
+    channel = RecordingChannel()
+    activities = NotificationActivities(seeded, channel)
+    env = ActivityEnvironment()
+    env.run(activities.send_notification, request("k1"))
+    env.run(activities.send_notification, request("k2", recipient=Recipient.PROVIDER))
+    assert [row.idempotency_key for row in outbox(seeded)] == ["k1", "k2"]
+    assert [d.address for d in channel.delivered] == ["sales@team-a.example", "provider:acme"]
+
+
+def test_failed_delivery_is_retried_into_one_sent_message(seeded: Database) -> None:
+    channel = RecordingChannel(failures=1)
+    activities = NotificationActivities(seeded, channel)
+    env = ActivityEnvironment()
+
+    with pytest.raises(ConnectionError):
+        env.run(activities.send_notification, request())
+    rows = outbox(seeded)
+    assert [(r.status, r.sent_at) for r in rows] == [("pending", None)]
+
+    # Temporal retries the activity: the same key finds the pending row and sends it.
+    receipt = env.run(activities.send_notification, request())
+    assert receipt.already_sent is False
+    assert receipt.status == "sent"
+    rows = outbox(seeded)
+    assert len(rows) == 1
+    assert rows[0].status == "sent" and rows[0].sent_at is not None
+    assert channel.attempts == 2
+    assert len(channel.delivered) == 1
+
+    assert env.run(activities.send_notification, request()).already_sent is True
+    assert len(channel.delivered) == 1
+
+
+# What each kind of message must say, rendered from one set of facts.
+CONTEXT = NotificationContext(
+    tier=Tier.SILVER,
+    previous_tier=Tier.GOLD,
+    reason="acceptance fell after the spring campaign",
+    effective_date=EFFECTIVE,
+    grace_deadline=DEADLINE,
+    failed_criteria=[ACCEPTANCE_MISS, RATING_MISS],
+    metrics=METRICS,
+    offer_ids=["acme-fiber", "acme-business"],
+)
+REASON = CONTEXT.reason or ""
+FAILED = ["acceptance 85.0% < 90.0%", "rating 4.6 < 4.8"]
+METRIC_FACTS = ["42", "14.0/month", "95.1%", "90.0%", "4.66", "12,345.50"]
+EXPECTED: dict[NotificationKind, list[str]] = {
+    NotificationKind.WELCOME: ["silver", "Acme Internet", "Team A", *METRIC_FACTS],
+    NotificationKind.ENROLLMENT_SCHEDULED: ["silver", "2025-07-01", "Team A"],
+    NotificationKind.AT_RISK_WARNING: ["silver", "2025-08-15", REASON, *FAILED],
+    NotificationKind.GRACE_CHANGED: ["silver", "2025-08-15", REASON],
+    NotificationKind.RECOVERED: ["silver", "Team A", *METRIC_FACTS],
+    NotificationKind.REMOVED: ["Acme Internet", REASON, *FAILED],
+    NotificationKind.PROMOTED: ["from gold to silver", REASON],
+    NotificationKind.DEMOTED: ["from gold to silver", REASON, *FAILED],
+    NotificationKind.BLOCKED: ["acme-fiber, acme-business", REASON],
+    NotificationKind.UNBLOCKED: [REASON, "Team A"],
+    NotificationKind.CANDIDATE_NOTICE: ["silver", "Team A", REASON, *METRIC_FACTS],
+}
+
+
+def test_every_kind_has_expectations() -> None:
+    assert set(EXPECTED) == set(NotificationKind)
+
+
+@pytest.mark.parametrize("kind", list(NotificationKind))
+def test_rendered_message_states_the_facts(kind: NotificationKind) -> None:
+    subject, body = render(kind, CONTEXT, provider_name="Acme Internet", reseller_name="Team A")
+    text = f"{subject}\n{body}"
+    assert subject.strip()
+    missing = [fact for fact in EXPECTED[kind] if fact not in text]
+    assert not missing, f"{kind.value} does not mention {missing}:\n{text}"
+
+
+def test_block_of_everything_says_so() -> None:
+    ctx = CONTEXT.model_copy(update={"offer_ids": []})
+    _, body = render(
+        NotificationKind.BLOCKED, ctx, provider_name="Acme Internet", reseller_name="Team A"
+    )
+    assert "all Acme Internet offers" in body
+
+
+def test_promotion_names_both_tiers() -> None:
+    ctx = NotificationContext(tier=Tier.GOLD, previous_tier=Tier.SILVER, reason="60 orders/month")
+    subject, body = render(
+        NotificationKind.PROMOTED, ctx, provider_name="Acme Internet", reseller_name="Team A"
+    )
+    assert "gold" in subject
+    assert "promoted from silver to gold" in body
+
+
+def test_the_outbox_stores_the_rendered_text(seeded: Database) -> None:
+    activities = NotificationActivities(seeded, RecordingChannel())
+    warning = NotificationRequest(
+        idempotency_key="partner/acme/team-a/p1/2/at_risk_warning",
+        provider_id=PROVIDER,
+        reseller_team_id=RESELLER,
+        kind=NotificationKind.AT_RISK_WARNING,
+        context=CONTEXT,
+    )
+    ActivityEnvironment().run(activities.send_notification, warning)
+    [row] = outbox(seeded)
+    assert row.kind == "at_risk_warning"
+    for fact in EXPECTED[NotificationKind.AT_RISK_WARNING]:
+        assert fact in f"{row.subject}\n{row.body}"
