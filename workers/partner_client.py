@@ -69,6 +69,17 @@ def _rejection(error: WorkflowUpdateFailedError) -> PartnerRequestRejected:
     return PartnerRequestRejected(cause.message if cause is not None else str(error))
 
 
+_UPDATES: dict[type[ProviderAction], Any] = {
+    AtRiskFlag: PartnerLifecycleWorkflow.flag_at_risk,
+    GraceChange: PartnerLifecycleWorkflow.change_grace_deadline,
+    TierChange: PartnerLifecycleWorkflow.change_tier,
+    BlockRequest: PartnerLifecycleWorkflow.block,
+    UnblockRequest: PartnerLifecycleWorkflow.unblock,
+    RemovalRequest: PartnerLifecycleWorkflow.remove,
+    NoteInput: PartnerLifecycleWorkflow.add_note,
+}
+
+
 class PartnerPrograms:
     """Start and steer partner workflows of any provider."""
 
@@ -158,62 +169,13 @@ class PartnerPrograms:
             lambda h: h.query(PartnerLifecycleWorkflow.get_state),
         )
 
-    async def flag_at_risk(
-        self, provider_id: str, reseller_team_id: str, request: AtRiskFlag
+    async def apply(
+        self, provider_id: str, reseller_team_id: str, request: ProviderAction
     ) -> PartnerState:
-        return await self._update(
-            provider_id, reseller_team_id, PartnerLifecycleWorkflow.flag_at_risk, request
-        )
-
-    async def change_grace_deadline(
-        self, provider_id: str, reseller_team_id: str, request: GraceChange
-    ) -> PartnerState:
-        return await self._update(
-            provider_id, reseller_team_id, PartnerLifecycleWorkflow.change_grace_deadline, request
-        )
-
-    async def change_tier(
-        self, provider_id: str, reseller_team_id: str, request: TierChange
-    ) -> PartnerState:
-        return await self._update(
-            provider_id, reseller_team_id, PartnerLifecycleWorkflow.change_tier, request
-        )
-
-    async def block(
-        self, provider_id: str, reseller_team_id: str, request: BlockRequest
-    ) -> PartnerState:
-        return await self._update(
-            provider_id, reseller_team_id, PartnerLifecycleWorkflow.block, request
-        )
-
-    async def unblock(
-        self, provider_id: str, reseller_team_id: str, request: UnblockRequest
-    ) -> PartnerState:
-        return await self._update(
-            provider_id, reseller_team_id, PartnerLifecycleWorkflow.unblock, request
-        )
-
-    async def remove(
-        self, provider_id: str, reseller_team_id: str, request: RemovalRequest
-    ) -> PartnerState:
-        return await self._update(
-            provider_id, reseller_team_id, PartnerLifecycleWorkflow.remove, request
-        )
-
-    async def add_note(
-        self, provider_id: str, reseller_team_id: str, request: NoteInput
-    ) -> PartnerState:
-        return await self._update(
-            provider_id, reseller_team_id, PartnerLifecycleWorkflow.add_note, request
-        )
-
-    async def _update(
-        self,
-        provider_id: str,
-        reseller_team_id: str,
-        update: Any,
-        request: ProviderAction,
-    ) -> PartnerState:
+        """Send a provider action (flag, grace change, tier, block, unblock, remove, note)."""
+        update = _UPDATES.get(type(request))
+        if update is None:
+            raise TypeError(f"no partner update takes a {type(request).__name__}")
         update_id = f"{update.__name__}/{request.request_id}" if request.request_id else None
         return await self._call(
             provider_id,

@@ -228,7 +228,7 @@ class PartnerLifecycleWorkflow:
                 await self._notify(
                     NotificationKind.ENROLLMENT_SCHEDULED,
                     self._context(tier=request.tier, effective_date=request.effective_date),
-                    s.next_sequence(),
+                    sequence=s.next_sequence(),
                 )
                 return s
             await self._enroll(request, ActorKind.PROVIDER, request.requested_by)
@@ -311,7 +311,6 @@ class PartnerLifecycleWorkflow:
             await self._notify(
                 NotificationKind.GRACE_CHANGED,
                 self._context(reason=request.reason, grace_deadline=request.deadline),
-                s.transitions[-1].sequence,
             )
             return s
 
@@ -389,7 +388,6 @@ class PartnerLifecycleWorkflow:
             await self._notify(
                 NotificationKind.BLOCKED,
                 self._context(reason=request.reason, offer_ids=offer_ids),
-                s.transitions[-1].sequence,
             )
             return s
 
@@ -423,7 +421,6 @@ class PartnerLifecycleWorkflow:
             await self._notify(
                 NotificationKind.UNBLOCKED,
                 self._context(reason=request.reason),
-                s.transitions[-1].sequence,
             )
             return s
 
@@ -503,7 +500,6 @@ class PartnerLifecycleWorkflow:
                     self._context(
                         tier=nomination.tier, reason=nomination.reason, metrics=nomination.metrics
                     ),
-                    s.transitions[-1].sequence,
                     to_provider=True,
                 )
 
@@ -575,7 +571,6 @@ class PartnerLifecycleWorkflow:
         await self._notify(
             NotificationKind.RECOVERED,
             self._context(reason=reason, metrics=metrics, previous_tier=previous_tier),
-            s.transitions[-1].sequence,
         )
         return True
 
@@ -595,7 +590,9 @@ class PartnerLifecycleWorkflow:
         await self._sync_offer_access(reason)
         if request.notes:
             await self._add_note(NoteInput(text=request.notes, requested_by=request.requested_by))
-        await self._notify(NotificationKind.WELCOME, self._context(metrics=metrics), sequence)
+        await self._notify(
+            NotificationKind.WELCOME, self._context(metrics=metrics), sequence=sequence
+        )
 
     async def _enter_at_risk(
         self,
@@ -626,7 +623,6 @@ class PartnerLifecycleWorkflow:
             self._context(
                 reason=reason, failed_criteria=failed_criteria, grace_deadline=s.grace_deadline
             ),
-            s.transitions[-1].sequence,
         )
 
     async def _grace_expired(self) -> None:
@@ -677,7 +673,6 @@ class PartnerLifecycleWorkflow:
                 self._context(
                     reason=reason, failed_criteria=failed_criteria, previous_tier=previous_tier
                 ),
-                s.transitions[-1].sequence,
             )
 
     async def _change_tier(
@@ -709,7 +704,6 @@ class PartnerLifecycleWorkflow:
                 failed_criteria=failed_criteria or [],
                 metrics=metrics,
             ),
-            s.transitions[-1].sequence,
         )
 
     def _clear_at_risk(self) -> None:
@@ -892,11 +886,14 @@ class PartnerLifecycleWorkflow:
         self,
         kind: NotificationKind,
         context: NotificationContext,
-        sequence: int,
         *,
+        sequence: int | None = None,
         to_provider: bool = False,
     ) -> None:
+        """Send a message keyed by the event it reports: by default the latest transition."""
         s = self.state
+        if sequence is None:
+            sequence = s.transitions[-1].sequence
         await self._activity(
             ActivityName.SEND_NOTIFICATION,
             NotificationRequest(

@@ -189,7 +189,7 @@ async def test_grace_periods_outside_30_to_60_days_are_refused(env, programs, pr
     assert state.at_risk_since is not None
     for days in (10, 90):
         with pytest.raises(PartnerRequestRejected, match="must last 30-60 days"):
-            await programs.change_grace_deadline(
+            await programs.apply(
                 program.provider_id,
                 team,
                 GraceChange(deadline=state.at_risk_since + days * DAY, reason="try"),
@@ -205,7 +205,7 @@ async def test_extending_grace_moves_the_timer(env, programs, program):
     assert state.at_risk_since is not None
     new_deadline = state.at_risk_since + 55 * DAY
 
-    state = await programs.change_grace_deadline(
+    state = await programs.apply(
         program.provider_id,
         team,
         GraceChange(deadline=new_deadline, reason="install backlog in the region"),
@@ -226,7 +226,7 @@ async def test_shortening_grace_moves_the_timer(env, programs, program):
     await enroll(programs, program, team)
     state = await put_at_risk(programs, program, team)
     assert state.at_risk_since is not None
-    await programs.change_grace_deadline(
+    await programs.apply(
         program.provider_id,
         team,
         GraceChange(deadline=state.at_risk_since + 31 * DAY, reason="repeat complaints"),
@@ -279,25 +279,23 @@ async def test_provider_flags_changes_tier_blocks_and_notes(env, programs, progr
     await enroll(programs, program, team)
     pid = program.provider_id
 
-    state = await programs.flag_at_risk(
-        pid, team, AtRiskFlag(reason="customer complaints", grace_days=30)
-    )
+    state = await programs.apply(pid, team, AtRiskFlag(reason="customer complaints", grace_days=30))
     assert state.status is PartnerStatus.AT_RISK
     assert state.grace_deadline is not None and state.at_risk_since is not None
     assert state.grace_deadline - state.at_risk_since == 30 * DAY
     with pytest.raises(PartnerRequestRejected, match="already at risk"):
-        await programs.flag_at_risk(pid, team, AtRiskFlag(reason="again"))
+        await programs.apply(pid, team, AtRiskFlag(reason="again"))
 
-    state = await programs.change_tier(pid, team, TierChange(tier=Tier.GOLD, reason="strategic"))
+    state = await programs.apply(pid, team, TierChange(tier=Tier.GOLD, reason="strategic"))
     assert state.tier is Tier.GOLD and program.gold_offer in program.visible_offers(team)
 
-    state = await programs.block(
+    state = await programs.apply(
         pid, team, BlockRequest(offer_ids=[program.gold_offer], reason="mis-selling")
     )
     assert state.status is PartnerStatus.AT_RISK
     assert program.gold_offer not in program.visible_offers(team)
 
-    state = await programs.block(pid, team, BlockRequest(reason="fraud investigation"))
+    state = await programs.apply(pid, team, BlockRequest(reason="fraud investigation"))
     assert state.status is PartnerStatus.BLOCKED
     assert program.visible_offers(team) == []
     with pytest.raises(PartnerRequestRejected, match="blocked"):
@@ -306,13 +304,11 @@ async def test_provider_flags_changes_tier_blocks_and_notes(env, programs, progr
     await env.sleep(40 * DAY)  # no grace timer runs while blocked
     assert (await programs.state(pid, team)).status is PartnerStatus.BLOCKED
 
-    state = await programs.unblock(pid, team, UnblockRequest(reason="investigation closed"))
+    state = await programs.apply(pid, team, UnblockRequest(reason="investigation closed"))
     assert state.status is PartnerStatus.AT_RISK
     assert program.gold_offer in program.visible_offers(team)
 
-    state = await programs.add_note(
-        pid, team, NoteInput(kind=NoteKind.CALL, text="called the owner")
-    )
+    state = await programs.apply(pid, team, NoteInput(kind=NoteKind.CALL, text="called the owner"))
     assert state.notes[-1].kind is NoteKind.CALL
     assert program.count_rows(PartnerNote) == 1
     kinds = [n.kind for n in program.notifications(team)]
@@ -322,9 +318,7 @@ async def test_provider_flags_changes_tier_blocks_and_notes(env, programs, progr
 async def test_provider_removal_notifies_and_ends_the_workflow(env, programs, program):
     team = await program.add_reseller("team-remove", GOOD)
     await enroll(programs, program, team)
-    state = await programs.remove(
-        program.provider_id, team, RemovalRequest(reason="contract ended")
-    )
+    state = await programs.apply(program.provider_id, team, RemovalRequest(reason="contract ended"))
     assert state.status is PartnerStatus.REMOVED
     assert (await programs.handle(program.provider_id, team).result()).status is (
         PartnerStatus.REMOVED
@@ -353,7 +347,7 @@ async def test_continue_as_new_keeps_state_and_history(env, db, task_queue, prog
     async with build_worker(env.client, db, task_queue=task_queue):
         first = await enroll(programs, program, team)
         for index in range(12):
-            await programs.add_note(
+            await programs.apply(
                 program.provider_id, team, NoteInput(text=f"weekly check-in {index}")
             )
         state = await programs.state(program.provider_id, team)
