@@ -123,8 +123,12 @@ def visible_offer_ids(session: Session, provider_id: str, reseller_team_id: str)
     )
     if blocked_all:
         return []
+    # Access counts only under the offer's current visibility: a preferred grant left over
+    # from before an offer became `selected` must not show it to resellers not allowed.
     has_access = exists().where(
-        OfferAccess.offer_id == Offer.id, OfferAccess.reseller_team_id == reseller_team_id
+        OfferAccess.offer_id == Offer.id,
+        OfferAccess.reseller_team_id == reseller_team_id,
+        OfferAccess.source == Offer.visibility,
     )
     is_blocked = exists().where(
         OfferBlock.offer_id == Offer.id, OfferBlock.reseller_team_id == reseller_team_id
