@@ -102,7 +102,7 @@ class ProgramSettings(Frozen):
         return self
 
     def criteria_for(self, tier: Tier) -> TierCriteria | None:
-        """The criteria of a partner tier; bronze has none, and gold none in a single-tier program."""
+        """A tier's criteria; bronze has none, nor has gold in a single-tier program."""
         if tier is Tier.SILVER:
             return self.silver
         if tier is Tier.GOLD and self.tiers == "three":
