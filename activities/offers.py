@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import delete, exists, or_, select
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -58,25 +56,30 @@ def _revoke(
 
 
 def _replace_blocks(session: Session, change: OfferAccessChange) -> list[str]:
-    session.execute(
-        delete(OfferBlock).where(
-            OfferBlock.provider_id == change.provider_id,
-            OfferBlock.reseller_team_id == change.reseller_team_id,
-        )
-    )
-    offer_ids: Sequence[str | None] = (
-        [None] if change.block_all else sorted(set(change.blocked_offer_ids))
-    )
-    for offer_id in offer_ids:
-        session.add(
-            OfferBlock(
-                provider_id=change.provider_id,
-                reseller_team_id=change.reseller_team_id,
-                offer_id=offer_id,
-                reason=change.reason,
+    """Make the partner's blocks the wanted set, keeping the blocks that stay (and their dates)."""
+    existing = {
+        block.offer_id: block
+        for block in session.scalars(
+            select(OfferBlock).where(
+                OfferBlock.provider_id == change.provider_id,
+                OfferBlock.reseller_team_id == change.reseller_team_id,
             )
         )
-    return ["*" if o is None else o for o in offer_ids]
+    }
+    wanted: set[str | None] = {None} if change.block_all else set(change.blocked_offer_ids)
+    for offer_id, block in existing.items():
+        if offer_id not in wanted:
+            session.delete(block)
+    session.add_all(
+        OfferBlock(
+            provider_id=change.provider_id,
+            reseller_team_id=change.reseller_team_id,
+            offer_id=offer_id,
+            reason=change.reason,
+        )
+        for offer_id in wanted - existing.keys()
+    )
+    return sorted("*" if offer_id is None else offer_id for offer_id in wanted)
 
 
 def apply_access_change(session: Session, change: OfferAccessChange) -> OfferAccessResult:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -83,57 +85,66 @@ class PartnerRecordActivities:
         with self._db.transaction() as session:
             return load_context(session, ref)
 
+    def _insert_once(
+        self,
+        key: str,
+        row: TransitionLogEntry | PartnerNote,
+        also: Callable[[Session], None] | None = None,
+    ) -> bool:
+        """Insert `row` (and run `also`) in one transaction unless its key is already there."""
+        try:
+            with self._db.transaction() as session:
+                if _already_recorded(session, type(row), key):
+                    return False
+                session.add(row)
+                if also is not None:
+                    also(session)
+        except IntegrityError:
+            return False  # a concurrent attempt of this activity won
+        return True
+
     @activity.defn(name=ActivityName.RECORD_TRANSITION)
     def record_transition(self, record: TransitionRecord) -> WriteResult:
         """Append the transition to the log and update the preferred list, in one transaction."""
         t = record.transition
-        try:
-            with self._db.transaction() as session:
-                if _already_recorded(session, TransitionLogEntry, record.idempotency_key):
-                    return WriteResult(written=False)
-                session.add(
-                    TransitionLogEntry(
-                        idempotency_key=record.idempotency_key,
-                        workflow_id=record.workflow_id,
-                        provider_id=record.provider_id,
-                        reseller_team_id=record.reseller_team_id,
-                        sequence=t.sequence,
-                        at=t.at,
-                        from_status=t.from_status.value if t.from_status else None,
-                        to_status=t.to_status.value,
-                        from_tier=t.from_tier.value,
-                        to_tier=t.to_tier.value,
-                        reason=t.reason,
-                        actor=t.actor.value,
-                        actor_id=t.actor_id,
-                    )
-                )
-                _upsert_listing(session, record)
-        except IntegrityError:
-            return WriteResult(written=False)  # a concurrent attempt of this activity won
-        activity.logger.info(
-            "%s: %s -> %s (%s)", record.workflow_id, t.from_status, t.to_status, t.reason
+        written = self._insert_once(
+            record.idempotency_key,
+            TransitionLogEntry(
+                idempotency_key=record.idempotency_key,
+                workflow_id=record.workflow_id,
+                provider_id=record.provider_id,
+                reseller_team_id=record.reseller_team_id,
+                sequence=t.sequence,
+                at=t.at,
+                from_status=t.from_status.value if t.from_status else None,
+                to_status=t.to_status.value,
+                from_tier=t.from_tier.value,
+                to_tier=t.to_tier.value,
+                reason=t.reason,
+                actor=t.actor.value,
+                actor_id=t.actor_id,
+            ),
+            also=lambda session: _upsert_listing(session, record),
         )
-        return WriteResult(written=True)
+        if written:
+            activity.logger.info(
+                "%s: %s -> %s (%s)", record.workflow_id, t.from_status, t.to_status, t.reason
+            )
+        return WriteResult(written=written)
 
     @activity.defn(name=ActivityName.RECORD_NOTE)
     def record_note(self, record: NoteRecord) -> WriteResult:
         note = record.note
-        try:
-            with self._db.transaction() as session:
-                if _already_recorded(session, PartnerNote, record.idempotency_key):
-                    return WriteResult(written=False)
-                session.add(
-                    PartnerNote(
-                        idempotency_key=record.idempotency_key,
-                        provider_id=record.provider_id,
-                        reseller_team_id=record.reseller_team_id,
-                        kind=note.kind.value,
-                        text=note.text,
-                        author=note.author,
-                        created_at=note.at,
-                    )
-                )
-        except IntegrityError:
-            return WriteResult(written=False)
-        return WriteResult(written=True)
+        written = self._insert_once(
+            record.idempotency_key,
+            PartnerNote(
+                idempotency_key=record.idempotency_key,
+                provider_id=record.provider_id,
+                reseller_team_id=record.reseller_team_id,
+                kind=note.kind.value,
+                text=note.text,
+                author=note.author,
+                created_at=note.at,
+            ),
+        )
+        return WriteResult(written=written)
