@@ -1,0 +1,90 @@
+"""The `partnerflow` command line, run in-process with Typer's test runner."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import create_engine, inspect
+from typer.testing import CliRunner, Result
+
+from models.partner import EnrollmentRequest
+from models.program import ProgramSettings
+from models.schema import Base
+from tests.helpers import Program
+from tests.workers.processes import free_port
+from workers.cli import app
+from workers.demo_data import GOOD
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("worker", "dev", "db", "partners"):
+        assert command in result.output
+
+
+def test_dev_help_names_its_port_variables():
+    result = runner.invoke(app, ["dev", "--help"])
+    assert result.exit_code == 0
+    assert "PARTNERFLOW_DEV_PORT" in result.output
+
+
+def test_db_init_creates_the_tables(tmp_path):
+    path = tmp_path / "state" / "partnerflow.db"
+    url = f"sqlite:///{path}"
+    for _ in range(2):  # a second run finds the tables and changes nothing
+        result = runner.invoke(app, ["db", "init"], env={"PARTNERFLOW_DATABASE_URL": url})
+        assert result.exit_code == 0, result.output
+        assert "Schema ready" in result.output
+    engine = create_engine(url)
+    try:
+        assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables)
+    finally:
+        engine.dispose()
+
+
+def test_db_init_reports_an_unreachable_database():
+    url = f"postgresql+psycopg://nobody:secret@127.0.0.1:{free_port()}/nowhere"
+    result = runner.invoke(app, ["db", "init"], env={"PARTNERFLOW_DATABASE_URL": url})
+    assert result.exit_code == 1
+    assert "could not create the schema" in result.output
+    assert "secret" not in result.output
+
+
+def test_partners_show_without_temporal_says_what_to_do():
+    result = runner.invoke(
+        app,
+        ["partners", "show", "acme", "team-northwind"],
+        env={"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"},
+    )
+    assert result.exit_code == 1
+    assert "make run" in result.output
+    assert "TEMPORAL_ADDRESS" in result.output
+
+
+async def test_partners_show_prints_state_and_transitions(env, db, programs):
+    program = Program(db, env, ProgramSettings()).create()
+    team = await program.add_reseller("team-show", GOOD)
+    await programs.enroll(program.provider_id, team, EnrollmentRequest(requested_by="ops"))
+    address = env.client.service_client.config.target_host
+    result = await _invoke_in_thread(
+        ["partners", "show", program.provider_id, team],
+        {"TEMPORAL_ADDRESS": address, "PARTNERFLOW_TASK_QUEUE": programs.task_queue},
+    )
+    assert result.exit_code == 0, result.output
+    assert "preferred" in result.output and "silver" in result.output
+    assert "candidate → preferred" in result.output
+    assert "enrolled as silver by ops" in result.output
+
+    missing = await _invoke_in_thread(
+        ["partners", "show", program.provider_id, "team-unknown"], {"TEMPORAL_ADDRESS": address}
+    )
+    assert missing.exit_code == 1
+    assert "not a partner" in missing.output
+
+
+async def _invoke_in_thread(args: list[str], env: dict[str, str]) -> Result:
+    """The command runs an event loop of its own, so it cannot run on the test's loop."""
+    return await asyncio.to_thread(runner.invoke, app, args, env={"COLUMNS": "200", **env})

@@ -1,0 +1,149 @@
+"""`partnerflow dev` end to end: the dev server, its UI's JSON API, the demo, a clean stop."""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import socket
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.workers.processes import Command, free_port, port_open
+from workers.dev import DEMO_PROVIDER_ID
+
+READY = "Press Ctrl-C to stop."
+START_TIMEOUT = 60
+
+
+def _decode(payload: dict[str, Any]) -> Any:
+    return json.loads(base64.b64decode(payload["data"]))
+
+
+def _ui_partners(ui_port: int) -> list[dict[str, Any]]:
+    """Search attributes of acme's partner workflows, as the Temporal UI's JSON API lists them."""
+    query = quote(f'ProviderId="{DEMO_PROVIDER_ID}"', safe="")
+    url = f"http://127.0.0.1:{ui_port}/api/v1/namespaces/default/workflows?query={query}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        executions = json.load(response).get("executions", [])
+    return [
+        {k: _decode(v) for k, v in e["searchAttributes"]["indexedFields"].items()}
+        for e in executions
+    ]
+
+
+def _listed(state_dir: Path) -> Counter[tuple[str, str]]:
+    """(status, tier) of each partner on the preferred list, as the activities wrote it."""
+    with sqlite3.connect(state_dir / "partnerflow.db") as db:
+        return Counter(db.execute("SELECT status, tier FROM preferred_list").fetchall())
+
+
+def _await_ui(ui_port: int, expected: Counter[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The UI's partners once they match `expected`: visibility trails the workflows a little."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            partners = _ui_partners(ui_port)
+        except urllib.error.HTTPError as error:
+            if time.monotonic() > deadline:
+                raise
+            print(f"the UI answered {error.code}, asking again")
+            time.sleep(0.2)
+            continue
+        seen = Counter((p["PartnerStatus"], p["PartnerTier"]) for p in partners)
+        if seen == expected or time.monotonic() > deadline:
+            assert seen == expected
+            return partners
+        time.sleep(0.2)
+
+
+def _welcomes(state_dir: Path) -> int:
+    with sqlite3.connect(state_dir / "partnerflow.db") as db:
+        (count,) = db.execute(
+            "SELECT count(*) FROM notifications WHERE kind = 'welcome'"
+        ).fetchone()
+    return int(count)
+
+
+@pytest.fixture
+def ports() -> tuple[int, int]:
+    return free_port(), free_port()
+
+
+def _dev(tmp_path: Path, ports: tuple[int, int]) -> Command:
+    port, ui_port = ports
+    return Command(["dev", "--port", str(port), "--ui-port", str(ui_port)], cwd=tmp_path)
+
+
+def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path, ports):
+    port, ui_port = ports
+    state_dir = tmp_path / ".partnerflow"
+    dev = _dev(tmp_path, ports)
+    try:
+        dev.wait_for(READY, START_TIMEOUT)
+        statuses = _listed(state_dir)
+        partners = _await_ui(ui_port, statuses)
+    finally:
+        code = dev.stop(signal.SIGTERM)
+    assert code == 0, dev.output
+    assert "partnerflow dev stopped" in dev.output
+    assert not port_open(port), "the dev server outlived partnerflow dev"
+
+    assert statuses[("preferred", "gold")] > 0
+    assert statuses[("preferred", "silver")] > 0
+    assert statuses[("at_risk", "silver")] > 0
+    assert all(p["ProviderId"] == DEMO_PROVIDER_ID for p in partners)
+    assert all(p["ResellerTeamId"].startswith("team-") for p in partners)
+    assert all(("GraceDeadline" in p) == (p["PartnerStatus"] == "at_risk") for p in partners)
+    welcomes = _welcomes(state_dir)
+    assert welcomes == len(partners)
+
+    again = _dev(tmp_path, ports)
+    try:
+        again.wait_for(READY, START_TIMEOUT)
+        assert "already loaded" in again.output
+        assert _listed(state_dir) == statuses
+        _await_ui(ui_port, statuses)
+    finally:
+        assert again.stop(signal.SIGINT) == 0, again.output
+    assert _welcomes(state_dir) == welcomes
+
+
+def test_dev_refuses_a_port_taken_by_something_else(tmp_path, ports):
+    port, _ = ports
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        dev = _dev(tmp_path, ports)
+        code = dev.process.wait(START_TIMEOUT)
+        dev.stop()
+    assert code == 1
+    assert f"port {port}" in dev.output and "taken" in dev.output
+
+
+def test_dev_shows_the_server_log_when_the_server_dies(tmp_path, ports):
+    # A directory where the SQLite file should be: the dev server cannot open its database.
+    (tmp_path / ".partnerflow" / "temporal.db").mkdir(parents=True)
+    dev = _dev(tmp_path, ports)
+    code = dev.process.wait(START_TIMEOUT)
+    dev.stop()
+    assert code == 1
+    assert "exited with code" in dev.output
+    assert "temporal.log" in dev.output
+
+
+def test_dev_stops_cleanly_while_starting(tmp_path, ports):
+    dev = _dev(tmp_path, ports)
+    dev.wait_for("Loaded demo provider", START_TIMEOUT)
+    started = time.monotonic()
+    assert dev.stop(signal.SIGTERM) == 0, dev.output
+    assert time.monotonic() - started < 30
+    assert not port_open(ports[0])

@@ -1,0 +1,78 @@
+"""The worker process: serves partner workflows, and stops cleanly on a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+
+import pytest
+
+from models.database import Database
+from models.partner import EnrollmentRequest, PartnerStatus
+from models.program import ProgramSettings
+from tests.helpers import Program
+from tests.workers.processes import Command, free_port
+from workers.demo_data import GOOD
+from workers.partner_client import PartnerPrograms
+from workers.settings import Settings
+from workers.worker import TemporalUnreachable, connect_temporal, open_database, run_worker
+
+
+def _settings(env, database_url: str) -> Settings:
+    return Settings(
+        PARTNERFLOW_DATABASE_URL=database_url,
+        TEMPORAL_ADDRESS=env.client.service_client.config.target_host,
+        PARTNERFLOW_TASK_QUEUE=f"partner-program-{uuid.uuid4().hex[:8]}",
+    )
+
+
+async def test_the_worker_serves_partners_until_stopped(env, tmp_path):
+    url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'partnerflow.db'}"
+    settings = _settings(env, url)
+    db = open_database(url)
+    try:
+        program = Program(db, env, ProgramSettings()).create()
+        team = await program.add_reseller("team-a", GOOD)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(settings, stop))
+        state = await PartnerPrograms(env.client, settings.task_queue).enroll(
+            program.provider_id, team, EnrollmentRequest()
+        )
+        assert state.status is PartnerStatus.PREFERRED
+        assert program.preferred_offer in program.visible_offers(team)
+        stop.set()
+        await asyncio.wait_for(worker, timeout=30)
+    finally:
+        db.engine.dispose()
+
+
+def test_the_worker_process_stops_cleanly_on_sigterm(env, tmp_path):
+    settings = _settings(env, f"sqlite:///{tmp_path / 'partnerflow.db'}")
+    worker = Command(
+        ["worker"],
+        cwd=tmp_path,
+        env={
+            "PARTNERFLOW_DATABASE_URL": settings.database_url,
+            "TEMPORAL_ADDRESS": settings.temporal_address,
+            "PARTNERFLOW_TASK_QUEUE": settings.task_queue,
+        },
+    )
+    worker.wait_for("worker polling task queue", timeout=30)
+    assert worker.stop(signal.SIGTERM) == 0, worker.output
+    assert "worker stopped" in worker.output
+    assert (tmp_path / "partnerflow.db").exists()
+
+
+async def test_an_unreachable_temporal_says_what_to_do():
+    settings = Settings(TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}")
+    with pytest.raises(TemporalUnreachable, match="make run"):
+        await connect_temporal(settings)
+
+
+def test_open_database_is_idempotent(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a' / 'partnerflow.db'}"
+    for _ in range(2):
+        db: Database = open_database(url)
+        db.engine.dispose()
+    assert (tmp_path / "a" / "partnerflow.db").exists()
