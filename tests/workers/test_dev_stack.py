@@ -147,3 +147,20 @@ def test_dev_stops_cleanly_while_starting(tmp_path, ports):
     assert dev.stop(signal.SIGTERM) == 0, dev.output
     assert time.monotonic() - started < 30
     assert not port_open(ports[0])
+
+
+def test_a_second_dev_reuses_the_running_server_and_leaves_it_running(tmp_path, ports):
+    port, _ = ports
+    first = _dev(tmp_path, ports)
+    try:
+        first.wait_for(READY, START_TIMEOUT)
+        second = _dev(tmp_path, ports)
+        try:
+            second.wait_for(READY, START_TIMEOUT)
+            assert "reusing the server that was already running" in second.output
+        finally:
+            assert second.stop(signal.SIGTERM) == 0, second.output
+        assert port_open(port), "the second dev stopped a server it did not start"
+    finally:
+        assert first.stop(signal.SIGTERM) == 0, first.output
+    assert not port_open(port)
