@@ -86,6 +86,8 @@ async def programs(
         yield programs
     record_to = os.environ.get("PARTNERFLOW_RECORD_HISTORIES")
     await replay_histories(
-        env.client, programs.workflow_ids, Path(record_to) if record_to else None,
+        env.client,
+        programs.workflow_ids,
+        Path(record_to) if record_to else None,
         label=f"{request.node.name}",
     )

@@ -49,14 +49,16 @@ class TrackedPrograms(PartnerPrograms):
         self.workflow_ids.add(partner_workflow_id(provider_id, reseller_team_id))
         return super().handle(provider_id, reseller_team_id)
 
-    async def enroll(self, provider_id: str, reseller_team_id: str,
-                     request: EnrollmentRequest) -> PartnerState:
+    async def enroll(
+        self, provider_id: str, reseller_team_id: str, request: EnrollmentRequest
+    ) -> PartnerState:
         self.workflow_ids.add(partner_workflow_id(provider_id, reseller_team_id))
         return await super().enroll(provider_id, reseller_team_id, request)
 
 
-async def replay_histories(client: Client, workflow_ids: set[str],
-                           record_to: Path | None = None, label: str = "") -> int:
+async def replay_histories(
+    client: Client, workflow_ids: set[str], record_to: Path | None = None, label: str = ""
+) -> int:
     """Replay each workflow's history under the current code; optionally save it for later."""
     replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
     replayed = 0
@@ -71,8 +73,12 @@ async def replay_histories(client: Client, workflow_ids: set[str],
 
 
 async def wait_for_state(
-    programs: PartnerPrograms, provider_id: str, team_id: str,
-    condition: Callable[[PartnerState], bool], *, timeout: float = 10.0,
+    programs: PartnerPrograms,
+    provider_id: str,
+    team_id: str,
+    condition: Callable[[PartnerState], bool],
+    *,
+    timeout: float = 10.0,
 ) -> PartnerState:
     """Query the partner until `condition` holds: signals are applied after they return."""
     deadline = asyncio.get_running_loop().time() + timeout
@@ -176,13 +182,16 @@ class Program:
             program=self.settings,
         )
 
-    async def review(self, programs: PartnerPrograms, team_id: str,
-                     review_id: str | None = None) -> PartnerState:
+    async def review(
+        self, programs: PartnerPrograms, team_id: str, review_id: str | None = None
+    ) -> PartnerState:
         """Send a review of the partner's current metrics and wait until the workflow applied it."""
         signal = await self.review_signal(team_id, review_id)
         await programs.review(self.provider_id, team_id, signal)
         return await wait_for_state(
-            programs, self.provider_id, team_id,
+            programs,
+            self.provider_id,
+            team_id,
             lambda state: state.last_review_id == signal.review_id,
         )
 

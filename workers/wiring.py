@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -20,6 +21,8 @@ from workflows.partner_lifecycle import PartnerLifecycleWorkflow
 
 WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow,)
 ACTIVITY_THREADS = 32
+SHUTDOWN_GRACE = timedelta(seconds=20)
+"""How long in-flight activities may run on after SIGTERM; compose allows 30 s to stop."""
 
 
 def build_activities(
@@ -56,4 +59,5 @@ def build_worker(
         activities=build_activities(db, channel),
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
+        graceful_shutdown_timeout=SHUTDOWN_GRACE,
     )
