@@ -16,13 +16,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from models.partner import PartnerState
 from workers.binaries import MissingBinary
-from workers.dev import (
+from workers.dev import run_dev
+from workers.dev_server import (
     DEFAULT_PORT,
     DEFAULT_STATE_DIR,
     DEFAULT_UI_PORT,
     DevConfig,
     DevServerError,
-    run_dev,
 )
 from workers.partner_client import PartnerNotFound, PartnerPrograms
 from workers.settings import Settings

@@ -11,8 +11,7 @@ from models.metrics import evaluate, failed, qualifying_tier
 from models.partner import PartnerStatus
 from models.program import Tier
 from models.schema import Notification, Offer, Order, Provider, Reseller
-from workers.demo_data import SLIPPING
-from workers.dev import (
+from workers.demo import (
     DEMO_PROVIDER_ID,
     DEMO_RESELLERS,
     demo_program,
@@ -20,6 +19,7 @@ from workers.dev import (
     load_demo,
     plan_enrollments,
 )
+from workers.demo_data import SLIPPING
 
 
 def _counts(db) -> dict[str, int]:

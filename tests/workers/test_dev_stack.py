@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.workers.processes import Command, free_port, port_open
-from workers.dev import DEMO_PROVIDER_ID
+from workers.demo import DEMO_PROVIDER_ID
 
 READY = "Press Ctrl-C to stop."
 START_TIMEOUT = 60

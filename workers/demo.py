@@ -1,0 +1,310 @@
+"""The demo program that `partnerflow dev` loads: Acme Fiber, its offers, resellers and orders.
+
+Loading is idempotent, and so is enrolling the demo's partners: a second run
+of the local stack resumes the same program instead of loading it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from activities.metrics import partner_metrics
+from models.database import Database
+from models.metrics import PartnerMetrics, qualifying_tier
+from models.offers import Visibility
+from models.partner import EnrollmentRequest, PartnerState, PartnerStatus, ReviewSignal
+from models.program import ProgramSettings, Tier
+from models.records import MetricsRequest
+from models.schema import Provider, Reseller
+from workers.demo_data import (
+    GOOD,
+    SLIPPING,
+    STRONG,
+    WEAK,
+    OrderProfile,
+    add_offer,
+    add_provider,
+    add_reseller,
+    generate_orders,
+)
+from workers.partner_client import PartnerPrograms, PartnerRequestRejected
+
+AT_RISK_TIMEOUT = timedelta(seconds=30)
+ENROLLMENT_CONCURRENCY = 8
+
+DEMO_PROVIDER_ID = "acme"
+DEMO_PROVIDER_NAME = "Acme Fiber"
+DEMO_ORDER_DAYS = 120
+DEMO_SEED = "partnerflow-demo"
+PUBLIC_OFFER = "acme-fiber-300"
+
+
+@dataclass(frozen=True)
+class DemoReseller:
+    team_id: str
+    name: str
+    cohort: str
+    profile: OrderProfile
+    joined_months_ago: int
+
+    @property
+    def order_days(self) -> int:
+        """Orders start when the reseller joined, and go back at most DEMO_ORDER_DAYS."""
+        return min(DEMO_ORDER_DAYS, self.joined_months_ago * 30)
+
+
+def _cohort(
+    cohort: str, profile: OrderProfile, joined_months_ago: int, *names: str
+) -> tuple[DemoReseller, ...]:
+    return tuple(
+        DemoReseller(
+            team_id=f"team-{name.split()[0].lower()}",
+            name=name,
+            cohort=cohort,
+            profile=profile,
+            joined_months_ago=joined_months_ago,
+        )
+        for name in names
+    )
+
+
+DEMO_RESELLERS: tuple[DemoReseller, ...] = (
+    *_cohort(
+        "strong",
+        STRONG,
+        26,
+        "Northwind Telecom",
+        "Bluepeak Networks",
+        "Summit Connect",
+        "Harbor Broadband",
+        "Ironwood Wireless",
+        "Cedar Link",
+    ),
+    *_cohort(
+        "good",
+        GOOD,
+        14,
+        "Maple Street Media",
+        "Brightline Homes",
+        "Copperfield Realty",
+        "Lakeside Movers",
+        "Redwood Property Group",
+        "Silverline Solar",
+        "Oakhurst Builders",
+        "Evergreen Security",
+        "Granite Home Services",
+        "Riverbend Apartments",
+        "Sunset Relocation",
+        "Pioneer Smart Homes",
+    ),
+    # Good numbers, but too new: tenure keeps them out of the program for now.
+    *_cohort("new", GOOD, 1, "Freshstart Movers", "Newleaf Realty", "Skyline Lofts"),
+    *_cohort(
+        "slipping",
+        SLIPPING,
+        18,
+        "Oldmill Communications",
+        "Westgate Telecom",
+        "Driftwood Realty",
+        "Foxglove Networks",
+        "Stonebridge Homes",
+    ),
+    *_cohort(
+        "weak",
+        WEAK,
+        7,
+        "Quickfix Wireless",
+        "Budget Movers",
+        "Corner Cable Shop",
+        "Valley Handyman",
+        "Dunes Property Care",
+        "Marlow Electronics",
+        "Tidewater Storage",
+        "Kestrel IT",
+        "Juniper Student Housing",
+        "Orbit Phone Repair",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoLoad:
+    provider_id: str
+    created: bool
+    orders: int
+
+
+def load_demo(db: Database, now: datetime) -> DemoLoad:
+    """Load the demo provider, its offers, resellers and orders, unless the provider exists."""
+    with db.transaction() as session:
+        if session.get(Provider, DEMO_PROVIDER_ID) is not None:
+            return DemoLoad(DEMO_PROVIDER_ID, created=False, orders=0)
+        add_provider(session, DEMO_PROVIDER_ID, DEMO_PROVIDER_NAME, ProgramSettings())
+        session.flush()
+        add_offer(session, DEMO_PROVIDER_ID, PUBLIC_OFFER, name="Fiber 300", price=55.0)
+        add_offer(
+            session,
+            DEMO_PROVIDER_ID,
+            "acme-fiber-gig",
+            name="Fiber Gig (preferred partners)",
+            visibility=Visibility.PREFERRED,
+            price=80.0,
+        )
+        add_offer(
+            session,
+            DEMO_PROVIDER_ID,
+            "acme-business-10g",
+            name="Business Fiber 10G (strategic partners)",
+            visibility=Visibility.PREFERRED,
+            min_tier=Tier.GOLD,
+            price=250.0,
+        )
+        known = set(
+            session.scalars(
+                select(Reseller.team_id).where(
+                    Reseller.team_id.in_([r.team_id for r in DEMO_RESELLERS])
+                )
+            )
+        )
+        for reseller in DEMO_RESELLERS:
+            if reseller.team_id not in known:
+                add_reseller(
+                    session,
+                    reseller.team_id,
+                    reseller.name,
+                    joined_at=now - timedelta(days=30 * reseller.joined_months_ago),
+                )
+        session.flush()
+        orders = [
+            order
+            for reseller in DEMO_RESELLERS
+            for order in generate_orders(
+                DEMO_PROVIDER_ID,
+                reseller.team_id,
+                PUBLIC_OFFER,
+                reseller.profile,
+                end=now,
+                days=reseller.order_days,
+                seed=DEMO_SEED,
+            )
+        ]
+        session.add_all(orders)
+    return DemoLoad(DEMO_PROVIDER_ID, created=True, orders=len(orders))
+
+
+def demo_program(db: Database) -> ProgramSettings:
+    with db.transaction() as session:
+        provider = session.get(Provider, DEMO_PROVIDER_ID)
+        if provider is None:
+            raise LookupError(f"the demo provider {DEMO_PROVIDER_ID!r} is not loaded")
+        return ProgramSettings.model_validate(provider.program)
+
+
+@dataclass(frozen=True)
+class DemoPartner:
+    """A reseller the demo enrolls; legacy partners are enrolled below standard, then reviewed."""
+
+    reseller: DemoReseller
+    metrics: PartnerMetrics
+    tier: Tier
+    legacy: bool
+
+
+def plan_enrollments(db: Database, program: ProgramSettings, now: datetime) -> list[DemoPartner]:
+    """Who the demo enrolls: every reseller that qualifies, and the slipping ones as legacy."""
+    plan = []
+    for reseller in DEMO_RESELLERS:
+        metrics = partner_metrics(
+            db,
+            MetricsRequest(
+                provider_id=DEMO_PROVIDER_ID,
+                reseller_team_id=reseller.team_id,
+                as_of=now,
+                window_days=program.metrics_window_days,
+            ),
+        )
+        tier = qualifying_tier(metrics, program, include_tenure=True)
+        if tier is not Tier.BRONZE:
+            plan.append(DemoPartner(reseller, metrics, tier, legacy=False))
+        elif reseller.profile is SLIPPING:
+            plan.append(DemoPartner(reseller, metrics, Tier.SILVER, legacy=True))
+    return plan
+
+
+@dataclass(frozen=True)
+class EnrollmentOutcome:
+    partner: DemoPartner
+    state: PartnerState | None
+    error: str | None = None
+
+
+async def _await_status(
+    programs: PartnerPrograms, team_id: str, status: PartnerStatus
+) -> PartnerState:
+    """Poll the partner's query until it reaches `status`: a signal has no reply to wait on."""
+    deadline = asyncio.get_running_loop().time() + AT_RISK_TIMEOUT.total_seconds()
+    while True:
+        state = await programs.state(DEMO_PROVIDER_ID, team_id)
+        if state.status is status or asyncio.get_running_loop().time() > deadline:
+            return state
+        await asyncio.sleep(0.2)
+
+
+async def enroll_partner(
+    programs: PartnerPrograms, partner: DemoPartner, program: ProgramSettings, now: datetime
+) -> EnrollmentOutcome:
+    """Enroll one demo partner; a legacy partner then gets the review that puts it at risk."""
+    team_id = partner.reseller.team_id
+    request = EnrollmentRequest(
+        tier=partner.tier,
+        requested_by="partnerflow dev",
+        request_id=f"demo-enroll-{team_id}",
+        notes=(
+            "Legacy partner: enrolled before the program's criteria applied."
+            if partner.legacy
+            else None
+        ),
+    )
+    try:
+        state = await programs.enroll(DEMO_PROVIDER_ID, team_id, request)
+    except PartnerRequestRejected as rejected:
+        return EnrollmentOutcome(partner, None, str(rejected))
+    review_id = f"demo-review-{team_id}"
+    if (
+        partner.legacy
+        and state.status is PartnerStatus.PREFERRED
+        and state.last_review_id != review_id
+    ):
+        await programs.review(
+            DEMO_PROVIDER_ID,
+            team_id,
+            ReviewSignal(
+                review_id=review_id, reviewed_at=now, metrics=partner.metrics, program=program
+            ),
+        )
+        state = await _await_status(programs, team_id, PartnerStatus.AT_RISK)
+    return EnrollmentOutcome(partner, state)
+
+
+async def enroll_demo(
+    programs: PartnerPrograms,
+    plan: list[DemoPartner],
+    program: ProgramSettings,
+    now: datetime,
+    on_done: Callable[[EnrollmentOutcome], None] = lambda _: None,
+) -> list[EnrollmentOutcome]:
+    """Enroll the planned partners concurrently; re-running it changes nothing."""
+    gate = asyncio.Semaphore(ENROLLMENT_CONCURRENCY)
+
+    async def one(partner: DemoPartner) -> EnrollmentOutcome:
+        async with gate:
+            outcome = await enroll_partner(programs, partner, program, now)
+        on_done(outcome)
+        return outcome
+
+    return list(await asyncio.gather(*(one(partner) for partner in plan)))
