@@ -50,8 +50,13 @@ def build_worker(
     task_queue: str = TASK_QUEUE,
     channel: NotificationChannel | None = None,
     executor: ThreadPoolExecutor | None = None,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
-    """A worker for the partner program; a caller that passes an executor shuts it down."""
+    """A worker for the partner program; a caller that passes an executor shuts it down.
+
+    With `max_cached_workflows=0` the worker keeps no workflow in memory and so
+    takes no sticky tasks: every task replays the history from the start.
+    """
     return Worker(
         client,
         task_queue=task_queue,
@@ -60,4 +65,5 @@ def build_worker(
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,
+        max_cached_workflows=max_cached_workflows,
     )

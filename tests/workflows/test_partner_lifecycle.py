@@ -23,9 +23,10 @@ from models.partner import (
 )
 from models.program import ProgramSettings, Tier
 from models.schema import Notification, PartnerNote
-from tests.helpers import Program, wait_for_state
+from tests.helpers import Program, TrackedPrograms, replay_histories, wait_for_state
 from workers.demo_data import GOOD, SLIPPING, STRONG, OrderProfile
 from workers.partner_client import PartnerPrograms, PartnerRequestRejected
+from workers.wiring import build_worker
 
 DAY = timedelta(days=1)
 FLAWLESS = OrderProfile(
@@ -340,8 +341,6 @@ async def test_unknown_reseller_is_refused_with_its_name(env, programs, program)
 
 
 async def test_continue_as_new_keeps_state_and_history(env, db, task_queue, program):
-    from workers.wiring import build_worker
-
     team = await program.add_reseller("team-long", GOOD)
     programs = PartnerPrograms(env.client, task_queue, max_history_events=100)
     async with build_worker(env.client, db, task_queue=task_queue):
@@ -424,3 +423,34 @@ async def test_auto_enroll_program_enrolls_candidates_at_once(env, db, programs)
     assert state.status is PartnerStatus.PREFERRED
     assert state.transitions[-1].actor == "review"
     assert program.notifications(team, "candidate_notice") == []
+
+
+async def test_a_new_worker_carries_on_after_the_first_one_stopped(env, db, task_queue, program):
+    """Weeks pass with no worker; a fresh one (empty cache: it replays) removes at the deadline.
+
+    The time-skipping server stops skipping at a task no worker takes, so the
+    outage ends just before the deadline rather than across it.
+    """
+    team = await program.add_reseller("team-outage", SLIPPING)
+    programs = TrackedPrograms(env.client, task_queue)
+    # No cache: the test server would keep routing tasks to the stopped worker's sticky queue.
+    async with build_worker(env.client, db, task_queue=task_queue, max_cached_workflows=0):
+        await enroll(programs, program, team)
+        await put_at_risk(programs, program, team)
+
+    await env.sleep(44 * DAY)
+    listing = program.listing(team)
+    assert listing is not None and listing.status == "at_risk"
+
+    async with build_worker(env.client, db, task_queue=task_queue):
+        await env.sleep(2 * DAY)
+        await wait_for_state(
+            programs,
+            program.provider_id,
+            team,
+            lambda state: state.status is PartnerStatus.REMOVED,
+            timeout=30,
+        )
+    assert len(program.notifications(team, "removed")) == 1
+    assert len(program.notifications(team, "at_risk_warning")) == 1
+    assert await replay_histories(env.client, programs.workflow_ids) == 1
