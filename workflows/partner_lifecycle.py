@@ -82,6 +82,8 @@ ACTIVITY_RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
 )
+PATCH_FIRST_REQUEST_DECIDES = "first-request-decides"
+"""Runs from this patch on let the starting request finish, and end if it was refused."""
 KEPT_IN_STATE = 200
 """Transitions and notes kept in the workflow state; all of them stay in the database."""
 
@@ -127,6 +129,13 @@ class PartnerLifecycleWorkflow:
     @workflow.run
     async def run(self, input: PartnerWorkflowInput) -> PartnerState:
         self._publish()
+        if input.state is None and workflow.patched(PATCH_FIRST_REQUEST_DECIDES):
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if self._started_for_nothing():
+                workflow.set_current_details(
+                    "closed: the request that started this workflow was refused"
+                )
+                return self.state
         if self.state.program is None:
             async with self._lock:
                 await self._load_context()
@@ -151,6 +160,16 @@ class PartnerLifecycleWorkflow:
                 await self._on_deadline(due)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state
+
+    def _started_for_nothing(self) -> bool:
+        """A refused enrollment started this run: there is no partner, candidate or plan to keep."""
+        s = self.state
+        return (
+            s.status is PartnerStatus.CANDIDATE
+            and not s.nominated
+            and s.scheduled_enrollment is None
+            and not s.transitions
+        )
 
     def _woken(self, changes_seen: int) -> bool:
         return self._changes != changes_seen or self._history_too_long()

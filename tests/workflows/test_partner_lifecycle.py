@@ -454,3 +454,18 @@ async def test_a_new_worker_carries_on_after_the_first_one_stopped(env, db, task
     assert len(program.notifications(team, "removed")) == 1
     assert len(program.notifications(team, "at_risk_warning")) == 1
     assert await replay_histories(env.client, programs.workflow_ids) == 1
+
+
+async def test_a_refused_first_enrollment_leaves_no_partner_behind(env, db, programs):
+    program = Program(db, env, ProgramSettings(tiers="single")).create()
+    team = await program.add_reseller("team-single", GOOD)
+    with pytest.raises(PartnerRequestRejected, match="single tier"):
+        await enroll(programs, program, team, tier=Tier.GOLD)
+
+    final = await programs.handle(program.provider_id, team).result()
+    assert final.status is PartnerStatus.CANDIDATE and final.transitions == []
+    assert program.listing(team) is None
+    assert program.notifications(team) == []
+
+    state = await enroll(programs, program, team, tier=Tier.SILVER)
+    assert state.status is PartnerStatus.PREFERRED
