@@ -33,9 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from models.metrics import (
         CriterionResult,
         PartnerMetrics,
-        evaluate,
         failed,
-        qualifying_tier,
     )
     from models.notifications import (
         NotificationContext,
@@ -75,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         PartnerRef,
         TransitionRecord,
     )
+    from models.standing import Standing, decide_standing, retention_check
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(
@@ -526,39 +525,36 @@ class PartnerLifecycleWorkflow:
 
     async def _apply_review(self, signal: ReviewSignal) -> None:
         s, program, metrics = self.state, signal.program, signal.metrics
-        if s.status is PartnerStatus.PREFERRED:
-            results = self._retention_check(metrics, program)
-            if not failed(results):
-                if s.tier is Tier.SILVER and qualifying_tier(metrics, program) is Tier.GOLD:
-                    await self._change_tier(
-                        Tier.GOLD,
-                        "meets every gold criterion",
-                        ActorKind.REVIEW,
-                        signal.review_id,
-                        metrics=metrics,
-                    )
-            elif s.tier is Tier.GOLD and not failed(
-                self._tier_check(metrics, program, Tier.SILVER)
-            ):
+        decision = decide_standing(s.status, s.tier, metrics, program)
+        match decision.standing:
+            case Standing.PROMOTION:
                 await self._change_tier(
-                    Tier.SILVER,
+                    decision.tier,
+                    "meets every gold criterion",
+                    ActorKind.REVIEW,
+                    signal.review_id,
+                    metrics=metrics,
+                )
+            case Standing.DEMOTION:
+                await self._change_tier(
+                    decision.tier,
                     "below the gold standard, above silver",
                     ActorKind.REVIEW,
                     signal.review_id,
-                    failed_criteria=failed(results),
+                    failed_criteria=decision.failed_criteria,
                     metrics=metrics,
                 )
-            else:
+            case Standing.BELOW_STANDARD:
                 await self._enter_at_risk(
                     f"review {signal.review_id} found the partner below the {s.tier.value} "
                     "standard",
-                    failed(results),
+                    decision.failed_criteria,
                     program.grace_period_days,
                     ActorKind.REVIEW,
                     signal.review_id,
                 )
-        elif s.status is PartnerStatus.AT_RISK:
-            await self._recover_if_met(metrics, program, ActorKind.REVIEW, signal.review_id)
+            case Standing.RECOVERED | Standing.STILL_BELOW:
+                await self._recover_if_met(metrics, program, ActorKind.REVIEW, signal.review_id)
 
     async def _recover_if_met(
         self,
@@ -569,15 +565,11 @@ class PartnerLifecycleWorkflow:
     ) -> bool:
         """Back to preferred if the partner meets its tier, or silver (demoted from gold)."""
         s = self.state
-        results = self._retention_check(metrics, program)
-        if not failed(results):
-            tier = s.tier
-        elif s.tier is Tier.GOLD and not failed(self._tier_check(metrics, program, Tier.SILVER)):
-            tier = Tier.SILVER
-        else:
-            s.failed_criteria = failed(results)
+        decision = decide_standing(PartnerStatus.AT_RISK, s.tier, metrics, program)
+        if decision.standing is not Standing.RECOVERED:
+            s.failed_criteria = decision.failed_criteria
             return False
-        previous_tier = s.tier
+        previous_tier, tier = s.tier, decision.tier
         self._clear_at_risk()
         reason = "metrics back to standard" + (
             f"; demoted from {previous_tier.value} to {tier.value}"
@@ -816,17 +808,10 @@ class PartnerLifecycleWorkflow:
 
     # ------------------------------------------------------------------ checks
 
-    def _tier_check(
-        self, metrics: PartnerMetrics, program: ProgramSettings, tier: Tier
-    ) -> list[CriterionResult]:
-        criteria = program.criteria_for(tier) or program.silver
-        return evaluate(metrics, criteria, include_tenure=False)
-
     def _retention_check(
         self, metrics: PartnerMetrics, program: ProgramSettings
     ) -> list[CriterionResult]:
-        """The partner's own tier's criteria, without tenure (it only gates promotion)."""
-        return self._tier_check(metrics, program, self.state.tier)
+        return retention_check(metrics, program, self.state.tier)
 
     def _check_tier_in_program(self, tier: Tier, program: ProgramSettings) -> None:
         if tier not in program.partner_tiers:
