@@ -58,10 +58,6 @@ class PartnerNotFound(Exception):
     """No partner workflow runs for this provider and reseller."""
 
 
-def _summary(provider_id: str, reseller_team_id: str) -> str:
-    return f"Partner {reseller_team_id} of provider {provider_id}"
-
-
 def _rejection(error: WorkflowUpdateFailedError) -> PartnerRequestRejected:
     cause: BaseException | None = error.cause
     while cause is not None and not isinstance(cause, ApplicationError):
@@ -96,17 +92,14 @@ class PartnerPrograms:
             provider_id=provider_id, reseller_team_id=reseller_team_id, **extra
         )
 
-    def _start_operation(
-        self, provider_id: str, reseller_team_id: str
-    ) -> WithStartWorkflowOperation[PartnerLifecycleWorkflow, PartnerState]:
-        return WithStartWorkflowOperation(
-            PartnerLifecycleWorkflow.run,
-            self._input(provider_id, reseller_team_id),
-            id=partner_workflow_id(provider_id, reseller_team_id),
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
+    def _start_options(self, provider_id: str, reseller_team_id: str) -> dict[str, Any]:
+        """How a partner workflow starts, whichever request starts it."""
+        return {
+            "id": partner_workflow_id(provider_id, reseller_team_id),
+            "task_queue": self.task_queue,
+            "id_conflict_policy": WorkflowIDConflictPolicy.USE_EXISTING,
+            "id_reuse_policy": WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            "search_attributes": TypedSearchAttributes(
                 [
                     SearchAttributePair(PROVIDER_ID, provider_id),
                     SearchAttributePair(RESELLER_TEAM_ID, reseller_team_id),
@@ -114,10 +107,10 @@ class PartnerPrograms:
                     SearchAttributePair(PARTNER_TIER, Tier.BRONZE.value),
                 ]
             ),
-            static_summary=_summary(provider_id, reseller_team_id),
-            static_details=f"Lifecycle of reseller {reseller_team_id} in the partner program "
+            "static_summary": f"Partner {reseller_team_id} of provider {provider_id}",
+            "static_details": f"Lifecycle of reseller {reseller_team_id} in the partner program "
             f"of provider {provider_id}.",
-        )
+        }
 
     def handle(
         self, provider_id: str, reseller_team_id: str
@@ -134,7 +127,11 @@ class PartnerPrograms:
             return await self.client.execute_update_with_start_workflow(
                 PartnerLifecycleWorkflow.enroll,  # type: ignore[arg-type]
                 request,
-                start_workflow_operation=self._start_operation(provider_id, reseller_team_id),
+                start_workflow_operation=WithStartWorkflowOperation(
+                    PartnerLifecycleWorkflow.run,
+                    self._input(provider_id, reseller_team_id),
+                    **self._start_options(provider_id, reseller_team_id),
+                ),
                 id=f"enroll/{request.request_id}" if request.request_id else None,
             )
         except WorkflowUpdateFailedError as error:
@@ -147,12 +144,9 @@ class PartnerPrograms:
         await self.client.start_workflow(
             PartnerLifecycleWorkflow.run,
             self._input(provider_id, reseller_team_id),
-            id=partner_workflow_id(provider_id, reseller_team_id),
-            task_queue=self.task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             start_signal="nominate",
             start_signal_args=[nomination],
-            static_summary=_summary(provider_id, reseller_team_id),
+            **self._start_options(provider_id, reseller_team_id),
         )
 
     async def review(self, provider_id: str, reseller_team_id: str, signal: ReviewSignal) -> None:
