@@ -11,7 +11,7 @@ from temporalio import activity
 
 from models.contract import ActivityName
 from models.database import Database
-from models.metrics import PartnerMetrics
+from models.metrics import PartnerMetrics, window_bounds
 from models.records import MetricsRequest
 from models.schema import Order, Reseller
 
@@ -105,48 +105,52 @@ def metrics_from_row(
     joined_at: datetime | None = None,
 ) -> PartnerMetrics:
     """Turn one aggregate row (or none: no orders in the window) into the documents' metrics."""
-    window_days = (window_end - window_start).total_seconds() / 86400
-    total = int(row.total_orders) if row is not None else 0
     if row is not None and row.joined_at is not None:
         joined_at = row.joined_at
-    accepted = int(row.accepted_orders) if row is not None else 0
-    decided = int(row.decided_orders) if row is not None else 0
+    base = {
+        "provider_id": provider_id,
+        "reseller_team_id": reseller_team_id,
+        "window_start": window_start,
+        "window_end": window_end,
+        "tenure_months": whole_months_between(joined_at, window_end) if joined_at else 0,
+    }
+    if row is None:
+        return PartnerMetrics(
+            **base, total_orders=0, orders_per_month=0, accepted_orders=0, decided_orders=0
+        )
+    window_days = (window_end - window_start).total_seconds() / 86400
+    total = int(row.total_orders)
+    accepted = int(row.accepted_orders)
+    decided = int(row.decided_orders)
     growth = None
-    if row is not None and window_days >= 2 * GROWTH_SPAN.days and row.prior_orders:
+    if window_days >= 2 * GROWTH_SPAN.days and row.prior_orders:
         growth = (int(row.recent_orders) - int(row.prior_orders)) / int(row.prior_orders)
     return PartnerMetrics(
-        provider_id=provider_id,
-        reseller_team_id=reseller_team_id,
-        window_start=window_start,
-        window_end=window_end,
+        **base,
         total_orders=total,
         orders_per_month=round(total / (window_days / 30), 4) if window_days else 0,
         accepted_orders=accepted,
         decided_orders=decided,
         acceptance_rate=_ratio(accepted, decided),
-        completion_rate=_ratio(int(row.fulfilled_orders), accepted) if row is not None else None,
-        cancellation_rate=_ratio(int(row.cancelled_orders), total) if row is not None else None,
+        completion_rate=_ratio(int(row.fulfilled_orders), accepted),
+        cancellation_rate=_ratio(int(row.cancelled_orders), total),
         average_rating=(
-            round(float(row.average_rating), 4)
-            if row is not None and row.average_rating is not None
-            else None
+            round(float(row.average_rating), 4) if row.average_rating is not None else None
         ),
-        rated_orders=int(row.rated_orders) if row is not None else 0,
+        rated_orders=int(row.rated_orders),
         average_order_value=(
             round(float(row.average_order_value), 2)
-            if row is not None and row.average_order_value is not None
+            if row.average_order_value is not None
             else None
         ),
-        revenue=round(float(row.revenue), 2) if row is not None else 0.0,
+        revenue=round(float(row.revenue), 2),
         month_over_month_growth=growth,
-        tenure_months=whole_months_between(joined_at, window_end) if joined_at else 0,
     )
 
 
 def partner_metrics(db: Database, request: MetricsRequest) -> PartnerMetrics:
     """The metrics of one partner over the window that ends at `request.as_of`."""
-    window_end = request.as_of
-    window_start = window_end - timedelta(days=request.window_days)
+    window_start, window_end = window_bounds(request.as_of, request.window_days)
     query = metrics_query(request.provider_id, window_start, window_end, [request.reseller_team_id])
     with db.transaction() as session:
         row = session.execute(query).one_or_none()
