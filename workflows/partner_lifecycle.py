@@ -83,6 +83,8 @@ ACTIVITY_RETRY = RetryPolicy(
 )
 PATCH_FIRST_REQUEST_DECIDES = "first-request-decides"
 """Runs from this patch on let the starting request finish, and end if it was refused."""
+PATCH_CONTEXT_LOADED_ONCE = "context-loaded-once"
+"""Runs from this patch on enroll with the context their request already loaded."""
 KEPT_IN_STATE = 200
 """Transitions and notes kept in the workflow state; all of them stay in the database."""
 
@@ -249,7 +251,7 @@ class PartnerLifecycleWorkflow:
                     sequence=s.next_sequence(),
                 )
                 return s
-            await self._enroll(request, ActorKind.PROVIDER, request.requested_by)
+            await self._enroll(request, ActorKind.PROVIDER, request.requested_by, context)
             return s
 
     @enroll.validator
@@ -511,6 +513,7 @@ class PartnerLifecycleWorkflow:
                     EnrollmentRequest(tier=nomination.tier, requested_by="auto-enroll"),
                     ActorKind.REVIEW,
                     nomination.review_id,
+                    context,
                 )
             else:
                 await self._notify(
@@ -586,10 +589,16 @@ class PartnerLifecycleWorkflow:
         return True
 
     async def _enroll(
-        self, request: EnrollmentRequest, actor: ActorKind, actor_id: str | None
+        self,
+        request: EnrollmentRequest,
+        actor: ActorKind,
+        actor_id: str | None,
+        context: PartnerContext | None = None,
     ) -> None:
+        """Put the partner on the list; `context` is what the caller has just loaded, if any."""
         s = self.state
-        context = await self._load_context()
+        if context is None or not workflow.patched(PATCH_CONTEXT_LOADED_ONCE):
+            context = await self._load_context()
         metrics = await self._metrics(context.program)
         s.scheduled_enrollment = None
         s.enrolled_at = workflow.now()
