@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
 from collections.abc import Callable
@@ -81,14 +80,7 @@ async def wait_for_state(
     timeout: float = 10.0,
 ) -> PartnerState:
     """Query the partner until `condition` holds: signals are applied after they return."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        state = await programs.state(provider_id, team_id)
-        if condition(state):
-            return state
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"partner never reached the expected state: {state}")
-        await asyncio.sleep(0.05)
+    return await programs.wait_for(provider_id, team_id, condition, timeout=timeout)
 
 
 @dataclass

@@ -243,18 +243,6 @@ class EnrollmentOutcome:
     error: str | None = None
 
 
-async def _await_status(
-    programs: PartnerPrograms, team_id: str, status: PartnerStatus
-) -> PartnerState:
-    """Poll the partner's query until it reaches `status`: a signal has no reply to wait on."""
-    deadline = asyncio.get_running_loop().time() + AT_RISK_TIMEOUT.total_seconds()
-    while True:
-        state = await programs.state(DEMO_PROVIDER_ID, team_id)
-        if state.status is status or asyncio.get_running_loop().time() > deadline:
-            return state
-        await asyncio.sleep(0.2)
-
-
 async def enroll_partner(
     programs: PartnerPrograms, partner: DemoPartner, program: ProgramSettings, now: datetime
 ) -> EnrollmentOutcome:
@@ -287,7 +275,16 @@ async def enroll_partner(
                 review_id=review_id, reviewed_at=now, metrics=partner.metrics, program=program
             ),
         )
-        state = await _await_status(programs, team_id, PartnerStatus.AT_RISK)
+        try:
+            state = await programs.wait_for(
+                DEMO_PROVIDER_ID,
+                team_id,
+                lambda current: current.status is PartnerStatus.AT_RISK,
+                timeout=AT_RISK_TIMEOUT.total_seconds(),
+                interval=0.2,
+            )
+        except TimeoutError:
+            state = await programs.state(DEMO_PROVIDER_ID, team_id)
     return EnrollmentOutcome(partner, state)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -162,6 +163,32 @@ class PartnerPrograms:
             reseller_team_id,
             lambda h: h.query(PartnerLifecycleWorkflow.get_state),
         )
+
+    async def wait_for(
+        self,
+        provider_id: str,
+        reseller_team_id: str,
+        condition: Callable[[PartnerState], bool],
+        *,
+        timeout: float,
+        interval: float = 0.05,
+    ) -> PartnerState:
+        """Query the partner until `condition` holds: a signal has no reply to wait on.
+
+        Raises TimeoutError, naming the last state seen, when `timeout` seconds pass first.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            state = await self.state(provider_id, reseller_team_id)
+            if condition(state):
+                return state
+            if loop.time() > deadline:
+                raise TimeoutError(
+                    f"{reseller_team_id} of {provider_id} is still {state.status.value} "
+                    f"after {timeout:g} s"
+                )
+            await asyncio.sleep(interval)
 
     async def apply(
         self, provider_id: str, reseller_team_id: str, request: ProviderAction
