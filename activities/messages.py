@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from models.agreement import AgreementKind, Scorecard
 from models.metrics import PartnerMetrics
-from models.notifications import NotificationContext, NotificationKind
+from models.notifications import AgreementNotice, NotificationContext, NotificationKind
 
 
 def _date(value: datetime | None) -> str:
@@ -34,14 +35,95 @@ def _failed_lines(ctx: NotificationContext) -> list[str]:
     return [f"  - {c.describe()}" for c in ctx.failed_criteria]
 
 
+def _scope(notice: AgreementNotice) -> str:
+    if notice.kind is AgreementKind.REGIONAL:
+        zips = notice.zip_codes
+        shown = ", ".join(zips[:20]) + (f" and {len(zips) - 20} more" if len(zips) > 20 else "")
+        return f"offer {notice.offer_id} in ZIP codes {shown}"
+    return f"offer {notice.offer_id}"
+
+
+def _scorecard_lines(card: Scorecard | None) -> list[str]:
+    if card is None:
+        return []
+    return [
+        f"Scorecard for {_date(card.period_start)} to {_date(card.period_end)} "
+        f"({card.metrics.total_orders} orders):",
+        *(f"  {'met    ' if line.met else 'MISSED '} {line.describe()}" for line in card.lines),
+    ]
+
+
+def _render_agreement(
+    kind: NotificationKind, ctx: NotificationContext, notice: AgreementNotice, reseller_name: str
+) -> tuple[str, list[str]]:
+    scope = _scope(notice)
+    reason = [f"Why: {ctx.reason}"] if ctx.reason else []
+    card = _scorecard_lines(notice.scorecard)
+    match kind:
+        case NotificationKind.EXCLUSIVE_GRANTED:
+            return f"Exclusive agreement {notice.agreement_id} is in force", [
+                f"{reseller_name}, you now hold the exclusive for {scope} until "
+                f"{_date(notice.term_end)}.",
+                "Keep to the agreed minimums and standards: each review period you will "
+                "receive a scorecard.",
+            ]
+        case NotificationKind.EXCLUSIVE_REVIEW:
+            return f"Exclusive {notice.agreement_id}: scorecard", [
+                f"{reseller_name}, your exclusive for {scope} meets its terms.",
+                *card,
+            ]
+        case NotificationKind.EXCLUSIVE_BREACH:
+            return f"Action needed: exclusive {notice.agreement_id} is in breach", [
+                f"{reseller_name}, your exclusive for {scope} did not meet its terms.",
+                *card,
+                f"Bring the missed terms back to standard by {_date(notice.cure_deadline)}, or "
+                "the exclusive ends. A second breach in this term also ends it.",
+            ]
+        case NotificationKind.EXCLUSIVE_CURED:
+            return f"Exclusive {notice.agreement_id}: breach cured", [
+                f"{reseller_name}, your exclusive for {scope} meets its terms again.",
+                *card,
+            ]
+        case NotificationKind.EXCLUSIVE_AMENDED:
+            return f"Exclusive {notice.agreement_id}: terms amended", [
+                f"{reseller_name}, the terms of your exclusive for {scope} have changed; the new "
+                "terms apply from the next review period.",
+                *reason,
+            ]
+        case NotificationKind.EXCLUSIVE_RENEWED:
+            return f"Exclusive {notice.agreement_id} renewed until {_date(notice.term_end)}", [
+                f"{reseller_name}, your exclusive for {scope} is renewed for term "
+                f"{notice.term_number}, until {_date(notice.term_end)}.",
+                *reason,
+                *card,
+            ]
+        case NotificationKind.EXCLUSIVE_EXPIRED:
+            return f"Exclusive {notice.agreement_id} has expired", [
+                f"{reseller_name}, your exclusive for {scope} ended with its term.",
+                *reason,
+                *card,
+                "The offer is available to other partners again.",
+            ]
+        case _:
+            return f"Exclusive {notice.agreement_id} has ended", [
+                f"{reseller_name}, your exclusive for {scope} has ended.",
+                *reason,
+                *card,
+                "The offer is available to other partners again.",
+            ]
+
+
 def render(
     kind: NotificationKind, ctx: NotificationContext, *, provider_name: str, reseller_name: str
 ) -> tuple[str, str]:
     """The subject and body of one message."""
-    tier = ctx.tier.value
-    reason = ctx.reason or ""
     subject: str
     lines: list[str]
+    if ctx.agreement is not None:
+        subject, lines = _render_agreement(kind, ctx, ctx.agreement, reseller_name)
+        return subject, "\n".join(lines) + "\n"
+    tier = ctx.tier.value
+    reason = ctx.reason or ""
     match kind:
         case NotificationKind.WELCOME:
             subject = f"Welcome to the {provider_name} partner program ({tier})"

@@ -29,8 +29,15 @@ def metrics_query(
     window_start: datetime,
     window_end: datetime,
     reseller_team_ids: Sequence[str] | None = None,
+    *,
+    offer_id: str | None = None,
+    zip_codes: Sequence[str] | None = None,
 ) -> Select[Any]:
     """One row per reseller with orders in the window: the counts every metric is built from.
+
+    `offer_id` and `zip_codes` narrow the orders to one offer and one region
+    (an exclusive agreement's scope); tenure still counts from the reseller's
+    first order with the provider.
 
     Accepted means the provider took the order: it reached an accepted status,
     or was cancelled or failed after acceptance. Decided adds rejections.
@@ -82,6 +89,10 @@ def metrics_query(
     )
     if reseller_team_ids is not None:
         query = query.where(Order.reseller_team_id.in_(list(reseller_team_ids)))
+    if offer_id is not None:
+        query = query.where(Order.offer_id == offer_id)
+    if zip_codes:
+        query = query.where(Order.zip_code.in_(list(zip_codes)))
     return query
 
 
@@ -148,10 +159,25 @@ def metrics_from_row(
     )
 
 
-def partner_metrics(db: Database, request: MetricsRequest) -> PartnerMetrics:
-    """The metrics of one partner over the window that ends at `request.as_of`."""
-    window_start, window_end = window_bounds(request.as_of, request.window_days)
-    query = metrics_query(request.provider_id, window_start, window_end, [request.reseller_team_id])
+def window_metrics(
+    db: Database,
+    provider_id: str,
+    reseller_team_id: str,
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    offer_id: str | None = None,
+    zip_codes: Sequence[str] | None = None,
+) -> PartnerMetrics:
+    """One reseller's metrics over [window_start, window_end), optionally in one offer, region."""
+    query = metrics_query(
+        provider_id,
+        window_start,
+        window_end,
+        [reseller_team_id],
+        offer_id=offer_id,
+        zip_codes=zip_codes,
+    )
     with db.transaction() as session:
         row = session.execute(query).one_or_none()
         joined_at = None
@@ -159,15 +185,21 @@ def partner_metrics(db: Database, request: MetricsRequest) -> PartnerMetrics:
             # No orders in the window: tenure still counts from the join date, or from
             # the first order with this provider where no join date is known.
             joined_at = session.scalar(
-                select(Reseller.joined_at).where(Reseller.team_id == request.reseller_team_id)
+                select(Reseller.joined_at).where(Reseller.team_id == reseller_team_id)
             ) or session.scalar(
                 select(func.min(Order.created_at)).where(
-                    Order.provider_id == request.provider_id,
-                    Order.reseller_team_id == request.reseller_team_id,
+                    Order.provider_id == provider_id,
+                    Order.reseller_team_id == reseller_team_id,
                 )
             )
-    return metrics_from_row(
-        request.provider_id, request.reseller_team_id, window_start, window_end, row, joined_at
+    return metrics_from_row(provider_id, reseller_team_id, window_start, window_end, row, joined_at)
+
+
+def partner_metrics(db: Database, request: MetricsRequest) -> PartnerMetrics:
+    """The metrics of one partner over the window that ends at `request.as_of`."""
+    window_start, window_end = window_bounds(request.as_of, request.window_days)
+    return window_metrics(
+        db, request.provider_id, request.reseller_team_id, window_start, window_end
     )
 
 

@@ -9,8 +9,11 @@ from temporalio import activity
 from models.contract import ActivityName
 from models.database import Database
 from models.offers import AccessSource, OfferAccessChange, OfferAccessResult, Visibility
+from models.partner import PartnerStatus
 from models.program import Tier
-from models.schema import Offer, OfferAccess, OfferBlock
+from models.schema import Offer, OfferAccess, OfferBlock, PreferredListEntry
+
+ON_PREFERRED_LIST = tuple(status.value for status in PartnerStatus if status.on_preferred_list)
 
 
 def _eligible_preferred_offers(session: Session, provider_id: str, tier: Tier) -> set[str]:
@@ -111,6 +114,48 @@ def apply_access_change(session: Session, change: OfferAccessChange) -> OfferAcc
         revoked |= selected
     blocked = _replace_blocks(session, change)
     return OfferAccessResult(granted=sorted(granted), revoked=sorted(revoked), blocked=blocked)
+
+
+def sync_offer_grants(session: Session, offer: Offer) -> None:
+    """Grant a `preferred` offer to exactly the partners on the list whose tier reaches it.
+
+    Partners' own syncs skip offers that are not `preferred` at the time, so an
+    offer that becomes `preferred` again (an exclusive ends) needs this.
+    """
+    current = set(
+        session.scalars(
+            select(OfferAccess.reseller_team_id).where(
+                OfferAccess.offer_id == offer.id, OfferAccess.source == AccessSource.PREFERRED.value
+            )
+        )
+    )
+    wanted: set[str] = set()
+    if offer.visibility == Visibility.PREFERRED.value:
+        min_rank = Tier(offer.min_tier).rank if offer.min_tier else Tier.SILVER.rank
+        wanted = {
+            team_id
+            for team_id, tier in session.execute(
+                select(PreferredListEntry.reseller_team_id, PreferredListEntry.tier).where(
+                    PreferredListEntry.provider_id == offer.provider_id,
+                    PreferredListEntry.status.in_(ON_PREFERRED_LIST),
+                )
+            )
+            if Tier(tier).rank >= min_rank
+        }
+    session.add_all(
+        OfferAccess(
+            offer_id=offer.id, reseller_team_id=team_id, source=AccessSource.PREFERRED.value
+        )
+        for team_id in sorted(wanted - current)
+    )
+    if current - wanted:
+        session.execute(
+            delete(OfferAccess).where(
+                OfferAccess.offer_id == offer.id,
+                OfferAccess.source == AccessSource.PREFERRED.value,
+                OfferAccess.reseller_team_id.in_(sorted(current - wanted)),
+            )
+        )
 
 
 def visible_offer_ids(session: Session, provider_id: str, reseller_team_id: str) -> list[str]:

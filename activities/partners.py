@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.idempotent import insert_once
 from models.contract import ActivityName
 from models.database import Database
 from models.program import ProgramSettings
@@ -42,12 +39,6 @@ def load_context(session: Session, ref: PartnerRef) -> PartnerContext:
         reseller_name=reseller.name,
         program=ProgramSettings.model_validate(provider.program),
     )
-
-
-def _already_recorded(
-    session: Session, model: type[TransitionLogEntry | PartnerNote], key: str
-) -> bool:
-    return session.scalar(select(model.id).where(model.idempotency_key == key)) is not None
 
 
 def _upsert_listing(session: Session, record: TransitionRecord) -> None:
@@ -85,30 +76,12 @@ class PartnerRecordActivities:
         with self._db.transaction() as session:
             return load_context(session, ref)
 
-    def _insert_once(
-        self,
-        key: str,
-        row: TransitionLogEntry | PartnerNote,
-        also: Callable[[Session], None] | None = None,
-    ) -> bool:
-        """Insert `row` (and run `also`) in one transaction unless its key is already there."""
-        try:
-            with self._db.transaction() as session:
-                if _already_recorded(session, type(row), key):
-                    return False
-                session.add(row)
-                if also is not None:
-                    also(session)
-        except IntegrityError:
-            return False  # a concurrent attempt of this activity won
-        return True
-
     @activity.defn(name=ActivityName.RECORD_TRANSITION)
     def record_transition(self, record: TransitionRecord) -> WriteResult:
         """Append the transition to the log and update the preferred list, in one transaction."""
         t = record.transition
-        written = self._insert_once(
-            record.idempotency_key,
+        written = insert_once(
+            self._db,
             TransitionLogEntry(
                 idempotency_key=record.idempotency_key,
                 workflow_id=record.workflow_id,
@@ -135,8 +108,8 @@ class PartnerRecordActivities:
     @activity.defn(name=ActivityName.RECORD_NOTE)
     def record_note(self, record: NoteRecord) -> WriteResult:
         note = record.note
-        written = self._insert_once(
-            record.idempotency_key,
+        written = insert_once(
+            self._db,
             PartnerNote(
                 idempotency_key=record.idempotency_key,
                 provider_id=record.provider_id,

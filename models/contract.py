@@ -17,14 +17,26 @@ AGREEMENT_WORKFLOW = "ExclusiveAgreementWorkflow"
 REVIEW_WORKFLOW = "ProgramReviewWorkflow"
 
 _PARTNER_PREFIX = "partner"
+_AGREEMENT_PREFIX = "agreement"
+
+
+def _id_parts(**parts: str) -> list[str]:
+    for label, value in parts.items():
+        if not value or "/" in value:
+            raise ValueError(f"{label} must be non-empty and contain no '/': {value!r}")
+    return list(parts.values())
 
 
 def partner_workflow_id(provider_id: str, reseller_team_id: str) -> str:
     """`partner/{provider_id}/{reseller_team_id}`, the partner's one workflow ID."""
-    for label, value in (("provider_id", provider_id), ("reseller_team_id", reseller_team_id)):
-        if not value or "/" in value:
-            raise ValueError(f"{label} must be non-empty and contain no '/': {value!r}")
-    return f"{_PARTNER_PREFIX}/{provider_id}/{reseller_team_id}"
+    parts = _id_parts(provider_id=provider_id, reseller_team_id=reseller_team_id)
+    return "/".join([_PARTNER_PREFIX, *parts])
+
+
+def agreement_workflow_id(provider_id: str, agreement_id: str) -> str:
+    """`agreement/{provider_id}/{agreement_id}`, one exclusive agreement's workflow ID."""
+    parts = _id_parts(provider_id=provider_id, agreement_id=agreement_id)
+    return "/".join([_AGREEMENT_PREFIX, *parts])
 
 
 def parse_partner_workflow_id(workflow_id: str) -> tuple[str, str]:
@@ -73,3 +85,10 @@ class ActivityName(StrEnum):
     GRANT_PREFERRED_OFFERS = "grant_preferred_offers"
     REVOKE_OFFER_ACCESS = "revoke_offer_access"
     SEND_NOTIFICATION = "send_notification"
+    FIND_PARTNER_EXCLUSIVES = "find_partner_exclusives"
+    GRANT_EXCLUSIVE = "grant_exclusive"
+    END_EXCLUSIVE = "end_exclusive"
+    CHECK_PARTNER_LISTING = "check_partner_listing"
+    COMPUTE_AGREEMENT_METRICS = "compute_agreement_metrics"
+    RECORD_SCORECARD = "record_scorecard"
+    RECORD_AGREEMENT_EVENT = "record_agreement_event"

@@ -45,11 +45,14 @@ class CriterionResult(Frozen):
     required: float
     actual: float | None
     met: bool
+    at_most: bool = Field(default=False, description="The required value is a ceiling.")
 
     def describe(self) -> str:
         digits = _digits(self.name, self.actual, self.required, self.met)
         actual = _format(self.name, self.actual, digits)
         required = _format(self.name, self.required, digits)
+        if self.at_most:
+            return f"{self.label} {actual} {'<=' if self.met else '>'} {required}"
         return f"{self.label} {actual} {'>=' if self.met else '<'} {required}"
 
 
@@ -59,7 +62,7 @@ def _digits(name: str, actual: float | None, required: float, met: bool) -> int:
     if met or actual is None:
         return digits
     scale = 100 if name.endswith("_rate") else 1
-    while digits < 6 and round(actual * scale, digits) >= round(required * scale, digits):
+    while digits < 6 and round(actual * scale, digits) == round(required * scale, digits):
         digits += 1
     return digits
 

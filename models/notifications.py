@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
+from models.agreement import AgreementKind, Scorecard
 from models.metrics import CriterionResult, PartnerMetrics
 from models.program import Frozen, Tier
 
@@ -22,11 +23,32 @@ class NotificationKind(StrEnum):
     BLOCKED = "blocked"
     UNBLOCKED = "unblocked"
     CANDIDATE_NOTICE = "candidate_notice"
+    EXCLUSIVE_GRANTED = "exclusive_granted"
+    EXCLUSIVE_REVIEW = "exclusive_review"
+    EXCLUSIVE_BREACH = "exclusive_breach"
+    EXCLUSIVE_CURED = "exclusive_cured"
+    EXCLUSIVE_AMENDED = "exclusive_amended"
+    EXCLUSIVE_RENEWED = "exclusive_renewed"
+    EXCLUSIVE_EXPIRED = "exclusive_expired"
+    EXCLUSIVE_TERMINATED = "exclusive_terminated"
 
 
 class Recipient(StrEnum):
     PARTNER = "partner"
     PROVIDER = "provider"
+
+
+class AgreementNotice(Frozen):
+    """The exclusive agreement a message is about."""
+
+    agreement_id: str
+    kind: AgreementKind
+    offer_id: str
+    zip_codes: list[str] = Field(default_factory=list)
+    term_number: int
+    term_end: AwareDatetime
+    cure_deadline: AwareDatetime | None = None
+    scorecard: Scorecard | None = None
 
 
 class NotificationContext(Frozen):
@@ -40,6 +62,7 @@ class NotificationContext(Frozen):
     failed_criteria: list[CriterionResult] = Field(default_factory=list)
     metrics: PartnerMetrics | None = None
     offer_ids: list[str] = Field(default_factory=list)
+    agreement: AgreementNotice | None = None
 
 
 class NotificationRequest(Frozen):

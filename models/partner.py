@@ -30,6 +30,7 @@ class ActorKind(StrEnum):
     PROVIDER = "provider"
     REVIEW = "review"
     TIMER = "timer"
+    PARTNER_LIFECYCLE = "partner_lifecycle"
 
 
 class NoteKind(StrEnum):

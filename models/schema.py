@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Dialect,
     ForeignKey,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -230,3 +232,86 @@ class Notification(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_notifications_partner", "provider_id", "reseller_team_id"),)
+
+
+class Agreement(Base):
+    """An exclusive agreement as its workflow last wrote it, and the offer as it was before."""
+
+    __tablename__ = "agreements"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    agreement_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    agreement_uid: Mapped[str] = mapped_column(String(100))
+    workflow_id: Mapped[str] = mapped_column(String(300))
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"))
+    zip_codes: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20))
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    term_number: Mapped[int] = mapped_column(Integer, default=1)
+    term_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    breaches_in_term: Mapped[int] = mapped_column(Integer, default=0)
+    previous_visibility: Mapped[str] = mapped_column(String(20))
+    previous_min_tier: Mapped[str | None] = mapped_column(String(20))
+    previous_allowed: Mapped[list[str]] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ExclusiveClaim(Base):
+    """What an agreement in force holds exclusively: its offer, and each ZIP code of its region.
+
+    The unique constraint is what refuses a second exclusive on the same offer
+    or on an overlapping region, even when two are created at the same moment.
+    """
+
+    __tablename__ = "exclusive_claims"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    claim: Mapped[str] = mapped_column(String(120))
+    agreement_id: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("provider_id", "claim"),)
+
+
+class AgreementScorecard(Base):
+    __tablename__ = "agreement_scorecards"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    agreement_id: Mapped[str] = mapped_column(String(200))
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    term_number: Mapped[int] = mapped_column(Integer)
+    period_number: Mapped[int] = mapped_column(Integer)
+    period_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    period_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    met: Mapped[bool] = mapped_column(Boolean)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_agreement_scorecards_agreement", "provider_id", "agreement_id"),)
+
+
+class AgreementEventLogEntry(Base):
+    __tablename__ = "agreement_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    agreement_id: Mapped[str] = mapped_column(String(200))
+    sequence: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))
+    summary: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_agreement_events_agreement", "provider_id", "agreement_id"),)

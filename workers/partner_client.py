@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -18,8 +17,6 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from models.contract import (
     PARTNER_STATUS,
@@ -46,24 +43,24 @@ from models.partner import (
     UnblockRequest,
 )
 from models.program import Tier
+from workers.workflow_requests import (
+    RequestRejected,
+    WorkflowNotFound,
+    call_workflow,
+    poll_until,
+    rejection_message,
+)
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
 
 R = TypeVar("R")
 
 
-class PartnerRequestRejected(Exception):
+class PartnerRequestRejected(RequestRejected):
     """The partner workflow refused a request; the message says why."""
 
 
-class PartnerNotFound(Exception):
+class PartnerNotFound(WorkflowNotFound):
     """No partner workflow runs for this provider and reseller."""
-
-
-def _rejection(error: WorkflowUpdateFailedError) -> PartnerRequestRejected:
-    cause: BaseException | None = error.cause
-    while cause is not None and not isinstance(cause, ApplicationError):
-        cause = cause.__cause__
-    return PartnerRequestRejected(cause.message if cause is not None else str(error))
 
 
 _UPDATES: dict[type[ProviderAction], Any] = {
@@ -136,7 +133,7 @@ class PartnerPrograms:
                 id=f"enroll/{request.request_id}" if request.request_id else None,
             )
         except WorkflowUpdateFailedError as error:
-            raise _rejection(error) from error
+            raise PartnerRequestRejected(rejection_message(error)) from error
 
     async def nominate(
         self, provider_id: str, reseller_team_id: str, nomination: Nomination
@@ -173,22 +170,16 @@ class PartnerPrograms:
         timeout: float,
         interval: float = 0.05,
     ) -> PartnerState:
-        """Query the partner until `condition` holds: a signal has no reply to wait on.
-
-        Raises TimeoutError, naming the last state seen, when `timeout` seconds pass first.
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            state = await self.state(provider_id, reseller_team_id)
-            if condition(state):
-                return state
-            if loop.time() > deadline:
-                raise TimeoutError(
-                    f"{reseller_team_id} of {provider_id} is still {state.status.value} "
-                    f"after {timeout:g} s"
-                )
-            await asyncio.sleep(interval)
+        """Query the partner until `condition` holds: a signal has no reply to wait on."""
+        return await poll_until(
+            lambda: self.state(provider_id, reseller_team_id),
+            condition,
+            timeout=timeout,
+            interval=interval,
+            describe=lambda state: (
+                f"{reseller_team_id} of {provider_id} is still {state.status.value}"
+            ),
+        )
 
     async def apply(
         self, provider_id: str, reseller_team_id: str, request: ProviderAction
@@ -210,13 +201,11 @@ class PartnerPrograms:
         reseller_team_id: str,
         call: Callable[[WorkflowHandle[Any, Any]], Awaitable[R]],
     ) -> R:
-        try:
-            return await call(self.handle(provider_id, reseller_team_id))
-        except WorkflowUpdateFailedError as error:
-            raise _rejection(error) from error
-        except RPCError as error:
-            if error.status is RPCStatusCode.NOT_FOUND:
-                raise PartnerNotFound(
-                    f"{reseller_team_id} is not a partner of provider {provider_id}"
-                ) from error
-            raise
+        return await call_workflow(
+            self.handle(provider_id, reseller_team_id),
+            call,
+            rejected=PartnerRequestRejected,
+            not_found=lambda: PartnerNotFound(
+                f"{reseller_team_id} is not a partner of provider {provider_id}"
+            ),
+        )

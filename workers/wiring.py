@@ -10,6 +10,7 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.agreements import AgreementActivities
 from activities.channels import LogChannel, NotificationChannel
 from activities.metrics import MetricsActivities
 from activities.notifications import NotificationActivities
@@ -17,9 +18,10 @@ from activities.offers import OfferAccessActivities
 from activities.partners import PartnerRecordActivities
 from models.contract import TASK_QUEUE
 from models.database import Database
+from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
 
-WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow,)
+WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow, ExclusiveAgreementWorkflow)
 ACTIVITY_THREADS = 32
 SHUTDOWN_GRACE = timedelta(seconds=20)
 """How long in-flight activities may run on after SIGTERM; compose allows 30 s to stop."""
@@ -32,6 +34,7 @@ def build_activities(
     records = PartnerRecordActivities(db)
     offers = OfferAccessActivities(db)
     notifications = NotificationActivities(db, channel or LogChannel())
+    agreements = AgreementActivities(db)
     return [
         metrics.compute_partner_metrics,
         records.load_partner_context,
@@ -40,6 +43,13 @@ def build_activities(
         offers.grant_preferred_offers,
         offers.revoke_offer_access,
         notifications.send_notification,
+        agreements.grant_exclusive,
+        agreements.end_exclusive,
+        agreements.check_partner_listing,
+        agreements.find_partner_exclusives,
+        agreements.compute_agreement_metrics,
+        agreements.record_scorecard,
+        agreements.record_agreement_event,
     ]
 
 

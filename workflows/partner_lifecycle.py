@@ -15,12 +15,16 @@ from functools import partial
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import FailureError
+
+from workflows.common import InvalidRequest, run_activity
+from workflows.common import day as _day
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from models.agreement import PartnerLeft
+    from models.agreement_records import PartnerExclusives
     from models.contract import (
         GRACE_DEADLINE,
         PARTNER_STATUS,
@@ -75,27 +79,16 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.standing import Standing, decide_standing, retention_check
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-)
 PATCH_FIRST_REQUEST_DECIDES = "first-request-decides"
 """Runs from this patch on let the starting request finish, and end if it was refused."""
 PATCH_CONTEXT_LOADED_ONCE = "context-loaded-once"
 """Runs from this patch on enroll with the context their request already loaded."""
+PATCH_EXCLUSIVES_END_ON_REMOVAL = "exclusives-end-on-removal"
+"""Runs from this patch on end the partner's exclusive agreements when it is removed."""
 KEPT_IN_STATE = 200
 """Transitions and notes kept in the workflow state; all of them stay in the database."""
 
 T = TypeVar("T", bound=BaseModel)
-
-
-class InvalidRequest(ApplicationError):
-    """A provider request that does not fit the partner's current state."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, type="InvalidRequest", non_retryable=True)
 
 
 @dataclass(frozen=True)
@@ -103,10 +96,6 @@ class _Deadline:
     kind: str
     at: datetime
     summary: str
-
-
-def _day(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else "n/a"
 
 
 @workflow.defn(name=PARTNER_WORKFLOW)
@@ -687,6 +676,8 @@ class PartnerLifecycleWorkflow:
         s.scheduled_enrollment = None
         await self._transition(PartnerStatus.REMOVED, Tier.BRONZE, reason, actor, actor_id)
         await self._sync_offer_access(reason, revoke_selected=True)
+        if was_partner and workflow.patched(PATCH_EXCLUSIVES_END_ON_REMOVAL):
+            await self._end_exclusives(reason)
         if was_partner:
             await self._notify(
                 NotificationKind.REMOVED,
@@ -833,14 +824,7 @@ class PartnerLifecycleWorkflow:
     async def _activity(
         self, name: ActivityName, arg: BaseModel, result_type: type[T] | None, *, summary: str
     ) -> Any:
-        return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-            summary=summary,
-        )
+        return await run_activity(name, arg, result_type, summary=summary)
 
     async def _load_context(self) -> PartnerContext:
         s = self.state
@@ -890,6 +874,24 @@ class PartnerLifecycleWorkflow:
                 else f"revoke offer access of {s.reseller_team_id}"
             ),
         )
+
+    async def _end_exclusives(self, reason: str) -> None:
+        """Tell each of the partner's agreements in force that the partner has left."""
+        s = self.state
+        exclusives: PartnerExclusives = await self._activity(
+            ActivityName.FIND_PARTNER_EXCLUSIVES,
+            PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
+            PartnerExclusives,
+            summary=f"exclusive agreements of {s.reseller_team_id}",
+        )
+        for workflow_id in exclusives.workflow_ids:
+            try:
+                await workflow.get_external_workflow_handle(workflow_id).signal(
+                    "partner_left", PartnerLeft(reason=reason)
+                )
+            except FailureError as error:
+                # Already closed: it ended on its own. Its next review would catch it anyway.
+                workflow.logger.warning("could not tell %s: %s", workflow_id, error)
 
     def _context(self, **fields: Any) -> NotificationContext:
         fields.setdefault("tier", self.state.tier)

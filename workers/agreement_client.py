@@ -1,0 +1,151 @@
+"""How providers create and steer exclusive agreements: typed calls with readable refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+
+from models.agreement import (
+    AgreementAmendment,
+    AgreementRequest,
+    AgreementState,
+    AgreementWorkflowInput,
+    EarlyRenewal,
+    TerminationRequest,
+)
+from models.contract import PROVIDER_ID, RESELLER_TEAM_ID, TASK_QUEUE, agreement_workflow_id
+from models.partner import ProviderAction
+from workers.workflow_requests import (
+    RequestRejected,
+    WorkflowNotFound,
+    call_workflow,
+    poll_until,
+    rejection_message,
+)
+from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
+
+
+class AgreementRequestRejected(RequestRejected):
+    """The agreement workflow refused a request (or the terms); the message says why."""
+
+
+class AgreementNotFound(WorkflowNotFound):
+    """No agreement of this provider has this ID."""
+
+
+_UPDATES: dict[type[ProviderAction], Any] = {
+    AgreementAmendment: ExclusiveAgreementWorkflow.amend,
+    TerminationRequest: ExclusiveAgreementWorkflow.terminate,
+    EarlyRenewal: ExclusiveAgreementWorkflow.renew_early,
+}
+
+
+class Agreements:
+    """Create and steer the exclusive agreements of any provider."""
+
+    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    def handle(
+        self, provider_id: str, agreement_id: str
+    ) -> WorkflowHandle[ExclusiveAgreementWorkflow, AgreementState | None]:
+        return self.client.get_workflow_handle_for(
+            ExclusiveAgreementWorkflow.run, agreement_workflow_id(provider_id, agreement_id)
+        )
+
+    async def create(
+        self, provider_id: str, agreement_id: str, request: AgreementRequest
+    ) -> AgreementState:
+        """Grant the exclusive through update-with-start; asking twice makes one agreement."""
+        team_id = request.terms.reseller_team_id
+        try:
+            return await self.client.execute_update_with_start_workflow(
+                ExclusiveAgreementWorkflow.create,  # type: ignore[arg-type]
+                request,
+                start_workflow_operation=WithStartWorkflowOperation(
+                    ExclusiveAgreementWorkflow.run,
+                    AgreementWorkflowInput(provider_id=provider_id, agreement_id=agreement_id),
+                    id=agreement_workflow_id(provider_id, agreement_id),
+                    task_queue=self.task_queue,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(PROVIDER_ID, provider_id),
+                            SearchAttributePair(RESELLER_TEAM_ID, team_id),
+                        ]
+                    ),
+                    static_summary=f"Exclusive {agreement_id} of provider {provider_id} "
+                    f"for {team_id}",
+                    static_details=f"{request.terms.kind.value.capitalize()} exclusive agreement "
+                    f"{agreement_id} of provider {provider_id}: offer {request.terms.offer_id} "
+                    f"for reseller {team_id}.",
+                ),
+                id=f"create/{request.request_id}" if request.request_id else None,
+            )
+        except WorkflowUpdateFailedError as error:
+            raise AgreementRequestRejected(rejection_message(error)) from error
+
+    async def apply(
+        self, provider_id: str, agreement_id: str, request: ProviderAction
+    ) -> AgreementState:
+        """Amend, terminate or renew early; returns the agreement as it stands after."""
+        update = _UPDATES.get(type(request))
+        if update is None:
+            raise TypeError(f"no agreement update takes a {type(request).__name__}")
+        update_id = f"{update.__name__}/{request.request_id}" if request.request_id else None
+        state: AgreementState = await self._call(
+            provider_id,
+            agreement_id,
+            lambda h: h.execute_update(update, request, id=update_id),
+        )
+        return state
+
+    async def state(self, provider_id: str, agreement_id: str) -> AgreementState:
+        state: AgreementState | None = await self._call(
+            provider_id, agreement_id, lambda h: h.query(ExclusiveAgreementWorkflow.get_state)
+        )
+        if state is None:
+            raise self._not_found(provider_id, agreement_id)
+        return state
+
+    async def wait_for(
+        self,
+        provider_id: str,
+        agreement_id: str,
+        condition: Callable[[AgreementState], bool],
+        *,
+        timeout: float,
+    ) -> AgreementState:
+        return await poll_until(
+            lambda: self.state(provider_id, agreement_id),
+            condition,
+            timeout=timeout,
+            describe=lambda s: f"agreement {agreement_id} is still {s.status.value}",
+        )
+
+    @staticmethod
+    def _not_found(provider_id: str, agreement_id: str) -> AgreementNotFound:
+        return AgreementNotFound(f"provider {provider_id} has no agreement {agreement_id!r}")
+
+    async def _call(self, provider_id: str, agreement_id: str, call: Any) -> Any:
+        return await call_workflow(
+            self.handle(provider_id, agreement_id),
+            call,
+            rejected=AgreementRequestRejected,
+            not_found=lambda: self._not_found(provider_id, agreement_id),
+        )
