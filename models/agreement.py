@@ -11,7 +11,7 @@ import calendar
 import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
@@ -143,8 +143,7 @@ class AgreementTerms(Frozen):
 
     def amended(self, amendment: AgreementAmendment) -> AgreementTerms:
         """These terms with the amendment's fields in place, validated again as a whole."""
-        changes = amendment.model_dump(include=set(AMENDABLE), exclude_unset=True)
-        return AgreementTerms.model_validate({**self.model_dump(), **changes})
+        return AgreementTerms.model_validate({**self.model_dump(), **amendment.changes})
 
 
 AMENDABLE = (
@@ -163,7 +162,10 @@ class AgreementRequest(ProviderAction):
 
 
 class AgreementAmendment(ProviderAction):
-    """New terms that apply from the next review period; the parties and scope stay as they are."""
+    """New terms that apply from the next review period; the parties and scope stay as they are.
+
+    A field left out (None) keeps its current value.
+    """
 
     min_monthly_orders: int | None = Field(default=None, ge=0)
     standards: PerformanceStandards | None = None
@@ -172,13 +174,14 @@ class AgreementAmendment(ProviderAction):
     exclusive_until: AwareDatetime | None = None
     reason: str | None = Field(default=None, max_length=4000)
 
+    @property
+    def changes(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in AMENDABLE if getattr(self, name) is not None}
+
     @model_validator(mode="after")
     def _changes_something(self) -> Self:
-        if not self.model_fields_set & set(AMENDABLE):
+        if not self.changes:
             raise ValueError(f"an amendment changes at least one of: {', '.join(AMENDABLE)}")
-        for name in self.model_fields_set & set(AMENDABLE) - {"exclusive_until"}:
-            if getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be removed from the terms, only changed")
         return self
 
 

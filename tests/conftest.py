@@ -14,7 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.database import Database, create_schema, make_engine
-from tests.helpers import TrackedPrograms, replay_histories
+from tests.helpers import TrackedAgreements, TrackedPrograms, replay_histories
 from workers.binaries import find_binary
 from workers.partner_client import PartnerPrograms
 from workers.temporal_client import register_search_attributes
@@ -88,6 +88,22 @@ async def programs(
     await replay_histories(
         env.client,
         programs.workflow_ids,
+        Path(record_to) if record_to else None,
+        label=f"{request.node.name}",
+    )
+
+
+@pytest.fixture
+async def agreements(
+    request: pytest.FixtureRequest, env: WorkflowEnvironment, programs: PartnerPrograms
+) -> AsyncIterator[TrackedAgreements]:
+    """The client for exclusive agreements, on the `programs` worker; replayed like partners."""
+    agreements = TrackedAgreements(env.client, programs.task_queue)
+    yield agreements
+    record_to = os.environ.get("PARTNERFLOW_RECORD_HISTORIES")
+    await replay_histories(
+        env.client,
+        agreements.workflow_ids,
         Path(record_to) if record_to else None,
         label=f"{request.node.name}",
     )

@@ -18,14 +18,22 @@ from temporalio.worker import Replayer
 
 from activities.metrics import partner_metrics
 from activities.offers import visible_offer_ids
-from models.contract import partner_workflow_id
+from models.agreement import AgreementRequest, AgreementState
+from models.contract import agreement_workflow_id, partner_workflow_id
 from models.database import Database
 from models.metrics import PartnerMetrics
-from models.offers import Visibility
+from models.offers import AccessSource, Visibility
 from models.partner import EnrollmentRequest, PartnerState, ReviewSignal
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
-from models.schema import Notification, PreferredListEntry, TransitionLogEntry
+from models.schema import (
+    Notification,
+    Offer,
+    OfferAccess,
+    PreferredListEntry,
+    TransitionLogEntry,
+)
+from workers.agreement_client import Agreements
 from workers.demo_data import (
     OrderProfile,
     add_offer,
@@ -53,6 +61,24 @@ class TrackedPrograms(PartnerPrograms):
     ) -> PartnerState:
         self.workflow_ids.add(partner_workflow_id(provider_id, reseller_team_id))
         return await super().enroll(provider_id, reseller_team_id, request)
+
+
+class TrackedAgreements(Agreements):
+    """Agreements that remembers every agreement workflow a test touched, for replay."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workflow_ids: set[str] = set()
+
+    def handle(self, provider_id: str, agreement_id: str) -> Any:
+        self.workflow_ids.add(agreement_workflow_id(provider_id, agreement_id))
+        return super().handle(provider_id, agreement_id)
+
+    async def create(
+        self, provider_id: str, agreement_id: str, request: AgreementRequest
+    ) -> AgreementState:
+        self.workflow_ids.add(agreement_workflow_id(provider_id, agreement_id))
+        return await super().create(provider_id, agreement_id, request)
 
 
 async def replay_histories(
@@ -190,6 +216,29 @@ class Program:
     def visible_offers(self, team_id: str) -> list[str]:
         with self.db.transaction() as session:
             return visible_offer_ids(session, self.provider_id, team_id)
+
+    def offer_visibility(self, offer_id: str) -> tuple[str, list[str]]:
+        """The offer's visibility and the resellers it is `selected` for."""
+        with self.db.transaction() as session:
+            offer = session.get_one(Offer, offer_id)
+            allowed = session.scalars(
+                select(OfferAccess.reseller_team_id)
+                .where(
+                    OfferAccess.offer_id == offer_id,
+                    OfferAccess.source == AccessSource.SELECTED.value,
+                )
+                .order_by(OfferAccess.reseller_team_id)
+            )
+            return offer.visibility, list(allowed)
+
+    def allow(self, offer_id: str, team_ids: list[str]) -> None:
+        with self.db.transaction() as session:
+            session.add_all(
+                OfferAccess(
+                    offer_id=offer_id, reseller_team_id=team, source=AccessSource.SELECTED.value
+                )
+                for team in team_ids
+            )
 
     def notifications(self, team_id: str, kind: str | None = None) -> list[Notification]:
         with self.db.transaction() as session:

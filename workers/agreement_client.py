@@ -108,11 +108,18 @@ class Agreements:
         if update is None:
             raise TypeError(f"no agreement update takes a {type(request).__name__}")
         update_id = f"{update.__name__}/{request.request_id}" if request.request_id else None
-        state: AgreementState = await self._call(
-            provider_id,
-            agreement_id,
-            lambda h: h.execute_update(update, request, id=update_id),
-        )
+        try:
+            state: AgreementState = await self._call(
+                provider_id,
+                agreement_id,
+                lambda h: h.execute_update(update, request, id=update_id),
+            )
+        except AgreementNotFound:
+            # A closed workflow takes no updates: say that it ended, not that it never was.
+            ended = await self.state(provider_id, agreement_id)
+            raise AgreementRequestRejected(
+                f"agreement {agreement_id} has {ended.status.value}: {ended.end_reason}"
+            ) from None
         return state
 
     async def state(self, provider_id: str, agreement_id: str) -> AgreementState:

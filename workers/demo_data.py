@@ -6,6 +6,7 @@ The local stack loads it for the demo, and the tests build their scenarios from 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -108,8 +109,11 @@ def generate_orders(
     days: int = 90,
     seed: int | str = 0,
     id_prefix: str | None = None,
+    zip_codes: Sequence[str] | None = None,
 ) -> list[Order]:
     """Orders created over the `days` before `end`, whose metrics come out near `profile`.
+
+    Service addresses are spread over `zip_codes` where given (a region), else anywhere.
 
     Outcomes are dealt from exact counts rather than drawn independently, so a
     small reseller's rates match its profile instead of wandering with chance.
@@ -144,7 +148,7 @@ def generate_orders(
                 provider_id=provider_id,
                 offer_id=offer_id,
                 reseller_team_id=reseller_team_id,
-                zip_code=f"{rng.randint(10000, 99999)}",
+                zip_code=rng.choice(zip_codes) if zip_codes else f"{rng.randint(10000, 99999)}",
                 monthly_price=Decimal(f"{profile.price * rng.uniform(0.8, 1.2):.2f}"),
                 status=status,
                 created_at=created,

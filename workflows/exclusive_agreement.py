@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from models.agreement import (
-        AMENDABLE,
         KEPT_IN_STATE,
         AgreementAmendment,
         AgreementEvent,
@@ -269,7 +268,7 @@ class ExclusiveAgreementWorkflow:
             terms = self._amended_terms(amendment)
             s = self.state
             s.pending_terms = terms
-            changed = sorted(amendment.model_fields_set & set(AMENDABLE))
+            changed = sorted(amendment.changes)
             await self._event(
                 AgreementEventKind.AMENDED,
                 f"terms amended ({', '.join(changed)}), in force from "

@@ -11,9 +11,11 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.messages import render
 from activities.notifications import NotificationActivities
+from models.agreement import AgreementKind, Scorecard, ScorecardKind
 from models.database import Database
 from models.metrics import CriterionResult, PartnerMetrics
 from models.notifications import (
+    AgreementNotice,
     NotificationContext,
     NotificationKind,
     NotificationRequest,
@@ -201,16 +203,71 @@ EXPECTED: dict[NotificationKind, list[str]] = {
 }
 
 
+# Messages about an exclusive agreement, rendered from a breached quarterly scorecard.
+CARD = Scorecard(
+    sequence=7,
+    kind=ScorecardKind.PERIOD,
+    term_number=2,
+    period_number=3,
+    period_start=WINDOW_END - timedelta(days=92),
+    period_end=WINDOW_END,
+    lines=[
+        CriterionResult(
+            name="orders_per_month", label="orders/month", required=20, actual=14.0, met=False
+        ),
+        CriterionResult(
+            name="completion_rate", label="completion", required=0.95, actual=0.97, met=True
+        ),
+    ],
+    met=False,
+    metrics=METRICS,
+)
+AGREEMENT_CONTEXT = NotificationContext(
+    tier=Tier.SILVER,
+    reason="the region grew faster than expected",
+    agreement=AgreementNotice(
+        agreement_id="north-fiber",
+        kind=AgreementKind.REGIONAL,
+        offer_id="acme-fiber-north",
+        zip_codes=["10001", "10002"],
+        term_number=2,
+        term_end=DEADLINE,
+        cure_deadline=EFFECTIVE,
+        scorecard=CARD,
+    ),
+)
+SCOPE = ["north-fiber", "acme-fiber-north", "10001, 10002"]
+CARD_FACTS = ["orders/month 14 < 20", "completion 97.0% >= 95.0%", "2025-03-01 to 2025-06-01"]
+AGREEMENT_REASON = AGREEMENT_CONTEXT.reason or ""
+AGREEMENT_EXPECTED: dict[NotificationKind, list[str]] = {
+    NotificationKind.EXCLUSIVE_GRANTED: [*SCOPE, "2025-08-15"],
+    NotificationKind.EXCLUSIVE_REVIEW: [*SCOPE, *CARD_FACTS],
+    NotificationKind.EXCLUSIVE_BREACH: [*SCOPE, *CARD_FACTS, "2025-07-01", "second breach"],
+    NotificationKind.EXCLUSIVE_CURED: [*SCOPE, *CARD_FACTS],
+    NotificationKind.EXCLUSIVE_AMENDED: [*SCOPE, AGREEMENT_REASON, "next review period"],
+    NotificationKind.EXCLUSIVE_RENEWED: [*SCOPE, "term 2", "2025-08-15", AGREEMENT_REASON],
+    NotificationKind.EXCLUSIVE_EXPIRED: [*SCOPE, AGREEMENT_REASON, *CARD_FACTS],
+    NotificationKind.EXCLUSIVE_TERMINATED: [*SCOPE, AGREEMENT_REASON, *CARD_FACTS],
+}
+
+
 def test_every_kind_has_expectations() -> None:
-    assert set(EXPECTED) == set(NotificationKind)
+    assert set(EXPECTED) | set(AGREEMENT_EXPECTED) == set(NotificationKind)
 
 
-@pytest.mark.parametrize("kind", list(NotificationKind))
-def test_rendered_message_states_the_facts(kind: NotificationKind) -> None:
-    subject, body = render(kind, CONTEXT, provider_name="Acme Internet", reseller_name="Team A")
+@pytest.mark.parametrize(
+    ("kind", "context", "facts"),
+    [(kind, CONTEXT, facts) for kind, facts in EXPECTED.items()]
+    + [(kind, AGREEMENT_CONTEXT, facts) for kind, facts in AGREEMENT_EXPECTED.items()],
+    ids=[kind.value for kind in [*EXPECTED, *AGREEMENT_EXPECTED]],
+)
+def test_rendered_message_states_the_facts(
+    kind: NotificationKind, context: NotificationContext, facts: list[str]
+) -> None:
+    subject, body = render(kind, context, provider_name="Acme Internet", reseller_name="Team A")
     text = f"{subject}\n{body}"
     assert subject.strip()
-    missing = [fact for fact in EXPECTED[kind] if fact not in text]
+    missing = [fact for fact in facts if fact not in text]
     assert not missing, f"{kind.value} does not mention {missing}:\n{text}"
 
 
