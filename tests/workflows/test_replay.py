@@ -1,6 +1,6 @@
 """Recorded histories replay under the current workflow code; a changed workflow does not.
 
-The histories under tests/histories/ were recorded from the lifecycle scenarios
+The histories under tests/histories/ were recorded from the lifecycle and agreement scenarios
 (PARTNERFLOW_RECORD_HISTORIES=tests/histories make test). Every change to the
 workflow code must keep them replaying, through workflow.patched where needed.
 Each scenario test also replays its own fresh histories (see tests/conftest.py).
@@ -19,7 +19,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from models.contract import PARTNER_WORKFLOW
+from models.agreement import AgreementState, AgreementWorkflowInput
+from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
 from models.partner import PartnerState, PartnerWorkflowInput
 from workers.wiring import WORKFLOWS
 
@@ -31,7 +32,14 @@ def load(path: Path) -> WorkflowHistory:
 
 
 def test_recorded_histories_are_present():
-    assert len(HISTORIES) >= 5, "tests/histories lost its recorded partner histories"
+    workflow_types = {
+        json.loads(path.read_text())["events"][0]["workflowExecutionStartedEventAttributes"][
+            "workflowType"
+        ]["name"]
+        for path in HISTORIES
+    }
+    assert workflow_types == {PARTNER_WORKFLOW, AGREEMENT_WORKFLOW}
+    assert len(HISTORIES) >= 15, "tests/histories lost recorded histories"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
@@ -55,5 +63,22 @@ class ReorderedLifecycle:
 async def test_an_incompatible_change_fails_replay():
     path = next(p for p in HISTORIES if p.stem == "grace-expiry-removal")
     replayer = Replayer(workflows=[ReorderedLifecycle], data_converter=pydantic_data_converter)
+    with pytest.raises(NondeterminismError):
+        await replayer.replay_workflow(load(path))
+
+
+@workflow.defn(name=AGREEMENT_WORKFLOW)
+class ReorderedAgreement:
+    """The agreement workflow with a different first step: not replay-compatible either."""
+
+    @workflow.run
+    async def run(self, input: AgreementWorkflowInput) -> AgreementState | None:
+        await workflow.sleep(timedelta(days=1))
+        raise AssertionError("unreachable in replay")
+
+
+async def test_an_incompatible_agreement_change_fails_replay():
+    path = next(p for p in HISTORIES if p.stem == "agreement-full-term-expiry")
+    replayer = Replayer(workflows=[ReorderedAgreement], data_converter=pydantic_data_converter)
     with pytest.raises(NondeterminismError):
         await replayer.replay_workflow(load(path))
