@@ -12,15 +12,26 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from activities.metrics import partner_metrics
+from models.agreement import (
+    AgreementKind,
+    AgreementRequest,
+    AgreementState,
+    AgreementTerms,
+    PerformanceStandards,
+    RenewalCriteria,
+    ReviewPeriod,
+)
 from models.database import Database
 from models.metrics import PartnerMetrics, qualifying_tier
 from models.offers import Visibility
 from models.partner import EnrollmentRequest, PartnerState, PartnerStatus, ReviewSignal
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
-from models.schema import Provider, Reseller
+from models.schema import Offer, Provider, Reseller
+from workers.agreement_client import AgreementRequestRejected, Agreements
 from workers.demo_data import (
     GOOD,
     SLIPPING,
@@ -139,31 +150,78 @@ class DemoLoad:
     orders: int
 
 
+@dataclass(frozen=True)
+class DemoOffer:
+    offer_id: str
+    name: str
+    price: float
+    visibility: Visibility = Visibility.PUBLIC
+    min_tier: Tier | None = None
+
+
+DEMO_OFFERS = (
+    DemoOffer(PUBLIC_OFFER, "Fiber 300", 55.0),
+    DemoOffer("acme-fiber-gig", "Fiber Gig (preferred partners)", 80.0, Visibility.PREFERRED),
+    DemoOffer(
+        "acme-business-10g",
+        "Business Fiber 10G (strategic partners)",
+        250.0,
+        Visibility.PREFERRED,
+        Tier.GOLD,
+    ),
+    DemoOffer(
+        "acme-fiber-seattle", "Fiber 1G, Seattle metro (regional)", 70.0, Visibility.PREFERRED
+    ),
+    DemoOffer("acme-smart-home", "Smart Home Install (service)", 40.0, Visibility.PREFERRED),
+)
+
+DEMO_AGREEMENTS = {
+    "seattle-metro-fiber": AgreementTerms(
+        reseller_team_id="team-northwind",
+        kind=AgreementKind.REGIONAL,
+        offer_id="acme-fiber-seattle",
+        zip_codes=[f"981{n:02d}" for n in range(1, 10)],
+        min_monthly_orders=15,
+        standards=PerformanceStandards(min_completion_rate=0.95, min_rating=4.5),
+        term_months=12,
+        review_period=ReviewPeriod.QUARTERLY,
+    ),
+    "smart-home-installs": AgreementTerms(
+        reseller_team_id="team-bluepeak",
+        kind=AgreementKind.SERVICE,
+        offer_id="acme-smart-home",
+        min_monthly_orders=20,
+        term_months=24,
+        review_period=ReviewPeriod.ANNUALLY,
+        renewal=RenewalCriteria(auto_renew=False),
+    ),
+}
+
+
+def _add_missing_offers(session: Session) -> None:
+    known = set(session.scalars(select(Offer.id).where(Offer.provider_id == DEMO_PROVIDER_ID)))
+    for offer in DEMO_OFFERS:
+        if offer.offer_id not in known:
+            add_offer(
+                session,
+                DEMO_PROVIDER_ID,
+                offer.offer_id,
+                name=offer.name,
+                visibility=offer.visibility,
+                min_tier=offer.min_tier,
+                price=offer.price,
+            )
+
+
 def load_demo(db: Database, now: datetime) -> DemoLoad:
     """Load the demo provider, its offers, resellers and orders, unless the provider exists."""
     with db.transaction() as session:
         if session.get(Provider, DEMO_PROVIDER_ID) is not None:
+            _add_missing_offers(session)  # a demo loaded by an earlier version lacks some
             return DemoLoad(DEMO_PROVIDER_ID, created=False, orders=0)
         add_provider(session, DEMO_PROVIDER_ID, DEMO_PROVIDER_NAME, ProgramSettings())
         session.flush()
-        add_offer(session, DEMO_PROVIDER_ID, PUBLIC_OFFER, name="Fiber 300", price=55.0)
-        add_offer(
-            session,
-            DEMO_PROVIDER_ID,
-            "acme-fiber-gig",
-            name="Fiber Gig (preferred partners)",
-            visibility=Visibility.PREFERRED,
-            price=80.0,
-        )
-        add_offer(
-            session,
-            DEMO_PROVIDER_ID,
-            "acme-business-10g",
-            name="Business Fiber 10G (strategic partners)",
-            visibility=Visibility.PREFERRED,
-            min_tier=Tier.GOLD,
-            price=250.0,
-        )
+        _add_missing_offers(session)
         known = set(
             session.scalars(
                 select(Reseller.team_id).where(
@@ -305,3 +363,18 @@ async def enroll_demo(
         return outcome
 
     return list(await asyncio.gather(*(one(partner) for partner in plan)))
+
+
+async def create_demo_agreements(agreements: Agreements) -> dict[str, AgreementState | str]:
+    """Grant the demo's exclusives (after its partners are enrolled): the state, or why not."""
+    results: dict[str, AgreementState | str] = {}
+    for agreement_id, terms in DEMO_AGREEMENTS.items():
+        try:
+            results[agreement_id] = await agreements.create(
+                DEMO_PROVIDER_ID,
+                agreement_id,
+                AgreementRequest(terms=terms, requested_by="partnerflow dev"),
+            )
+        except AgreementRequestRejected as rejected:
+            results[agreement_id] = str(rejected)
+    return results

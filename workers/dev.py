@@ -24,15 +24,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from models.contract import partner_workflow_id
+from models.contract import AGREEMENT_WORKFLOW, partner_workflow_id
 from models.database import Database
 from models.partner import PartnerStatus
+from workers.agreement_client import Agreements
 from workers.demo import (
     DEMO_ORDER_DAYS,
     DEMO_PROVIDER_ID,
     DEMO_PROVIDER_NAME,
     DEMO_RESELLERS,
     EnrollmentOutcome,
+    create_demo_agreements,
     demo_program,
     enroll_demo,
     load_demo,
@@ -115,6 +117,7 @@ def print_next_steps(
             console.print(f"[yellow]{outcome.partner.reseller.team_id}: {outcome.error}[/]")
     partners_query = f'ProviderId="{DEMO_PROVIDER_ID}"'
     at_risk_query = f'ProviderId="{DEMO_PROVIDER_ID}" AND PartnerStatus="at_risk"'
+    agreements_query = f'ProviderId="{DEMO_PROVIDER_ID}" AND WorkflowType="{AGREEMENT_WORKFLOW}"'
     temporal = _installed_command("temporal")
     partnerflow = _installed_command("partnerflow")
     custom_port = config.port != DEFAULT_PORT
@@ -127,6 +130,7 @@ def print_next_steps(
     ]
     if at_risk:
         lines.append(f"[bold]a partner at risk[/]  {at_risk.url}")
+    lines.append(f"[bold]acme's exclusives[/]  {_search_url(config, agreements_query)}")
     lines += [
         "",
         "[bold]Next[/]",
@@ -178,6 +182,10 @@ async def _start_demo(
             outcomes = await enroll_demo(
                 programs, plan, program, now, lambda _: progress.advance(task)
             )
+        exclusives = await create_demo_agreements(Agreements(server.client, settings.task_queue))
+        for agreement_id, result in exclusives.items():
+            if isinstance(result, str):
+                console.print(f"[yellow]agreement {agreement_id}: {result}[/]")
         print_next_steps(console, server, outcomes, await _at_risk_example(server, outcomes))
         await asyncio.Event().wait()
 

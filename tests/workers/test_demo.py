@@ -12,8 +12,11 @@ from models.partner import PartnerStatus
 from models.program import Tier
 from models.schema import Notification, Offer, Order, Provider, Reseller
 from workers.demo import (
+    DEMO_AGREEMENTS,
+    DEMO_OFFERS,
     DEMO_PROVIDER_ID,
     DEMO_RESELLERS,
+    create_demo_agreements,
     demo_program,
     enroll_demo,
     load_demo,
@@ -39,7 +42,7 @@ def test_the_demo_loads_once(db):
     assert first.created and not second.created
     assert _counts(db) == counts
     assert counts["Provider"] == 1
-    assert counts["Offer"] == 3
+    assert counts["Offer"] == len(DEMO_OFFERS) == 5
     assert counts["Reseller"] == len(DEMO_RESELLERS) >= 30
     assert counts["Order"] == first.orders > 1000
     assert len({r.team_id for r in DEMO_RESELLERS}) == len(DEMO_RESELLERS)
@@ -64,6 +67,39 @@ def test_the_demo_has_gold_silver_and_slipping_resellers(db):
         assert failed(evaluate(partner.metrics, program.silver, include_tenure=False))
     planned = {p.reseller.team_id for p in plan}
     assert len(planned) < len(DEMO_RESELLERS), "some resellers stay below the criteria"
+
+
+def test_a_demo_loaded_by_an_earlier_version_gets_its_new_offers(db):
+    now = datetime.now(UTC)
+    load_demo(db, now)
+    with db.transaction() as session:
+        session.delete(session.get_one(Offer, "acme-smart-home"))
+    assert not load_demo(db, now).created
+    assert _counts(db)["Offer"] == len(DEMO_OFFERS)
+
+
+async def test_the_demo_exclusives_are_granted_once(env, db, programs, agreements):
+    now = await env.get_current_time()
+    load_demo(db, now)
+    program = demo_program(db)
+    await enroll_demo(programs, plan_enrollments(db, program, now), program, now)
+
+    first = await create_demo_agreements(agreements)
+    second = await create_demo_agreements(agreements)
+
+    assert set(first) == set(DEMO_AGREEMENTS)
+    for agreement_id, state in first.items():
+        assert not isinstance(state, str), state
+        again = second[agreement_id]
+        assert not isinstance(again, str) and again.agreement_uid == state.agreement_uid
+        assert state.reseller_team_id == DEMO_AGREEMENTS[agreement_id].reseller_team_id
+    with db.transaction() as session:
+        granted = session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.kind == "exclusive_granted")
+        )
+    assert granted == len(DEMO_AGREEMENTS)
 
 
 async def test_enrolling_the_demo_twice_makes_each_partner_once(env, db, programs):
