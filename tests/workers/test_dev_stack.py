@@ -17,8 +17,9 @@ from urllib.parse import quote
 
 import pytest
 
+from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
 from tests.workers.processes import Command, free_port, port_open
-from workers.demo import DEMO_PROVIDER_ID
+from workers.demo import DEMO_AGREEMENTS, DEMO_PROVIDER_ID
 
 READY = "Press Ctrl-C to stop."
 START_TIMEOUT = 60
@@ -28,9 +29,9 @@ def _decode(payload: dict[str, Any]) -> Any:
     return json.loads(base64.b64decode(payload["data"]))
 
 
-def _ui_partners(ui_port: int) -> list[dict[str, Any]]:
-    """Search attributes of acme's partner workflows, as the Temporal UI's JSON API lists them."""
-    query = quote(f'ProviderId="{DEMO_PROVIDER_ID}"', safe="")
+def _ui_partners(ui_port: int, workflow_type: str = PARTNER_WORKFLOW) -> list[dict[str, Any]]:
+    """Search attributes of acme's workflows of a type, as the Temporal UI's JSON API lists them."""
+    query = quote(f'ProviderId="{DEMO_PROVIDER_ID}" AND WorkflowType="{workflow_type}"', safe="")
     url = f"http://127.0.0.1:{ui_port}/api/v1/namespaces/default/workflows?query={query}"
     with urllib.request.urlopen(url, timeout=10) as response:
         executions = json.load(response).get("executions", [])
@@ -91,6 +92,7 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
         dev.wait_for(READY, START_TIMEOUT)
         statuses = _listed(state_dir)
         partners = _await_ui(ui_port, statuses)
+        exclusives = _ui_partners(ui_port, AGREEMENT_WORKFLOW)
     finally:
         code = dev.stop(signal.SIGTERM)
     assert code == 0, dev.output
@@ -105,6 +107,10 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
     assert all(("GraceDeadline" in p) == (p["PartnerStatus"] == "at_risk") for p in partners)
     welcomes = _welcomes(state_dir)
     assert welcomes == len(partners)
+    assert sorted(e["ResellerTeamId"] for e in exclusives) == sorted(
+        terms.reseller_team_id for terms in DEMO_AGREEMENTS.values()
+    )
+    assert {e["AgreementStatus"] for e in exclusives} == {"active"}
 
     again = _dev(tmp_path, ports)
     try:
