@@ -1,11 +1,11 @@
-"""`partnerflow`: the worker, the local stack, the database and a look at one partner."""
+"""`partnerflow`: the worker, the local stack, the database, a look at a partner or agreement."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Coroutine
-from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -13,8 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
+from temporalio.client import Client
 
 from models.partner import PartnerState
+from workers.agreement_client import Agreements
+from workers.agreement_views import agreement_table, events_table, scorecards_table, when
 from workers.binaries import MissingBinary
 from workers.dev import run_dev
 from workers.dev_server import (
@@ -24,7 +27,7 @@ from workers.dev_server import (
     DevConfig,
     DevServerError,
 )
-from workers.partner_client import PartnerNotFound, PartnerPrograms
+from workers.partner_client import PartnerPrograms
 from workers.settings import Settings
 from workers.worker import (
     TemporalUnreachable,
@@ -34,6 +37,7 @@ from workers.worker import (
     open_database,
     run_worker,
 )
+from workers.workflow_requests import WorkflowNotFound
 
 QUERY_TIMEOUT = timedelta(seconds=15)
 
@@ -44,8 +48,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The program database.", no_args_is_help=True)
 partners_app = typer.Typer(help="Partners of a provider's program.", no_args_is_help=True)
+agreements_app = typer.Typer(help="Exclusive agreements of a provider.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(partners_app, name="partners")
+app.add_typer(agreements_app, name="agreements")
 
 console = Console()
 errors = Console(stderr=True)
@@ -63,7 +69,7 @@ def _run(main: Coroutine[Any, Any, T]) -> T:
     message: str
     try:
         return asyncio.run(main)
-    except (TemporalUnreachable, DevServerError, MissingBinary, PartnerNotFound) as error:
+    except (TemporalUnreachable, DevServerError, MissingBinary, WorkflowNotFound) as error:
         message = str(error)
     except SQLAlchemyError as error:
         message = f"the program database failed: {error}"
@@ -120,24 +126,16 @@ def db_init() -> None:
     console.print(f"Schema ready at {display_url(url)}")
 
 
-async def _partner_state(
-    settings: Settings, provider_id: str, reseller_team_id: str
-) -> PartnerState:
+async def _ask(settings: Settings, query: Callable[[Client], Awaitable[T]]) -> T:
+    """Query a workflow, saying what to do when no worker answers."""
     client = await connect_temporal(settings)
-    programs = PartnerPrograms(client, settings.task_queue)
     try:
-        return await asyncio.wait_for(
-            programs.state(provider_id, reseller_team_id), QUERY_TIMEOUT.total_seconds()
-        )
+        return await asyncio.wait_for(query(client), QUERY_TIMEOUT.total_seconds())
     except TimeoutError:
         raise TemporalUnreachable(
             f"no worker answered within {QUERY_TIMEOUT.seconds} s: is one running? "
             "Start it with `partnerflow worker`, or the whole stack with `make run`."
         ) from None
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 def _state_table(state: PartnerState) -> Table:
@@ -150,12 +148,12 @@ def _state_table(state: PartnerState) -> Table:
     table.add_column()
     table.add_row("status", state.status.value)
     table.add_row("tier", state.tier.value)
-    table.add_row("enrolled", _when(state.enrolled_at))
-    table.add_row("grace deadline", _when(state.grace_deadline))
+    table.add_row("enrolled", when(state.enrolled_at))
+    table.add_row("grace deadline", when(state.grace_deadline))
     if state.failed_criteria:
         table.add_row("failing", "\n".join(c.describe() for c in state.failed_criteria))
     if state.last_review_id:
-        table.add_row("last review", f"{state.last_review_id} ({_when(state.last_review_at)})")
+        table.add_row("last review", f"{state.last_review_id} ({when(state.last_review_at)})")
     table.add_row("notes", str(len(state.notes)))
     return table
 
@@ -174,7 +172,7 @@ def _transitions_table(state: PartnerState) -> Table:
         )
         actor = t.actor.value + (f" {t.actor_id}" if t.actor_id else "")
         table.add_row(
-            str(t.sequence), _when(t.at), f"{status}\n{tier}", f"{t.reason}\n[dim]by {actor}[/]"
+            str(t.sequence), when(t.at), f"{status}\n{tier}", f"{t.reason}\n[dim]by {actor}[/]"
         )
     return table
 
@@ -185,9 +183,35 @@ def partners_show(
     reseller_team_id: Annotated[str, typer.Argument(help="The reseller, e.g. team-northwind.")],
 ) -> None:
     """A partner's status, tier, grace deadline and transitions, as its workflow knows them."""
-    state = _run(_partner_state(Settings(), provider_id, reseller_team_id))
+    settings = Settings()
+    state = _run(
+        _ask(
+            settings,
+            lambda client: PartnerPrograms(client, settings.task_queue).state(
+                provider_id, reseller_team_id
+            ),
+        )
+    )
     console.print(_state_table(state))
     console.print(_transitions_table(state))
+
+
+@agreements_app.command("show")
+def agreements_show(
+    provider_id: Annotated[str, typer.Argument(help="The provider, e.g. acme.")],
+    agreement_id: Annotated[str, typer.Argument(help="The agreement, e.g. seattle-metro-fiber.")],
+) -> None:
+    """An exclusive agreement's terms, standing, scorecards and history."""
+    settings = Settings()
+    state = _run(
+        _ask(
+            settings,
+            lambda client: Agreements(client, settings.task_queue).state(provider_id, agreement_id),
+        )
+    )
+    console.print(agreement_table(state))
+    console.print(scorecards_table(state))
+    console.print(events_table(state))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner, Result
 
+from models.agreement import AgreementKind, AgreementRequest, AgreementTerms
 from models.partner import EnrollmentRequest
 from models.program import ProgramSettings
 from models.schema import Base
@@ -88,3 +89,38 @@ async def test_partners_show_prints_state_and_transitions(env, db, programs):
 async def _invoke_in_thread(args: list[str], env: dict[str, str]) -> Result:
     """The command runs an event loop of its own, so it cannot run on the test's loop."""
     return await asyncio.to_thread(runner.invoke, app, args, env={"COLUMNS": "200", **env})
+
+
+async def test_agreements_show_prints_terms_scorecards_and_history(env, db, programs, agreements):
+    program = Program(db, env, ProgramSettings()).create()
+    team = await program.add_reseller("team-show", GOOD)
+    await programs.enroll(program.provider_id, team, EnrollmentRequest())
+    await agreements.create(
+        program.provider_id,
+        "north-fiber",
+        AgreementRequest(
+            requested_by="ops",
+            terms=AgreementTerms(
+                reseller_team_id=team,
+                kind=AgreementKind.REGIONAL,
+                offer_id=program.preferred_offer,
+                zip_codes=["10001", "10002"],
+                min_monthly_orders=12,
+            ),
+        ),
+    )
+    address = env.client.service_client.config.target_host
+    result = await _invoke_in_thread(
+        ["agreements", "show", program.provider_id, "north-fiber"],
+        {"TEMPORAL_ADDRESS": address, "PARTNERFLOW_TASK_QUEUE": programs.task_queue},
+    )
+    assert result.exit_code == 0, result.output
+    for fact in ("active", team, "10001, 10002", "12+ orders/month", "completion ≥ 95%"):
+        assert fact in result.output
+    assert "created" in result.output and "by provider ops" in result.output
+
+    missing = await _invoke_in_thread(
+        ["agreements", "show", program.provider_id, "no-such"], {"TEMPORAL_ADDRESS": address}
+    )
+    assert missing.exit_code == 1
+    assert "has no agreement 'no-such'" in missing.output
