@@ -183,6 +183,7 @@ def grant_exclusive(session: Session, grant: ExclusiveGrant) -> GrantResult:
     conflict = _conflicts(session, grant)
     if conflict:
         raise AgreementRefused(conflict)
+    previously_allowed = _allowed_resellers(session, offer.id)
     session.add_all(
         ExclusiveClaim(provider_id=grant.provider_id, claim=claim, agreement_id=grant.agreement_id)
         for claim in _claims(grant)
@@ -203,19 +204,20 @@ def grant_exclusive(session: Session, grant: ExclusiveGrant) -> GrantResult:
         breaches_in_term=0,
         previous_visibility=offer.visibility,
         previous_min_tier=offer.min_tier,
-        previous_allowed=_allowed_resellers(session, offer.id),
+        previous_allowed=previously_allowed,
         started_at=grant.starts_at,
     )
     session.add(row)
-    offer.visibility = Visibility.SELECTED.value
-    _set_allowed(session, offer.id, [terms.reseller_team_id])
     try:
-        session.flush()
+        session.flush()  # the claims' unique constraint decides a race the check above missed
     except IntegrityError as error:
         raise AgreementRefused(
-            f"another exclusive on offer {terms.offer_id} or its ZIP codes was created at the "
-            "same moment; read the agreements and try again"
+            f"another exclusive on offer {terms.offer_id}, its ZIP codes or agreement ID "
+            f"{grant.agreement_id} was created at the same moment; read the agreements and "
+            "try again"
         ) from error
+    offer.visibility = Visibility.SELECTED.value
+    _set_allowed(session, offer.id, [terms.reseller_team_id])
     return GrantResult(
         provider_name=provider.name,
         reseller_name=reseller.name,

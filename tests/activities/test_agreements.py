@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio.testing import ActivityEnvironment
 
@@ -477,13 +476,6 @@ def test_refused_grants_write_nothing(
     assert {offer_id: viewers(seeded, offer_id) for offer_id in seen} == seen
 
 
-@pytest.mark.xfail(
-    raises=IntegrityError,
-    strict=True,
-    reason="bug: grant_exclusive's claims are autoflushed (by the query for the allowed "
-    "resellers and by _set_allowed's delete) before the try that turns an IntegrityError "
-    "into AgreementRefused; remove this mark once fixed",
-)
 def test_a_racing_grant_is_refused_by_the_unique_claims(
     seeded: Database, activities: AgreementActivities, monkeypatch: pytest.MonkeyPatch
 ) -> None:
