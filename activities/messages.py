@@ -97,16 +97,11 @@ def _render_agreement(
                 *reason,
                 *card,
             ]
-        case NotificationKind.EXCLUSIVE_EXPIRED:
-            return f"Exclusive {notice.agreement_id} has expired", [
-                f"{reseller_name}, your exclusive for {scope} ended with its term.",
-                *reason,
-                *card,
-                "The offer is available to other partners again.",
-            ]
         case _:
-            return f"Exclusive {notice.agreement_id} has ended", [
-                f"{reseller_name}, your exclusive for {scope} has ended.",
+            expired = kind is NotificationKind.EXCLUSIVE_EXPIRED
+            return f"Exclusive {notice.agreement_id} has {'expired' if expired else 'ended'}", [
+                f"{reseller_name}, your exclusive for {scope} "
+                + ("ended with its term." if expired else "has ended."),
                 *reason,
                 *card,
                 "The offer is available to other partners again.",

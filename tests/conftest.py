@@ -72,6 +72,16 @@ def task_queue() -> str:
     return f"partner-program-{uuid.uuid4().hex[:8]}"
 
 
+async def _replay_touched(
+    env: WorkflowEnvironment, request: pytest.FixtureRequest, workflow_ids: set[str]
+) -> None:
+    """Replay the workflows a test touched; with PARTNERFLOW_RECORD_HISTORIES=DIR, save them."""
+    record_to = os.environ.get("PARTNERFLOW_RECORD_HISTORIES")
+    await replay_histories(
+        env.client, workflow_ids, Path(record_to) if record_to else None, label=request.node.name
+    )
+
+
 @pytest.fixture
 async def programs(
     request: pytest.FixtureRequest, env: WorkflowEnvironment, db: Database, task_queue: str
@@ -84,13 +94,7 @@ async def programs(
     programs = TrackedPrograms(env.client, task_queue)
     async with build_worker(env.client, db, task_queue=task_queue):
         yield programs
-    record_to = os.environ.get("PARTNERFLOW_RECORD_HISTORIES")
-    await replay_histories(
-        env.client,
-        programs.workflow_ids,
-        Path(record_to) if record_to else None,
-        label=f"{request.node.name}",
-    )
+    await _replay_touched(env, request, programs.workflow_ids)
 
 
 @pytest.fixture
@@ -100,10 +104,4 @@ async def agreements(
     """The client for exclusive agreements, on the `programs` worker; replayed like partners."""
     agreements = TrackedAgreements(env.client, programs.task_queue)
     yield agreements
-    record_to = os.environ.get("PARTNERFLOW_RECORD_HISTORIES")
-    await replay_histories(
-        env.client,
-        agreements.workflow_ids,
-        Path(record_to) if record_to else None,
-        label=f"{request.node.name}",
-    )
+    await _replay_touched(env, request, agreements.workflow_ids)
