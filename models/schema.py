@@ -315,3 +315,40 @@ class AgreementEventLogEntry(Base):
     actor_id: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_agreement_events_agreement", "provider_id", "agreement_id"),)
+
+
+class ApiKey(Base):
+    """A provider's API key, kept only as a SHA-256 digest: the key itself is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ProgramVersion(Base):
+    """Each version of a provider's program settings, as it was put in force."""
+
+    __tablename__ = "program_versions"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    program: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderEvent(Base):
+    """A marketplace webhook event already applied: a replay of it changes nothing."""
+
+    __tablename__ = "order_events"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(40))
+    order_id: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

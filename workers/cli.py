@@ -27,6 +27,7 @@ from workers.dev_server import (
     DevConfig,
     DevServerError,
 )
+from workers.orders_cli import orders_app
 from workers.partner_client import PartnerPrograms
 from workers.settings import Settings
 from workers.worker import (
@@ -52,6 +53,7 @@ agreements_app = typer.Typer(help="Exclusive agreements of a provider.", no_args
 app.add_typer(db_app, name="db")
 app.add_typer(partners_app, name="partners")
 app.add_typer(agreements_app, name="agreements")
+app.add_typer(orders_app, name="orders")
 
 console = Console()
 errors = Console(stderr=True)

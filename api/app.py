@@ -1,0 +1,51 @@
+"""The FastAPI application: `partnerflow api` serves it, tests drive it in-process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import offers, orders, partners, program
+from api.deps import Services
+from api.errors import install_error_handlers
+from workers.settings import Settings
+from workers.worker import connect_temporal, open_database
+
+DESCRIPTION = """\
+Run a reseller partner program: enroll and steer preferred partners, send in
+orders so their metrics are real, set who sees which offer, and grant
+exclusive agreements. Every request carries the provider's key in `x-api-key`.
+"""
+
+
+def create_app(services: Services | None = None, settings: Settings | None = None) -> FastAPI:
+    """The API over `services`, or over the database and Temporal that `settings` name."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            yield
+            return
+        config = settings or Settings()
+        db = open_database(config.database_url)
+        try:
+            client = await connect_temporal(config)
+            app.state.services = Services(db=db, client=client, task_queue=config.task_queue)
+            yield
+        finally:
+            db.engine.dispose()
+
+    app = FastAPI(
+        title="partnerflow",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    install_error_handlers(app)
+    for module in (partners, offers, orders, program):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,66 @@
+"""What every request needs: the database, the Temporal clients, and the provider it acts for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from models.database import Database
+from services.providers import provider_for_key
+from workers.agreement_client import Agreements
+from workers.partner_client import PartnerPrograms
+
+
+@dataclass
+class Services:
+    db: Database
+    client: Client
+    task_queue: str
+
+    @property
+    def programs(self) -> PartnerPrograms:
+        return PartnerPrograms(self.client, self.task_queue)
+
+    @property
+    def agreements(self) -> Agreements:
+        return Agreements(self.client, self.task_queue)
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+api_key_header = APIKeyHeader(
+    name="x-api-key", auto_error=False, description="The provider's API key."
+)
+
+
+def session(svc: Annotated[Services, Depends(services)]) -> Iterator[Session]:
+    """One transaction per request: committed if the handler returns, rolled back if it fails."""
+    with svc.db.transaction() as db_session:
+        yield db_session
+
+
+def provider_id(
+    svc: Annotated[Services, Depends(services)],
+    key: Annotated[str | None, Security(api_key_header)],
+) -> str:
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing x-api-key header")
+    with svc.db.transaction() as db_session:
+        found = provider_for_key(db_session, key)
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+SessionDep = Annotated[Session, Depends(session)]
+ProviderDep = Annotated[str, Depends(provider_id)]

@@ -1,0 +1,67 @@
+"""Every failure a provider can cause becomes a 4xx whose `detail` says what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.errors import ConflictError, InputError, NotFoundError
+from workers.workflow_requests import RequestRejected, WorkflowNotFound
+
+
+def _where(location: Sequence[Any]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts)
+
+
+def describe_errors(errors: Sequence[Any]) -> str:
+    """pydantic's errors as one readable line: `field: problem; field: problem`."""
+    lines = []
+    for error in errors:
+        where = _where(error.get("loc", ()))
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        lines.append(f"{where}: {message}" if where else message)
+    return "; ".join(lines)
+
+
+def _problem(code: int, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=code)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def invalid_request(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RequestValidationError | ValidationError)
+        return _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, describe_errors(error.errors()))
+
+    async def mapped(request: Request, error: Exception) -> JSONResponse:
+        code = next(c for kind, c in _CODES.items() if isinstance(error, kind))
+        return _problem(code, str(error))
+
+    async def temporal_down(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, RPCError)
+        if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            return _problem(
+                status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal is unavailable: {error}"
+            )
+        raise error
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(ValidationError, invalid_request)
+    for kind in _CODES:
+        app.add_exception_handler(kind, mapped)
+    app.add_exception_handler(RPCError, temporal_down)
+
+
+_CODES: dict[type[Exception], int] = {
+    InputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    NotFoundError: status.HTTP_404_NOT_FOUND,
+    WorkflowNotFound: status.HTTP_404_NOT_FOUND,
+    ConflictError: status.HTTP_409_CONFLICT,
+    RequestRejected: status.HTTP_409_CONFLICT,
+}

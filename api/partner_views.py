@@ -1,0 +1,192 @@
+"""Partners as the API shows them, and the bodies of the requests that steer them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+from pydantic import AwareDatetime, Field, field_validator
+
+from api.views import ApiModel
+from models.metrics import CriterionResult, PartnerMetrics, evaluate
+from models.partner import ActorKind, NoteKind, PartnerState, PartnerStatus
+from models.program import ProgramSettings, Tier
+
+TEAM_ID = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+TEXT = Field(min_length=1, max_length=4000)
+
+
+def _aware(value: AwareDatetime | date | None) -> datetime | None:
+    """A bare date means midnight UTC of that day."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.combine(value, time(), tzinfo=UTC)
+
+
+class EnrollBody(ApiModel):
+    reseller_team_id: str = TEAM_ID
+    tier: Tier = Field(
+        default=Tier.SILVER, description='silver or gold; "preferred" and "strategic" also work'
+    )
+    effective_date: AwareDatetime | date | None = Field(
+        default=None, description="Enroll on this date instead of now (a date means 00:00 UTC)."
+    )
+    notes: str | None = Field(default=None, max_length=4000)
+    requested_by: str = Field(default="api", min_length=1, max_length=200)
+    request_id: str | None = Field(
+        default=None, max_length=200, description="Repeat a request with the same ID safely."
+    )
+
+    @property
+    def effective_at(self) -> datetime | None:
+        return _aware(self.effective_date)
+
+
+class ActionBody(ApiModel):
+    requested_by: str = Field(default="api", min_length=1, max_length=200)
+    request_id: str | None = Field(default=None, max_length=200)
+
+
+class ReasonBody(ActionBody):
+    reason: str = TEXT
+
+
+class AtRiskBody(ReasonBody):
+    grace_days: int | None = Field(default=None, description="30-60; the program's by default.")
+
+
+class GraceBody(ReasonBody):
+    deadline: AwareDatetime | date
+
+    @field_validator("deadline")
+    @classmethod
+    def _as_datetime(cls, value: AwareDatetime | date) -> datetime:
+        aware = _aware(value)
+        assert aware is not None
+        return aware
+
+
+class BlockBody(ReasonBody):
+    offer_ids: list[str] = Field(
+        default_factory=list, max_length=1000, description="Leave empty to block every offer."
+    )
+
+
+class TierBody(ReasonBody):
+    tier: Tier
+
+
+class NoteBody(ActionBody):
+    kind: NoteKind = NoteKind.OTHER
+    text: str = TEXT
+
+
+class CriterionView(ApiModel):
+    name: str
+    label: str
+    required: float
+    actual: float | None
+    met: bool
+
+
+class MetricsView(ApiModel):
+    window_start: datetime
+    window_end: datetime
+    total_orders: int
+    orders_per_month: float
+    acceptance_rate: float | None
+    completion_rate: float | None
+    cancellation_rate: float | None
+    average_rating: float | None
+    rated_orders: int
+    average_order_value: float | None
+    revenue: float
+    month_over_month_growth: float | None
+    tenure_months: int
+
+
+class NextTierView(ApiModel):
+    tier: Tier
+    criteria: list[CriterionView] = Field(description="What the tier requires, against today.")
+
+
+class TransitionView(ApiModel):
+    sequence: int
+    at: datetime
+    from_status: PartnerStatus | None
+    to_status: PartnerStatus
+    from_tier: Tier
+    to_tier: Tier
+    reason: str
+    actor: ActorKind
+    actor_id: str | None
+
+
+class NoteView(ApiModel):
+    sequence: int
+    at: datetime
+    kind: NoteKind
+    text: str
+    author: str
+
+
+class PartnerView(ApiModel):
+    provider_id: str
+    reseller_team_id: str
+    status: PartnerStatus
+    tier: Tier
+    enrolled_at: datetime | None
+    scheduled_enrollment_date: datetime | None
+    grace_deadline: datetime | None
+    at_risk_reason: str | None
+    failed_criteria: list[CriterionView]
+    blocked_offer_ids: list[str]
+    metrics: MetricsView | None
+    next_tier: NextTierView | None
+    transitions: list[TransitionView]
+    notes: list[NoteView]
+
+
+class PartnerListItem(ApiModel):
+    reseller_team_id: str
+    status: PartnerStatus
+    tier: Tier
+    enrolled_at: datetime | None
+    grace_deadline: datetime | None
+    updated_at: datetime
+
+
+def next_tier(
+    tier: Tier, metrics: PartnerMetrics | None, program: ProgramSettings | None
+) -> NextTierView | None:
+    """The tier above the partner's and each of its criteria against its metrics."""
+    if metrics is None or program is None:
+        return None
+    above = [t for t in program.partner_tiers if t.rank > tier.rank]
+    if not above:
+        return None
+    criteria = program.criteria_for(above[0])
+    assert criteria is not None
+    results: list[CriterionResult] = evaluate(metrics, criteria)
+    return NextTierView(tier=above[0], criteria=[CriterionView.model_validate(r) for r in results])
+
+
+def partner_view(state: PartnerState, metrics: PartnerMetrics | None = None) -> PartnerView:
+    """The partner's state, with `metrics` if fresh ones were read, else the last ones it saw."""
+    metrics = metrics or state.last_metrics
+    scheduled = state.scheduled_enrollment
+    return PartnerView(
+        provider_id=state.provider_id,
+        reseller_team_id=state.reseller_team_id,
+        status=state.status,
+        tier=state.tier,
+        enrolled_at=state.enrolled_at,
+        scheduled_enrollment_date=scheduled.effective_date if scheduled else None,
+        grace_deadline=state.grace_deadline,
+        at_risk_reason=state.at_risk_reason,
+        failed_criteria=[CriterionView.model_validate(c) for c in state.failed_criteria],
+        blocked_offer_ids=state.blocked_offer_ids,
+        metrics=MetricsView.model_validate(metrics) if metrics else None,
+        next_tier=next_tier(state.tier, metrics, state.program),
+        transitions=[TransitionView.model_validate(t) for t in state.transitions],
+        notes=[NoteView.model_validate(n) for n in state.notes],
+    )

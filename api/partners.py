@@ -1,0 +1,234 @@
+"""`/provider/partners`: enroll, read and steer the provider's partners."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from activities.metrics import partner_metrics
+from api.deps import ProviderDep, Services, ServicesDep, SessionDep
+from api.partner_views import (
+    TEAM_ID,
+    AtRiskBody,
+    BlockBody,
+    EnrollBody,
+    GraceBody,
+    NoteBody,
+    PartnerListItem,
+    PartnerView,
+    ReasonBody,
+    TierBody,
+    partner_view,
+)
+from api.views import Page
+from models.partner import (
+    AtRiskFlag,
+    BlockRequest,
+    EnrollmentRequest,
+    GraceChange,
+    NoteInput,
+    PartnerStatus,
+    ProviderAction,
+    RemovalRequest,
+    TierChange,
+    UnblockRequest,
+)
+from models.program import ProgramSettings, Tier
+from models.records import MetricsRequest
+from models.schema import Offer, PreferredListEntry, Provider, Reseller
+from services.errors import InputError
+
+router = APIRouter(prefix="/provider/partners", tags=["partners"])
+TeamPath = Annotated[str, TEAM_ID]
+
+
+# Handlers that wait on Temporal open short transactions of their own, so that no database
+# connection is held while a workflow works.
+
+
+def _require_reseller(svc: Services, team_id: str) -> None:
+    with svc.db.transaction() as session:
+        if session.get(Reseller, team_id) is None:
+            raise InputError(f"unknown reseller {team_id!r}: no reseller has this team ID")
+
+
+def _require_offers(svc: Services, provider_id: str, offer_ids: list[str]) -> None:
+    with svc.db.transaction() as session:
+        known = set(
+            session.scalars(
+                select(Offer.id).where(Offer.provider_id == provider_id, Offer.id.in_(offer_ids))
+            )
+        )
+    unknown = sorted(set(offer_ids) - known)
+    if unknown:
+        raise InputError(f"provider {provider_id} has no offers {', '.join(unknown)}")
+
+
+def _program(svc: Services, provider_id: str) -> ProgramSettings:
+    with svc.db.transaction() as session:
+        provider = session.get_one(Provider, provider_id)
+        return ProgramSettings.model_validate(provider.program)
+
+
+@router.post("/preferred", summary="Enroll a reseller as a preferred partner")
+async def enroll(body: EnrollBody, provider: ProviderDep, svc: ServicesDep) -> PartnerView:
+    """Update-with-start of the partner's workflow: the same request again returns the same
+    partner, and a future `effectiveDate` schedules the enrollment on a durable timer."""
+    _require_reseller(svc, body.reseller_team_id)
+    request = EnrollmentRequest(
+        tier=body.tier,
+        effective_date=body.effective_at,
+        notes=body.notes,
+        requested_by=body.requested_by,
+        request_id=body.request_id,
+    )
+    state = await svc.programs.enroll(provider, body.reseller_team_id, request)
+    return partner_view(state)
+
+
+@router.delete("/preferred/{reseller_team_id}", summary="Remove a partner from the list")
+async def remove(
+    reseller_team_id: TeamPath,
+    provider: ProviderDep,
+    svc: ServicesDep,
+    reason: Annotated[str, Query(min_length=1, max_length=4000)] = "removed by the provider",
+    requested_by: Annotated[str, Query(min_length=1, max_length=200)] = "api",
+) -> PartnerView:
+    """The partner is delisted, loses preferred and selected offers, and is told why."""
+    return await _apply(
+        svc, provider, reseller_team_id, RemovalRequest(reason=reason, requested_by=requested_by)
+    )
+
+
+@router.get("", summary="List the provider's partners")
+def list_partners(
+    provider: ProviderDep,
+    session: SessionDep,
+    status: PartnerStatus | None = None,
+    tier: Tier | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=500, alias="pageSize")] = 50,
+) -> Page[PartnerListItem]:
+    """Partners as their workflows last recorded them, filtered by status and tier."""
+    query = select(PreferredListEntry).where(PreferredListEntry.provider_id == provider)
+    if status is not None:
+        query = query.where(PreferredListEntry.status == status.value)
+    if tier is not None:
+        query = query.where(PreferredListEntry.tier == tier.value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(PreferredListEntry.reseller_team_id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return Page[PartnerListItem](
+        items=[PartnerListItem.model_validate(row) for row in rows],
+        total=total,
+        page=page,
+        page_size=page_size,
+    )
+
+
+@router.get("/{reseller_team_id}", summary="One partner, in full")
+async def get_partner(
+    reseller_team_id: TeamPath, provider: ProviderDep, svc: ServicesDep
+) -> PartnerView:
+    """State, tier, today's metrics, grace deadline, transitions, notes, and what the next tier
+    requires."""
+    state = await svc.programs.state(provider, reseller_team_id)
+    program = _program(svc, provider)
+    metrics = partner_metrics(
+        svc.db,
+        MetricsRequest(
+            provider_id=provider,
+            reseller_team_id=reseller_team_id,
+            as_of=datetime.now(UTC),
+            window_days=program.metrics_window_days,
+        ),
+    )
+    return partner_view(state.model_copy(update={"program": program}), metrics)
+
+
+@router.post("/{reseller_team_id}/notes", summary="Add a dated note")
+async def add_note(
+    reseller_team_id: TeamPath, body: NoteBody, provider: ProviderDep, svc: ServicesDep
+) -> PartnerView:
+    request = NoteInput(
+        kind=body.kind, text=body.text, requested_by=body.requested_by, request_id=body.request_id
+    )
+    return await _apply(svc, provider, reseller_team_id, request)
+
+
+@router.post("/{reseller_team_id}/at-risk", summary="Flag a partner at risk")
+async def flag_at_risk(
+    reseller_team_id: TeamPath, body: AtRiskBody, provider: ProviderDep, svc: ServicesDep
+) -> PartnerView:
+    request = AtRiskFlag(
+        reason=body.reason,
+        grace_days=body.grace_days,
+        requested_by=body.requested_by,
+        request_id=body.request_id,
+    )
+    return await _apply(svc, provider, reseller_team_id, request)
+
+
+@router.post("/{reseller_team_id}/grace-deadline", summary="Move an at-risk partner's deadline")
+async def change_grace_deadline(
+    reseller_team_id: TeamPath, body: GraceBody, provider: ProviderDep, svc: ServicesDep
+) -> PartnerView:
+    request = GraceChange(
+        reason=body.reason,
+        deadline=body.deadline,
+        requested_by=body.requested_by,
+        request_id=body.request_id,
+    )
+    return await _apply(svc, provider, reseller_team_id, request)
+
+
+@router.post("/{reseller_team_id}/block", summary="Block a partner from offers")
+async def block(
+    reseller_team_id: TeamPath,
+    body: BlockBody,
+    provider: ProviderDep,
+    svc: ServicesDep,
+) -> PartnerView:
+    _require_offers(svc, provider, body.offer_ids)
+    request = BlockRequest(
+        reason=body.reason,
+        offer_ids=body.offer_ids,
+        requested_by=body.requested_by,
+        request_id=body.request_id,
+    )
+    return await _apply(svc, provider, reseller_team_id, request)
+
+
+@router.post("/{reseller_team_id}/unblock", summary="Lift a partner's block")
+async def unblock(
+    reseller_team_id: TeamPath, body: ReasonBody, provider: ProviderDep, svc: ServicesDep
+) -> PartnerView:
+    request = UnblockRequest(
+        reason=body.reason, requested_by=body.requested_by, request_id=body.request_id
+    )
+    return await _apply(svc, provider, reseller_team_id, request)
+
+
+@router.post("/{reseller_team_id}/tier", summary="Promote or demote a partner")
+async def change_tier(
+    reseller_team_id: TeamPath, body: TierBody, provider: ProviderDep, svc: ServicesDep
+) -> PartnerView:
+    request = TierChange(
+        tier=body.tier,
+        reason=body.reason,
+        requested_by=body.requested_by,
+        request_id=body.request_id,
+    )
+    return await _apply(svc, provider, reseller_team_id, request)
+
+
+async def _apply(
+    svc: Services, provider: str, reseller_team_id: str, request: ProviderAction
+) -> PartnerView:
+    return partner_view(await svc.programs.apply(provider, reseller_team_id, request))

@@ -1,0 +1,1 @@
+"""What providers change in the program database outside workflows: keys, offers, orders."""

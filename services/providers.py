@@ -1,0 +1,99 @@
+"""Providers and their API keys. A key is shown once, when issued; only its digest is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.program import Frozen, ProgramSettings
+from models.schema import ApiKey, ProgramVersion, Provider, utcnow
+
+KEY_PREFIX = "pf_"
+
+
+class NewProvider(Frozen):
+    provider_id: str
+    name: str
+    api_key: str
+
+
+def hash_key(key: str) -> str:
+    """Keys carry 256 random bits, so a plain SHA-256 digest is as safe as a slow hash here."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60]
+    return slug or "provider"
+
+
+def issue_key(session: Session, provider_id: str) -> str:
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiKey(provider_id=provider_id, key_hash=hash_key(key), prefix=key[:10]))
+    return key
+
+
+def create_provider(
+    session: Session,
+    name: str,
+    provider_id: str | None = None,
+    program: ProgramSettings | None = None,
+) -> NewProvider:
+    """A provider with the default program (version 1) and a first API key."""
+    name = name.strip()
+    if not name:
+        raise ValueError("the provider's name must not be empty")
+    if provider_id is not None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,99}", provider_id):
+            raise ValueError(
+                f"provider ID {provider_id!r}: use lowercase letters, digits and dashes"
+            )
+        if session.get(Provider, provider_id) is not None:
+            raise ValueError(f"provider {provider_id} already exists")
+    else:
+        base = provider_id = _slug(name)
+        n = 1
+        while session.get(Provider, provider_id) is not None:
+            n += 1
+            provider_id = f"{base}-{n}"
+    settings = program or ProgramSettings()
+    session.add(
+        Provider(
+            id=provider_id,
+            name=name,
+            program=settings.model_dump(mode="json"),
+            program_version=settings.version,
+        )
+    )
+    session.flush()
+    session.add(
+        ProgramVersion(
+            provider_id=provider_id,
+            version=settings.version,
+            program=settings.model_dump(mode="json"),
+            changed_by="partnerflow providers create",
+        )
+    )
+    return NewProvider(provider_id=provider_id, name=name, api_key=issue_key(session, provider_id))
+
+
+def provider_for_key(session: Session, key: str) -> str | None:
+    """The provider a key belongs to, or None for an unknown or revoked key."""
+    return session.scalar(
+        select(ApiKey.provider_id).where(
+            ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)
+        )
+    )
+
+
+def revoke_keys(session: Session, provider_id: str) -> int:
+    keys = session.scalars(
+        select(ApiKey).where(ApiKey.provider_id == provider_id, ApiKey.revoked_at.is_(None))
+    ).all()
+    for key in keys:
+        key.revoked_at = utcnow()
+    return len(keys)

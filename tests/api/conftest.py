@@ -1,0 +1,77 @@
+"""The API in-process over httpx, on the real worker, the time-skipping server and the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from api.deps import Services
+from models.database import Database
+from models.program import ProgramSettings
+from services.providers import issue_key
+from tests.helpers import Program
+from workers.partner_client import PartnerPrograms
+
+
+@dataclass
+class ProviderApi:
+    """One provider's view of the API: its seeded program and a client sending its key."""
+
+    program: Program
+    key: str
+    http: httpx.AsyncClient
+
+    @property
+    def provider_id(self) -> str:
+        return self.program.provider_id
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.get(url, headers={"x-api-key": self.key}, **kwargs)
+
+    async def post(self, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.http.post(url, json=json, headers={"x-api-key": self.key}, **kwargs)
+
+    async def put(self, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.http.put(url, json=json, headers={"x-api-key": self.key}, **kwargs)
+
+    async def patch(self, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.http.patch(url, json=json, headers={"x-api-key": self.key}, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.delete(url, headers={"x-api-key": self.key}, **kwargs)
+
+
+@pytest.fixture
+async def http(
+    env: WorkflowEnvironment, db: Database, programs: PartnerPrograms
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the API app, wired to the test's worker (task queue) and database."""
+    app = create_app(Services(db=db, client=env.client, task_queue=programs.task_queue))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://partnerflow") as client:
+        yield client
+
+
+def provider_api(env: WorkflowEnvironment, db: Database, http: httpx.AsyncClient) -> ProviderApi:
+    """A new provider (public, preferred and gold-only offers) with an API key of its own."""
+    program = Program(db, env, ProgramSettings()).create()
+    with db.transaction() as session:
+        key = issue_key(session, program.provider_id)
+    return ProviderApi(program, key, http)
+
+
+@pytest.fixture
+def acme(env: WorkflowEnvironment, db: Database, http: httpx.AsyncClient) -> ProviderApi:
+    return provider_api(env, db, http)
+
+
+@pytest.fixture
+def globex(env: WorkflowEnvironment, db: Database, http: httpx.AsyncClient) -> ProviderApi:
+    """A second provider, to show that one never sees or changes the other's data."""
+    return provider_api(env, db, http)
