@@ -16,8 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from models.partner import PartnerState
+from services.providers import create_provider
 from workers.agreement_client import Agreements
 from workers.agreement_views import agreement_table, events_table, scorecards_table, when
+from workers.api_server import DEFAULT_API_HOST, DEFAULT_API_PORT, ApiPortTaken, serve_api
 from workers.binaries import MissingBinary
 from workers.dev import run_dev
 from workers.dev_server import (
@@ -50,10 +52,12 @@ app = typer.Typer(
 db_app = typer.Typer(help="The program database.", no_args_is_help=True)
 partners_app = typer.Typer(help="Partners of a provider's program.", no_args_is_help=True)
 agreements_app = typer.Typer(help="Exclusive agreements of a provider.", no_args_is_help=True)
+providers_app = typer.Typer(help="Providers and their API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(partners_app, name="partners")
 app.add_typer(agreements_app, name="agreements")
 app.add_typer(orders_app, name="orders")
+app.add_typer(providers_app, name="providers")
 
 console = Console()
 errors = Console(stderr=True)
@@ -71,7 +75,13 @@ def _run(main: Coroutine[Any, Any, T]) -> T:
     message: str
     try:
         return asyncio.run(main)
-    except (TemporalUnreachable, DevServerError, MissingBinary, WorkflowNotFound) as error:
+    except (
+        TemporalUnreachable,
+        DevServerError,
+        MissingBinary,
+        WorkflowNotFound,
+        ApiPortTaken,
+    ) as error:
         message = str(error)
     except SQLAlchemyError as error:
         message = f"the program database failed: {error}"
@@ -115,6 +125,42 @@ def dev(
     )
     configure_logging(log_file=config.app_log)
     _run(run_dev(config, settings, console))
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = DEFAULT_API_HOST,
+    port: Annotated[int, typer.Option(help="The port to listen on.")] = DEFAULT_API_PORT,
+) -> None:
+    """Serve the providers' HTTP API (OpenAPI page at /docs) until SIGTERM or Ctrl-C.
+
+    Configured by PARTNERFLOW_DATABASE_URL, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.
+    """
+    configure_logging()
+    _run(serve_api(Settings(), host, port))
+
+
+@providers_app.command("create")
+def providers_create(
+    name: Annotated[str, typer.Option(help="The provider's name, e.g. 'Acme Fiber'.")],
+    provider_id: Annotated[
+        str | None, typer.Option("--id", help="Its ID (default: made from the name).")
+    ] = None,
+) -> None:
+    """Create a provider with the default program, and print its ID and a new API key."""
+    url = Settings().database_url
+    try:
+        db = open_database(url)
+        with db.transaction() as session:
+            created = create_provider(session, name, provider_id)
+        db.engine.dispose()
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    except SQLAlchemyError as error:
+        raise _fail(f"the program database at {display_url(url)} failed: {error}") from None
+    console.print(f"provider  {created.provider_id}  ({created.name})")
+    console.print(f"API key   {created.api_key}", soft_wrap=True, highlight=False)
+    console.print("[dim]The key is shown once: keep it now. Send it as the x-api-key header.[/]")
 
 
 @db_app.command("init")

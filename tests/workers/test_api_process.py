@@ -1,0 +1,101 @@
+"""`partnerflow providers create` and `partnerflow api` as real processes, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.workers.processes import Command, free_port
+from workers.demo_data import add_reseller
+from workers.dev_server import DevConfig, dev_server
+from workers.wiring import build_worker
+
+START_TIMEOUT = 30
+
+
+def _call(port: int, path: str, key: str | None = None, body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"content-type": "application/json", **({"x-api-key": key} if key else {})},
+        method="POST" if body is not None else "GET",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.fixture
+def database_url(db) -> str:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the processes share the test's SQLite file; PostgreSQL is covered in-process")
+    return db.engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+async def dev_temporal(tmp_path: Path, db) -> AsyncIterator[str]:
+    """The Temporal dev server with a worker on the test database: the time-skipping server
+    cannot take update-with-start from a second process's client."""
+    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=tmp_path / "temporal")
+    async with dev_server(config) as server, build_worker(server.client, db):
+        yield config.address
+
+
+async def test_a_provider_created_on_the_command_line_enrolls_over_http(
+    tmp_path: Path, db, database_url, dev_temporal
+):
+    variables = {"PARTNERFLOW_DATABASE_URL": database_url, "TEMPORAL_ADDRESS": dev_temporal}
+    created = Command(["providers", "create", "--name", "Globex Fiber"], tmp_path, variables)
+    assert created.process.wait(START_TIMEOUT) == 0, created.output
+    created.stop()
+    provider_id = re.search(r"provider\s+(\S+)", created.output)
+    key = re.search(r"API key\s+(\S+)", created.output)
+    assert provider_id and key, created.output
+    assert provider_id.group(1) == "globex-fiber"
+
+    with db.transaction() as session:
+        add_reseller(session, "team-http")
+
+    port = free_port()
+    api = Command(["api", "--port", str(port)], tmp_path, variables)
+    try:
+        api.wait_for("Uvicorn running", START_TIMEOUT)
+        # In threads: the worker runs on this test's event loop and must keep running.
+        status, openapi = await asyncio.to_thread(_call, port, "/openapi.json")
+        assert status == 200 and "/provider/partners/preferred" in openapi["paths"]
+        assert (await asyncio.to_thread(_call, port, "/provider/partners"))[0] == 401
+        status, partner = await asyncio.to_thread(
+            _call,
+            port,
+            "/provider/partners/preferred",
+            key.group(1),
+            {"resellerTeamId": "team-http"},
+        )
+        assert status == 200, partner
+        assert partner["providerId"] == "globex-fiber" and partner["status"] == "preferred"
+    finally:
+        assert api.stop(signal.SIGTERM) == 0, api.output
+
+
+def test_the_api_refuses_a_taken_port(tmp_path: Path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        api = Command(["api", "--port", str(port)], tmp_path)
+        code = api.process.wait(START_TIMEOUT)
+        api.stop()
+    assert code == 1
+    assert f"port {port}" in api.output and "taken" in api.output
