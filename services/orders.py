@@ -1,0 +1,617 @@
+"""Orders coming in from the marketplace: batches, webhook events and customer feedback.
+
+Order items follow the marketplace's own model (an offer, a reseller, a service
+address, a monthly price and one of the ten statuses). They arrive three ways,
+all of which end here:
+
+- a batch (the API's `POST /provider/orders`, and `partnerflow orders import`):
+  checked as a whole first, so a batch with one bad item writes nothing;
+- one webhook event at a time: each event ID is applied once, a replay changes nothing;
+- a customer rating for an item, which the marketplace's orders do not carry.
+
+`Order.updated_at` holds the marketplace's time of the latest change applied to
+the item (its `updatedAt`, or an event's `occurredAt`), not the time this
+database was written: it is what tells a late, stale event from a fresh one.
+So it is always written explicitly, never left to the column's `onupdate`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    ModelWrapValidatorHandler,
+    RootModel,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
+
+from activities.metrics import ACCEPTED_STATUSES
+from api.views import ApiModel, Page
+from models.schema import Offer, Order, Reseller
+from models.schema import OrderEvent as AppliedEvent
+from services.errors import ConflictError, InputError, NotFoundError
+
+MAX_BATCH = 5000
+MAX_LISTED = 20
+"""At most this many bad items are described when a batch is refused."""
+
+
+class OrderStatus(StrEnum):
+    """The marketplace's order item statuses (`models.schema.ORDER_STATUSES`)."""
+
+    PENDING = "pending"
+    SUBMITTED_TO_PROVIDER = "submitted_to_provider"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ACTIVE = "active"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+ACCEPTED = frozenset(OrderStatus(status) for status in ACCEPTED_STATUSES)
+"""The statuses in which the provider has taken the order (see the metrics)."""
+
+ZIP_CODE = re.compile(r"([0-9]{5})(?:-[0-9]{4})?")
+
+
+def _five_digit_zip(value: str) -> str:
+    match = ZIP_CODE.fullmatch(value.strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a ZIP code: use 5 digits, or ZIP+4 like 12345-6789")
+    return match.group(1)
+
+
+ItemId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[^/]+$",
+        description="The marketplace's order item ID, unique across providers.",
+    ),
+]
+Reference = Annotated[str, Field(min_length=1, max_length=100)]
+ZipCode = Annotated[
+    str,
+    AfterValidator(_five_digit_zip),
+    Field(
+        description="5 digits, or ZIP+4 (12345-6789); only the 5 digits are kept.",
+        examples=["98101"],
+        json_schema_extra={"pattern": ZIP_CODE.pattern},
+    ),
+]
+
+
+class ServiceAddress(ApiModel):
+    zip_code: ZipCode
+
+
+class OrderShape(ApiModel):
+    """The fields an order item has, on the way in and on the way out."""
+
+    item_id: ItemId
+    offer_id: Reference
+    reseller_team_id: Reference
+    service_address: ServiceAddress
+    monthly_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    status: OrderStatus
+    created_at: AwareDatetime
+    accepted_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the provider took the order; createdAt if omitted for an accepted "
+        "status (accepted, scheduled, in_progress, completed, active).",
+    )
+
+
+class OrderItem(OrderShape):
+    """An order item as the marketplace sends it."""
+
+    updated_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the marketplace last changed the item. An item older than what is "
+        "already stored is skipped as stale.",
+    )
+
+    @model_validator(mode="after")
+    def _times_in_order(self) -> Self:
+        for name, value in (("acceptedAt", self.accepted_at), ("updatedAt", self.updated_at)):
+            if value is not None and value < self.created_at:
+                raise ValueError(
+                    f"{name} {value.isoformat()} is before createdAt {self.created_at.isoformat()}"
+                )
+        return self
+
+    @property
+    def accepted_time(self) -> datetime | None:
+        """acceptedAt, or createdAt for an item in an accepted status that does not say when."""
+        if self.accepted_at is None and self.status in ACCEPTED:
+            return self.created_at
+        return self.accepted_at
+
+    @property
+    def observed_at(self) -> datetime:
+        """When the marketplace last changed the item: updatedAt, else the latest time it has."""
+        return self.updated_at or max(self.created_at, self.accepted_at or self.created_at)
+
+
+class OrderView(OrderShape):
+    """An order item as stored, with the customer's rating."""
+
+    updated_at: AwareDatetime
+    rating: int | None
+
+    @classmethod
+    def of(cls, order: Order) -> OrderView:
+        return cls(
+            item_id=order.id,
+            offer_id=order.offer_id,
+            reseller_team_id=order.reseller_team_id,
+            service_address=ServiceAddress(zip_code=order.zip_code),
+            monthly_price=order.monthly_price,
+            status=OrderStatus(order.status),
+            created_at=order.created_at,
+            accepted_at=order.accepted_at,
+            updated_at=order.updated_at,
+            rating=order.rating,
+        )
+
+
+def describe_error(error: ErrorDetails, skip: int = 0) -> str:
+    """One pydantic error as `path: problem`, without the first `skip` parts of its path."""
+    where = ".".join(str(part) for part in error["loc"][skip:])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+@dataclass(frozen=True)
+class ItemProblems:
+    """What is wrong with one item of a batch."""
+
+    index: int
+    item_id: str | None
+    problems: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        label = f"orders[{self.index}]"
+        if self.item_id:
+            label += f" (itemId {self.item_id})"
+        return f"{label}: {', '.join(self.problems)}"
+
+
+def refusal(problems: Sequence[ItemProblems], total: int) -> str:
+    """Why a batch was refused: the first MAX_LISTED bad items, each with all that is wrong."""
+    listed = "; ".join(p.describe() for p in problems[:MAX_LISTED])
+    more = len(problems) - MAX_LISTED
+    tail = f"; and {more} more" if more > 0 else ""
+    return f"nothing was stored: {len(problems)} of {total} orders are wrong: {listed}{tail}"
+
+
+def _raw_item_id(raw: Sequence[Any], index: int) -> str | None:
+    item = raw[index] if index < len(raw) else None
+    if isinstance(item, Mapping):
+        value = item.get("itemId", item.get("item_id"))
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _shape_problems(error: ValidationError, raw: Sequence[Any]) -> list[ItemProblems]:
+    """pydantic's errors in the items of a batch, grouped by item."""
+    by_index: dict[int, ItemProblems] = {}
+    for detail in error.errors():
+        loc = detail["loc"]
+        if len(loc) < 2 or loc[0] != "orders" or not isinstance(loc[1], int):
+            continue
+        index = loc[1]
+        if index not in by_index:
+            by_index[index] = ItemProblems(index, _raw_item_id(raw, index))
+        by_index[index].problems.append(describe_error(detail, skip=2))
+    return [by_index[index] for index in sorted(by_index)]
+
+
+class OrderBatch(ApiModel):
+    """Order items to create or update. Checked as a whole: one bad item and nothing is stored."""
+
+    orders: list[OrderItem] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_readable_refusal(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        """Describe bad items as the service's own checks do: by index and itemId, a few at most."""
+        raw = data.get("orders") if isinstance(data, Mapping) else None
+        if isinstance(raw, list) and len(raw) > MAX_BATCH:
+            raise PydanticCustomError(
+                "batch_too_large",
+                "a batch holds at most {limit} orders and this one has {count}: send it in parts",
+                {"limit": MAX_BATCH, "count": len(raw)},
+            )
+        try:
+            return handler(data)
+        except ValidationError as error:
+            problems = _shape_problems(error, raw) if isinstance(raw, list) else []
+            if not problems:
+                raise
+            raise PydanticCustomError(
+                "invalid_orders", "{detail}", {"detail": refusal(problems, len(raw or []))}
+            ) from None
+
+
+class BatchResult(ApiModel):
+    received: int
+    created: int
+    updated: int
+    unchanged: int = Field(description="Already stored exactly so.")
+    stale: int = Field(description="Older than what is stored (by updatedAt): skipped.")
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    STALE = "stale"
+    DUPLICATE = "duplicate"
+
+
+class _Event(ApiModel):
+    event_id: str = Field(
+        min_length=1, max_length=200, description="Each event ID is applied once per provider."
+    )
+
+
+class OrderCreated(_Event):
+    type: Literal["order.created"]
+    order: OrderItem
+    occurred_at: AwareDatetime | None = Field(
+        default=None, description="Stands for the order's updatedAt where that is missing."
+    )
+
+    @property
+    def item_id(self) -> str:
+        return self.order.item_id
+
+    @property
+    def item(self) -> OrderItem:
+        if self.order.updated_at is not None or self.occurred_at is None:
+            return self.order
+        return self.order.model_copy(update={"updated_at": self.occurred_at})
+
+
+class _ItemEvent(_Event):
+    item_id: ItemId
+    occurred_at: AwareDatetime
+
+
+class OrderStatusChanged(_ItemEvent):
+    type: Literal["order.status_changed"]
+    previous_status: OrderStatus
+    new_status: OrderStatus
+
+    @model_validator(mode="after")
+    def _a_change(self) -> Self:
+        if self.previous_status == self.new_status:
+            raise ValueError(f"previousStatus and newStatus are both {self.new_status.value}")
+        return self
+
+
+class _FinalEvent(_ItemEvent):
+    """An event that names only the status the order ends in."""
+
+    status: ClassVar[OrderStatus]
+
+
+class OrderCancelled(_FinalEvent):
+    type: Literal["order.cancelled"]
+    status: ClassVar[OrderStatus] = OrderStatus.CANCELLED
+
+
+class OrderCompleted(_FinalEvent):
+    type: Literal["order.completed"]
+    status: ClassVar[OrderStatus] = OrderStatus.COMPLETED
+
+
+class OrderRejected(_FinalEvent):
+    type: Literal["order.rejected"]
+    status: ClassVar[OrderStatus] = OrderStatus.REJECTED
+
+
+AnyOrderEvent = Annotated[
+    OrderCreated | OrderStatusChanged | OrderCancelled | OrderCompleted | OrderRejected,
+    Field(discriminator="type"),
+]
+
+
+class WebhookEvent(RootModel[AnyOrderEvent]):
+    """One of the marketplace's order webhook events, told apart by `type`."""
+
+
+class EventResult(ApiModel):
+    event_id: str
+    item_id: str
+    applied: bool = Field(
+        description="False when nothing was taken in: a replay of an event already applied "
+        "(outcome duplicate), or an event older than the order's stored state (outcome stale)."
+    )
+    outcome: Outcome
+    status: OrderStatus | None = Field(description="The order's status now.")
+
+
+class Feedback(ApiModel):
+    rating: int = Field(ge=1, le=5, strict=True, description="The customer's rating, 1 to 5.")
+    comment: str | None = Field(
+        default=None, max_length=4000, description="Accepted, but not stored yet."
+    )
+
+
+class FeedbackResult(ApiModel):
+    item_id: str
+    rating: int
+
+
+def _write_time(order: Order, at: datetime) -> None:
+    """Advance the order's marketplace time to `at` and make sure the UPDATE carries it, so that
+    the column's onupdate=utcnow never stands in for it."""
+    order.updated_at = max(order.updated_at, at)
+    flag_modified(order, "updated_at")
+
+
+def _load(session: Session, item_ids: Sequence[str]) -> dict[str, Order]:
+    """The stored orders with these IDs, whichever provider they belong to: one query."""
+    if not item_ids:
+        return {}
+    return {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(set(item_ids))))}
+
+
+def _check(
+    session: Session, provider_id: str, items: Sequence[OrderItem], stored: Mapping[str, Order]
+) -> list[ItemProblems]:
+    """What the database says is wrong with each item: one query for offers, one for resellers."""
+    offers = set(
+        session.scalars(
+            select(Offer.id).where(
+                Offer.provider_id == provider_id, Offer.id.in_({i.offer_id for i in items})
+            )
+        )
+    )
+    resellers = set(
+        session.scalars(
+            select(Reseller.team_id).where(
+                Reseller.team_id.in_({i.reseller_team_id for i in items})
+            )
+        )
+    )
+    first_seen: dict[str, int] = {}
+    found = []
+    for index, item in enumerate(items):
+        problems = []
+        if item.item_id in first_seen:
+            problems.append(f"itemId {item.item_id} repeats orders[{first_seen[item.item_id]}]")
+        first_seen.setdefault(item.item_id, index)
+        order = stored.get(item.item_id)
+        if order is not None and order.provider_id != provider_id:
+            problems.append(f"itemId {item.item_id} is taken")
+        if item.offer_id not in offers:
+            problems.append(f"provider {provider_id} has no offer {item.offer_id!r}")
+        if item.reseller_team_id not in resellers:
+            problems.append(f"unknown reseller {item.reseller_team_id!r}")
+        if problems:
+            found.append(ItemProblems(index, item.item_id, problems))
+    return found
+
+
+def _put(
+    session: Session, provider_id: str, item: OrderItem, order: Order | None
+) -> tuple[Outcome, Order]:
+    """Create the order, or bring the stored one up to the item unless the item is older."""
+    values: dict[str, Any] = {
+        "offer_id": item.offer_id,
+        "reseller_team_id": item.reseller_team_id,
+        "zip_code": item.service_address.zip_code,
+        "monthly_price": item.monthly_price,
+        "status": item.status.value,
+        "created_at": item.created_at,
+        # A time the item gives beats one already stored, which beats the createdAt stand-in.
+        "accepted_at": item.accepted_at
+        or (order.accepted_at if order else None)
+        or item.accepted_time,
+    }
+    if order is None:
+        order = Order(
+            id=item.item_id, provider_id=provider_id, updated_at=item.observed_at, **values
+        )
+        session.add(order)
+        return Outcome.CREATED, order
+    if item.observed_at < order.updated_at:
+        return Outcome.STALE, order
+    changed = {name: value for name, value in values.items() if getattr(order, name) != value}
+    if not changed:
+        return Outcome.UNCHANGED, order
+    for name, value in changed.items():
+        setattr(order, name, value)
+    _write_time(order, item.observed_at)
+    return Outcome.UPDATED, order
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise ConflictError(
+            "another request stored some of the same order items or events at the same moment: "
+            "send this one again"
+        ) from error
+
+
+def upsert_orders(session: Session, provider_id: str, items: Sequence[OrderItem]) -> BatchResult:
+    """Create or update a batch of the provider's order items, all of them or none.
+
+    Every item must name one of the provider's offers and a known reseller, and
+    an itemId may appear once and must not belong to another provider; else
+    InputError lists each bad item and nothing is written. Sending the same
+    items again changes nothing.
+    """
+    stored = _load(session, [item.item_id for item in items])
+    problems = _check(session, provider_id, items, stored)
+    if problems:
+        raise InputError(refusal(problems, len(items)))
+    outcomes = [_put(session, provider_id, item, stored.get(item.item_id))[0] for item in items]
+    _flush(session)
+    return BatchResult(
+        received=len(items),
+        created=outcomes.count(Outcome.CREATED),
+        updated=outcomes.count(Outcome.UPDATED),
+        unchanged=outcomes.count(Outcome.UNCHANGED),
+        stale=outcomes.count(Outcome.STALE),
+    )
+
+
+def _own_order(session: Session, provider_id: str, item_id: str) -> Order:
+    """The provider's order item; another provider's is as unknown as one that does not exist."""
+    order = session.get(Order, item_id)
+    if order is None or order.provider_id != provider_id:
+        raise NotFoundError(f"provider {provider_id} has no order item {item_id!r}")
+    return order
+
+
+def _move(order: Order, status: OrderStatus, at: datetime, previous: OrderStatus | None) -> Outcome:
+    """Move the order to `status` as of `at`, unless the event is stale.
+
+    An event is stale when it is older than the order's stored state and, for a
+    status change, its previousStatus is not the stored status either: the
+    order has already moved past it. A status change whose previousStatus does
+    not match but that is newer than the stored state is applied: the
+    marketplace's events in between were lost or are still on their way, and
+    will be stale when they come.
+    """
+    fresh = at >= order.updated_at or (previous is not None and previous.value == order.status)
+    if not fresh:
+        return Outcome.STALE
+    if order.status == status.value:
+        return Outcome.UNCHANGED
+    order.status = status.value
+    if status in ACCEPTED and order.accepted_at is None:
+        order.accepted_at = at
+    _write_time(order, at)
+    return Outcome.UPDATED
+
+
+def _replay(session: Session, provider_id: str, event: AnyOrderEvent) -> EventResult | None:
+    """The answer to an event already applied, or None for a new one."""
+    seen = session.get(AppliedEvent, (provider_id, event.event_id))
+    if seen is None:
+        return None
+    if (seen.event_type, seen.order_id) != (event.type, event.item_id):
+        raise ConflictError(
+            f"eventId {event.event_id} was already used for {seen.event_type} of itemId "
+            f"{seen.order_id}"
+        )
+    order = session.get(Order, seen.order_id)
+    return EventResult(
+        event_id=event.event_id,
+        item_id=event.item_id,
+        applied=False,
+        outcome=Outcome.DUPLICATE,
+        status=OrderStatus(order.status) if order else None,
+    )
+
+
+def apply_event(session: Session, provider_id: str, event: AnyOrderEvent) -> EventResult:
+    """Apply one webhook event of the provider's orders, once.
+
+    `order.created` creates the item, or updates a stored one like a batch of
+    one would; the other events need the item to be stored already
+    (NotFoundError otherwise, and the event is not recorded, so that the
+    marketplace's retry can apply it later). Moving into an accepted status
+    sets accepted_at to the event's time if it is unset. See `_move` for
+    stale events: they are recorded but change nothing.
+    """
+    replayed = _replay(session, provider_id, event)
+    if replayed is not None:
+        return replayed
+    if isinstance(event, OrderCreated):
+        item = event.item
+        stored = _load(session, [item.item_id])
+        problems = _check(session, provider_id, [item], stored)
+        if problems:
+            raise InputError(f"order.created refused: {', '.join(problems[0].problems)}")
+        outcome, order = _put(session, provider_id, item, stored.get(item.item_id))
+    else:
+        order = _own_order(session, provider_id, event.item_id)
+        if isinstance(event, OrderStatusChanged):
+            outcome = _move(order, event.new_status, event.occurred_at, event.previous_status)
+        else:
+            outcome = _move(order, event.status, event.occurred_at, None)
+    session.add(
+        AppliedEvent(
+            provider_id=provider_id,
+            event_id=event.event_id,
+            event_type=event.type,
+            order_id=event.item_id,
+        )
+    )
+    _flush(session)
+    return EventResult(
+        event_id=event.event_id,
+        item_id=event.item_id,
+        applied=outcome is not Outcome.STALE,
+        outcome=outcome,
+        status=OrderStatus(order.status),
+    )
+
+
+def rate_order(
+    session: Session, provider_id: str, item_id: str, feedback: Feedback
+) -> FeedbackResult:
+    """Store the customer's rating of one of the provider's order items (a new one replaces it)."""
+    order = _own_order(session, provider_id, item_id)
+    order.rating = feedback.rating
+    # A rating is not a change in the marketplace: keep the order's marketplace time.
+    _write_time(order, order.updated_at)
+    _flush(session)
+    return FeedbackResult(item_id=order.id, rating=feedback.rating)
+
+
+def list_orders(
+    session: Session,
+    provider_id: str,
+    *,
+    reseller_team_id: str | None = None,
+    offer_id: str | None = None,
+    status: OrderStatus | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page[OrderView]:
+    """The provider's order items, newest first, optionally of one reseller, offer or status."""
+    query = select(Order).where(Order.provider_id == provider_id)
+    if reseller_team_id is not None:
+        query = query.where(Order.reseller_team_id == reseller_team_id)
+    if offer_id is not None:
+        query = query.where(Order.offer_id == offer_id)
+    if status is not None:
+        query = query.where(Order.status == status.value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Order.created_at.desc(), Order.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return Page[OrderView](
+        items=[OrderView.of(row) for row in rows], total=total, page=page, page_size=page_size
+    )
