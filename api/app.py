@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import offers, orders, partners, program
+from api import agreements, offers, orders, partners, program
 from api.deps import Services
 from api.errors import install_error_handlers
 from workers.settings import Settings
@@ -46,6 +46,6 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
-    for module in (partners, offers, orders, program):
+    for module in (partners, offers, orders, program, agreements):
         app.include_router(module.router)
     return app
