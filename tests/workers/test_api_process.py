@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from models.database import Database
 from tests.workers.processes import Command, free_port
 from workers.demo_data import add_reseller
 from workers.dev_server import DevConfig, dev_server
@@ -38,7 +39,7 @@ def _call(port: int, path: str, key: str | None = None, body: Any = None) -> tup
 
 
 @pytest.fixture
-def database_url(db) -> str:
+def database_url(db: Database) -> str:
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the processes share the test's SQLite file; PostgreSQL is covered in-process")
     return db.engine.url.render_as_string(hide_password=False)

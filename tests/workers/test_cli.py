@@ -124,3 +124,44 @@ async def test_agreements_show_prints_terms_scorecards_and_history(env, db, prog
     )
     assert missing.exit_code == 1
     assert "has no agreement 'no-such'" in missing.output
+
+
+async def test_partners_commands_steer_a_partner_through_temporal(env, db, programs):
+    program = Program(db, env, ProgramSettings()).create()
+    team = await program.add_reseller("team-cli", GOOD)
+    variables = {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "PARTNERFLOW_TASK_QUEUE": programs.task_queue,
+        "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+    }
+    pid = program.provider_id
+
+    async def cli(*args: str) -> Result:
+        return await _invoke_in_thread(["partners", *args], variables)
+
+    enrolled = await cli("enroll", pid, team, "--tier", "preferred", "--by", "ops")
+    assert enrolled.exit_code == 0, enrolled.output
+    assert "preferred" in enrolled.output and "silver" in enrolled.output
+    noted = await cli("note", pid, team, "called about installs", "--kind", "call")
+    assert noted.exit_code == 0 and "│ 1" in noted.output.replace("notes ", "│ ")
+    flagged = await cli("flag", pid, team, "--reason", "late installs", "--grace-days", "30")
+    assert flagged.exit_code == 0 and "at_risk" in flagged.output
+    twice = await cli("flag", pid, team, "--reason", "again")
+    assert twice.exit_code == 1 and "already at risk" in twice.output
+    short = await cli("flag", pid, "team-cli", "--reason", "x", "--grace-days", "5")
+    assert short.exit_code == 1 and "between 30 and 60" in short.output
+    blocked = await cli("block", pid, team, "--reason", "fraud", "--offer", program.gold_offer)
+    assert blocked.exit_code == 0 and program.gold_offer in blocked.output
+    unblocked = await cli("unblock", pid, team, "--reason", "cleared")
+    assert unblocked.exit_code == 0
+
+    listed = await cli("list", pid, "--status", "at_risk")
+    assert listed.exit_code == 0 and team in listed.output and "1 partner(s)" in listed.output
+    bad_tier = await cli("list", pid, "--tier", "platinum")
+    assert bad_tier.exit_code == 1 and "unknown tier" in bad_tier.output
+
+    removed = await cli("remove", pid, team, "--reason", "did not recover")
+    assert removed.exit_code == 0 and "removed" in removed.output
+    state = await programs.state(pid, team)
+    assert [t.actor_id for t in state.transitions][0] == "ops"
+    assert [n.kind.value for n in state.notes] == ["call"]
