@@ -255,11 +255,20 @@ class OrderBatch(ApiModel):
 
 
 class BatchResult(ApiModel):
-    received: int
-    created: int
-    updated: int
-    unchanged: int = Field(description="Already stored exactly so.")
-    stale: int = Field(description="Older than what is stored (by updatedAt): skipped.")
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = Field(default=0, description="Already stored exactly so.")
+    stale: int = Field(default=0, description="Older than what is stored (by updatedAt): skipped.")
+
+    def __add__(self, other: BatchResult) -> BatchResult:
+        """The counts of two batches together, as an import of many batches reports them."""
+        return BatchResult(
+            **{
+                name: getattr(self, name) + getattr(other, name)
+                for name in BatchResult.model_fields
+            }
+        )
 
 
 class Outcome(StrEnum):
