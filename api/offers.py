@@ -12,7 +12,15 @@ from api.deps import ProviderDep, session
 from api.views import ApiModel, Page
 from models.offers import Visibility
 from services import offers
-from services.offers import MonthlyPrice, NewOffer, OfferChange, OfferId, OfferRecord
+from services.offers import (
+    TEAM_ID_PATTERN,
+    MonthlyPrice,
+    NewOffer,
+    OfferChange,
+    OfferId,
+    OfferRecord,
+    Printable,
+)
 
 router = APIRouter(tags=["offers"])
 
@@ -94,7 +102,9 @@ def get_offer(offer_id: OfferPath, provider: ProviderDep, db: CommittedSession) 
 @router.get("/reseller/offers", summary="The offers a reseller can see right now")
 def reseller_offers(
     reseller_team_id: Annotated[
-        str, Query(alias="resellerTeamId", min_length=1, max_length=100, pattern=r"^[^/]+$")
+        str,
+        Query(alias="resellerTeamId", min_length=1, max_length=100, pattern=TEAM_ID_PATTERN),
+        Printable,
     ],
     provider: ProviderDep,
     db: CommittedSession,

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +27,15 @@ from models.program import Frozen, ProgramSettings, Tier
 from models.schema import Agreement, Offer, OfferAccess, Provider, Reseller
 from services.errors import ConflictError, InputError, NotFoundError
 
+
+def printable(text: str) -> str:
+    """Text without control characters (PostgreSQL cannot even store a NUL)."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise ValueError("must not contain control characters")
+    return text
+
+
+Printable = AfterValidator(printable)
 OfferId = Annotated[
     str,
     Field(
@@ -36,14 +45,15 @@ OfferId = Annotated[
         description="Letters, digits and . _ : ~ -; unique across the marketplace.",
     ),
 ]
-OfferName = Annotated[str, Field(min_length=1, max_length=200)]
+OfferName = Annotated[str, Field(min_length=1, max_length=200), Printable]
 MonthlyPrice = Annotated[
     Decimal,
     Field(ge=0, max_digits=12, decimal_places=2, description="In dollars, at most 2 decimals."),
     # Shown as a JSON number, as the marketplace's own API does; a string is accepted too.
     PlainSerializer(float, return_type=float, when_used="json"),
 ]
-TeamId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^/]+$")]
+TEAM_ID_PATTERN = r"^[^/]+$"
+TeamId = Annotated[str, Field(min_length=1, max_length=100, pattern=TEAM_ID_PATTERN), Printable]
 AllowedResellers = Annotated[
     list[TeamId],
     Field(max_length=1000, description="The resellers a `selected` offer is shown to."),
@@ -57,8 +67,11 @@ MinTier = Annotated[
 class OfferChange(Frozen):
     """What a provider changes on an offer; a field left out keeps its value.
 
-    A `minTier` of null lets every preferred partner see the offer again.
+    A `minTier` of null lets every preferred partner see the offer again; the other
+    fields cannot be null.
     """
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
     name: OfferName | None = None
     monthly_price: MonthlyPrice | None = None

@@ -221,6 +221,7 @@ async def test_bad_offers_get_a_4xx_that_says_why(acme):
         ({**base, "monthlyPrice": "free"}, 422, "monthlyPrice"),
         ({**base, "offerId": "a/b"}, 422, "offerId"),
         ({**base, "name": ""}, 422, "name"),
+        ({**base, "name": "nul\u0000"}, 422, "name: must not contain control characters"),
         ({**base, "minTier": "gold"}, 422, "minimum tier applies only to preferred offers"),
         ({**base, "visibility": "preferred", "minTier": "bronze"}, 422, "use silver or gold"),
         ({**base, "visibility": "preferred", "minTier": "platinum"}, 422, "minTier"),
@@ -251,6 +252,8 @@ async def test_bad_offers_get_a_4xx_that_says_why(acme):
 
     missing = await acme.get("/reseller/offers")
     assert missing.status_code == 422 and "resellerTeamId" in missing.json()["detail"]
+    nul = await acme.get("/reseller/offers", params={"resellerTeamId": "team\x00"})
+    assert nul.status_code == 422 and "control characters" in nul.json()["detail"]
     ghost = await acme.get("/reseller/offers", params={"resellerTeamId": "team-ghost"})
     assert ghost.status_code == 404 and "unknown reseller 'team-ghost'" in ghost.json()["detail"]
 
