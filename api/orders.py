@@ -18,6 +18,7 @@ from api.deps import ProviderDep, ServicesDep, SessionDep
 from api.views import Page
 from services import orders
 from services.orders import (
+    PRINTABLE,
     BatchResult,
     EventResult,
     Feedback,
@@ -78,8 +79,12 @@ def give_feedback(
 def list_orders(
     provider: ProviderDep,
     session: SessionDep,
-    reseller_team_id: Annotated[str | None, Query(alias="resellerTeamId", max_length=100)] = None,
-    offer_id: Annotated[str | None, Query(alias="offerId", max_length=100)] = None,
+    reseller_team_id: Annotated[
+        str | None, Query(alias="resellerTeamId", max_length=100, pattern=PRINTABLE)
+    ] = None,
+    offer_id: Annotated[
+        str | None, Query(alias="offerId", max_length=100, pattern=PRINTABLE)
+    ] = None,
     status: OrderStatus | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, alias="pageSize")] = 50,

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -79,16 +79,35 @@ def _five_digit_zip(value: str) -> str:
     return match.group(1)
 
 
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+"""IDs: no control characters (PostgreSQL cannot store NUL in text)."""
+
 ItemId = Annotated[
     str,
     Field(
         min_length=1,
         max_length=100,
-        pattern=r"^[^/]+$",
+        pattern=r"^[^/\x00-\x1f\x7f]+$",
         description="The marketplace's order item ID, unique across providers.",
     ),
 ]
-Reference = Annotated[str, Field(min_length=1, max_length=100)]
+Reference = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def _storable_time(value: datetime) -> datetime:
+    """The time in UTC, if it is one an order can have."""
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"{value.isoformat()} is out of range: use a time from 1970 to 2999")
+    return utc
+
+
+Time = Annotated[AwareDatetime, AfterValidator(_storable_time)]
 ZipCode = Annotated[
     str,
     AfterValidator(_five_digit_zip),
@@ -111,10 +130,10 @@ class OrderShape(ApiModel):
     offer_id: Reference
     reseller_team_id: Reference
     service_address: ServiceAddress
-    monthly_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    monthly_price: Decimal = Field(ge=0, lt=Decimal(10) ** 10, max_digits=12, decimal_places=2)
     status: OrderStatus
-    created_at: AwareDatetime
-    accepted_at: AwareDatetime | None = Field(
+    created_at: Time
+    accepted_at: Time | None = Field(
         default=None,
         description="When the provider took the order; createdAt if omitted for an accepted "
         "status (accepted, scheduled, in_progress, completed, active).",
@@ -124,7 +143,7 @@ class OrderShape(ApiModel):
 class OrderItem(OrderShape):
     """An order item as the marketplace sends it."""
 
-    updated_at: AwareDatetime | None = Field(
+    updated_at: Time | None = Field(
         default=None,
         description="When the marketplace last changed the item. An item older than what is "
         "already stored is skipped as stale.",
@@ -281,14 +300,17 @@ class Outcome(StrEnum):
 
 class _Event(ApiModel):
     event_id: str = Field(
-        min_length=1, max_length=200, description="Each event ID is applied once per provider."
+        min_length=1,
+        max_length=200,
+        pattern=PRINTABLE,
+        description="Each event ID is applied once per provider.",
     )
 
 
 class OrderCreated(_Event):
     type: Literal["order.created"]
     order: OrderItem
-    occurred_at: AwareDatetime | None = Field(
+    occurred_at: Time | None = Field(
         default=None, description="Stands for the order's updatedAt where that is missing."
     )
 
@@ -305,7 +327,7 @@ class OrderCreated(_Event):
 
 class _ItemEvent(_Event):
     item_id: ItemId
-    occurred_at: AwareDatetime
+    occurred_at: Time
 
 
 class OrderStatusChanged(_ItemEvent):

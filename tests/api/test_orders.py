@@ -466,3 +466,24 @@ async def test_list_filters_and_pages(acme):
         assert [o["itemId"] for o in found] == expected, params
     bad = await acme.get(ORDERS, params={"status": "lost"})
     assert bad.status_code == 422 and "status" in bad.json()["detail"]
+
+
+async def test_values_the_database_cannot_hold_are_refused_not_a_server_error(acme):
+    team = new_reseller(acme, "team-edge")
+    cases: list[tuple[dict[str, Any], str]] = [
+        (item(acme, "nul\x00id", team), "itemId"),
+        (item(acme, "e-1", "team\x00edge"), "resellerTeamId"),
+        (item(acme, "e-2", team, createdAt="0001-01-01T00:00:00+01:00"), "createdAt"),
+        (item(acme, "e-3", team, updatedAt="9999-12-31T23:00:00-05:00"), "updatedAt"),
+        (item(acme, "e-4", team, monthlyPrice="123456789012"), "monthlyPrice"),
+    ]
+    for body, says in cases:
+        response = await acme.post(ORDERS, {"orders": [body]})
+        assert response.status_code == 422, (body, response.text)
+        assert says in response.json()["detail"], (body, response.text)
+    hostile_event = event("cancelled", "ev\x00", "e-5", at(1))
+    assert (await acme.post(EVENTS, hostile_event)).status_code == 422
+    assert (await acme.post(f"{ORDERS}/e%00/feedback", {"rating": 3})).status_code in (404, 422)
+    listed = await acme.get(ORDERS, params={"resellerTeamId": "team\x00edge"})
+    assert listed.status_code == 422
+    assert order_count(acme) == 0
