@@ -70,11 +70,19 @@ def dev(
             help="Where the Temporal and SQLite databases and the logs are kept.",
         ),
     ] = DEFAULT_STATE_DIR,
+    api_port: Annotated[
+        int, typer.Option(envvar="PARTNERFLOW_DEV_API_PORT", help="The HTTP API's port.")
+    ] = DEFAULT_API_PORT,
 ) -> None:
-    """The local stack: Temporal dev server and UI, demo data, a worker. What `make run` runs."""
+    """The local stack: Temporal dev server and UI, demo data, a worker and the HTTP API.
+    What `make run` runs."""
     settings = Settings()
     config = DevConfig(
-        port=port, ui_port=ui_port, namespace=settings.temporal_namespace, state_dir=state_dir
+        port=port,
+        ui_port=ui_port,
+        namespace=settings.temporal_namespace,
+        state_dir=state_dir,
+        api_port=api_port,
     )
     configure_logging(log_file=config.app_log)
     run(run_dev(config, settings, console))

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +32,7 @@ from models.partner import EnrollmentRequest, PartnerState, PartnerStatus, Revie
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
 from models.schema import Offer, Provider, Reseller
+from services.providers import issue_key, provider_for_key
 from workers.agreement_client import AgreementRequestRejected, Agreements
 from workers.demo_data import (
     GOOD,
@@ -378,3 +380,21 @@ async def create_demo_agreements(agreements: Agreements) -> dict[str, AgreementS
         except AgreementRequestRejected as rejected:
             results[agreement_id] = str(rejected)
     return results
+
+
+def demo_api_key(db: Database, key_file: Path) -> str:
+    """The demo provider's API key for the local stack: issued once, kept in `key_file`.
+
+    Keys are stored hashed, so the local stack keeps its own copy to show it on every run.
+    """
+    if key_file.exists():
+        key = key_file.read_text().strip()
+        with db.transaction() as session:
+            if provider_for_key(session, key) == DEMO_PROVIDER_ID:
+                return key
+    with db.transaction() as session:
+        key = issue_key(session, DEMO_PROVIDER_ID)
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    return key

@@ -24,10 +24,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from api.deps import Services
 from models.contract import AGREEMENT_WORKFLOW, partner_workflow_id
 from models.database import Database
 from models.partner import PartnerStatus
 from workers.agreement_client import Agreements
+from workers.api_server import running_api
 from workers.demo import (
     DEMO_ORDER_DAYS,
     DEMO_PROVIDER_ID,
@@ -35,6 +37,7 @@ from workers.demo import (
     DEMO_RESELLERS,
     EnrollmentOutcome,
     create_demo_agreements,
+    demo_api_key,
     demo_program,
     enroll_demo,
     load_demo,
@@ -109,6 +112,7 @@ def print_next_steps(
     server: DevServer,
     outcomes: list[EnrollmentOutcome],
     at_risk: AtRiskExample | None,
+    api_key: str,
 ) -> None:
     config = server.config
     console.print(_summary_table(outcomes))
@@ -132,10 +136,15 @@ def print_next_steps(
         lines.append(f"[bold]a partner at risk[/]  {at_risk.url}")
     lines.append(f"[bold]acme's exclusives[/]  {_search_url(config, agreements_query)}")
     lines += [
+        f"[bold]HTTP API[/]           {config.api_url}  (OpenAPI: {config.api_url}/docs)",
+        f"[bold]acme's API key[/]     {api_key}  [dim](also in {config.demo_key_file})[/]",
+    ]
+    lines += [
         "",
         "[bold]Next[/]",
         f"  {env}{partnerflow} worker    [dim]# one more worker on the task queue[/]",
         f"  {env}{partnerflow} partners show {DEMO_PROVIDER_ID} {shown_team}",
+        f"  curl -H 'x-api-key: {api_key}' {config.api_url}/provider/partners",
         f"  {temporal} workflow list{address} --query '{partners_query}'",
         f"  {temporal} workflow list{address} --query '{at_risk_query}'",
         "  make test",
@@ -168,6 +177,9 @@ async def _start_demo(
         with console.status(f"Starting the Temporal dev server on {config.address}"):
             server = await stack.enter_async_context(dev_server(config))
         await stack.enter_async_context(running_worker(server.client, db, settings.task_queue))
+        services = Services(db=db, client=server.client, task_queue=settings.task_queue)
+        await stack.enter_async_context(running_api(services, "127.0.0.1", config.api_port))
+        api_key = demo_api_key(db, config.demo_key_file)
         program = demo_program(db)
         plan = plan_enrollments(db, program, now)
         programs = PartnerPrograms(server.client, settings.task_queue)
@@ -186,7 +198,9 @@ async def _start_demo(
         for agreement_id, result in exclusives.items():
             if isinstance(result, str):
                 console.print(f"[yellow]agreement {agreement_id}: {result}[/]")
-        print_next_steps(console, server, outcomes, await _at_risk_example(server, outcomes))
+        print_next_steps(
+            console, server, outcomes, await _at_risk_example(server, outcomes), api_key
+        )
         await asyncio.Event().wait()
 
 

@@ -38,6 +38,7 @@ class DevConfig:
     ui_port: int = DEFAULT_UI_PORT
     namespace: str = "default"
     state_dir: Path = DEFAULT_STATE_DIR
+    api_port: int = 8000
 
     @property
     def address(self) -> str:
@@ -54,6 +55,14 @@ class DevConfig:
     @property
     def app_log(self) -> Path:
         return self.state_dir / "partnerflow.log"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def demo_key_file(self) -> Path:
+        return self.state_dir / "demo-api-key"
 
     def database_url(self, settings: Settings) -> str:
         """PARTNERFLOW_DATABASE_URL when set, else an SQLite file in the state directory."""

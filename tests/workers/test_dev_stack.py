@@ -79,20 +79,36 @@ def ports() -> tuple[int, int]:
     return free_port(), free_port()
 
 
-def _dev(tmp_path: Path, ports: tuple[int, int]) -> Command:
+def _dev(tmp_path: Path, ports: tuple[int, int], api_port: int | None = None) -> Command:
     port, ui_port = ports
-    return Command(["dev", "--port", str(port), "--ui-port", str(ui_port)], cwd=tmp_path)
+    api = str(api_port or free_port())
+    return Command(
+        ["dev", "--port", str(port), "--ui-port", str(ui_port), "--api-port", api], cwd=tmp_path
+    )
+
+
+def _api_partners(api_port: int, key: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{api_port}/provider/partners?pageSize=500", headers={"x-api-key": key}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        listed: dict[str, Any] = json.load(response)
+    return listed
 
 
 def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path, ports):
     port, ui_port = ports
     state_dir = tmp_path / ".partnerflow"
-    dev = _dev(tmp_path, ports)
+    api_port = free_port()
+    dev = _dev(tmp_path, ports, api_port)
     try:
         dev.wait_for(READY, START_TIMEOUT)
         statuses = _listed(state_dir)
         partners = _await_ui(ui_port, statuses)
         exclusives = _ui_partners(ui_port, AGREEMENT_WORKFLOW)
+        key = (state_dir / "demo-api-key").read_text().strip()
+        assert key in dev.output
+        assert _api_partners(api_port, key)["total"] == sum(statuses.values())
     finally:
         code = dev.stop(signal.SIGTERM)
     assert code == 0, dev.output
@@ -112,10 +128,11 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
     )
     assert {e["AgreementStatus"] for e in exclusives} == {"active"}
 
-    again = _dev(tmp_path, ports)
+    again = _dev(tmp_path, ports, api_port)
     try:
         again.wait_for(READY, START_TIMEOUT)
         assert "already loaded" in again.output
+        assert _api_partners(api_port, key)["total"] == sum(statuses.values())
         assert _listed(state_dir) == statuses
         _await_ui(ui_port, statuses)
     finally:
