@@ -404,10 +404,15 @@ def _write_time(order: Order, at: datetime) -> None:
 
 
 def _load(session: Session, item_ids: Sequence[str]) -> dict[str, Order]:
-    """The stored orders with these IDs, whichever provider they belong to: one query."""
+    """The stored orders with these IDs, whichever provider they belong to: one query.
+
+    The rows stay locked until the transaction ends (PostgreSQL), so that two requests
+    changing the same orders apply one after the other, each to what the other left.
+    """
     if not item_ids:
         return {}
-    return {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(set(item_ids))))}
+    query = select(Order).where(Order.id.in_(set(item_ids))).with_for_update()
+    return {order.id: order for order in session.scalars(query)}
 
 
 def _check(
@@ -514,8 +519,9 @@ def upsert_orders(session: Session, provider_id: str, items: Sequence[OrderItem]
 
 
 def _own_order(session: Session, provider_id: str, item_id: str) -> Order:
-    """The provider's order item; another provider's is as unknown as one that does not exist."""
-    order = session.get(Order, item_id)
+    """The provider's order item, locked like `_load`'s; another provider's is as unknown as one
+    that does not exist."""
+    order = session.get(Order, item_id, with_for_update=True)
     if order is None or order.provider_id != provider_id:
         raise NotFoundError(f"provider {provider_id} has no order item {item_id!r}")
     return order

@@ -1,0 +1,105 @@
+"""The orders service on the database directly: what the API cannot show, such as two
+requests on one order at the same moment."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from pydantic import TypeAdapter
+
+from models.database import Database
+from models.schema import ORDER_STATUSES, Order
+from services.orders import (
+    AnyOrderEvent,
+    BatchResult,
+    EventResult,
+    OrderItem,
+    OrderStatus,
+    Outcome,
+    apply_event,
+    upsert_orders,
+)
+from workers.demo_data import add_offer, add_provider, add_reseller
+
+PROVIDER = "acme"
+OFFER = "acme-fiber"
+TEAM = "team-one"
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+events = TypeAdapter[AnyOrderEvent](AnyOrderEvent)
+
+
+@pytest.fixture
+def seeded(db: Database) -> Database:
+    with db.transaction() as session:
+        add_provider(session, PROVIDER, "Acme")
+        add_reseller(session, TEAM)
+        session.flush()
+        add_offer(session, PROVIDER, OFFER)
+        upsert_orders(
+            session,
+            PROVIDER,
+            [
+                OrderItem(
+                    item_id="o-1",
+                    offer_id=OFFER,
+                    reseller_team_id=TEAM,
+                    service_address={"zip_code": "98101"},
+                    monthly_price=60,
+                    status=OrderStatus.PENDING,
+                    created_at=T0,
+                )
+            ],
+        )
+    return db
+
+
+def status_change(event_id: str, previous: str, new: str, hours: int) -> AnyOrderEvent:
+    return events.validate_python(
+        {
+            "type": "order.status_changed",
+            "eventId": event_id,
+            "itemId": "o-1",
+            "previousStatus": previous,
+            "newStatus": new,
+            "occurredAt": T0 + timedelta(hours=hours),
+        }
+    )
+
+
+def test_the_statuses_are_the_schemas():
+    assert tuple(OrderStatus) == ORDER_STATUSES
+
+
+def test_batch_counts_add_up():
+    total = BatchResult(received=2, created=2) + BatchResult(received=3, updated=1, stale=2)
+    assert total == BatchResult(received=5, created=2, updated=1, unchanged=0, stale=2)
+
+
+def test_concurrent_events_on_one_order_apply_one_after_the_other(seeded: Database):
+    """The accepting event holds the order; the older rejection, sent meanwhile, waits for it
+    and then finds itself stale, instead of overwriting the acceptance it never saw."""
+    if seeded.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: there is no row lock to test")
+    accept = status_change("ev-accept", "pending", "accepted", hours=2)
+    reject = status_change("ev-reject", "pending", "rejected", hours=1)
+    started = threading.Event()
+
+    def send_rejection() -> EventResult:
+        with seeded.transaction() as session:
+            started.set()
+            return apply_event(session, PROVIDER, reject)
+
+    with ThreadPoolExecutor(1) as pool:
+        with seeded.transaction() as session:
+            assert apply_event(session, PROVIDER, accept).outcome is Outcome.UPDATED
+            rejection = pool.submit(send_rejection)
+            started.wait(5)
+            with pytest.raises(TimeoutError):
+                rejection.result(timeout=0.5)  # waiting for the accepting transaction
+        assert rejection.result(timeout=10).outcome is Outcome.STALE
+    with seeded.transaction() as session:
+        order = session.get_one(Order, "o-1")
+        assert (order.status, order.accepted_at) == ("accepted", T0 + timedelta(hours=2))
