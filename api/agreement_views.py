@@ -19,7 +19,7 @@ from models.offers import Visibility
 from models.partner import ActorKind
 from models.program import Tier
 
-AGREEMENT_ID = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+AGREEMENT_ID = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")
 
 
 class StandardsBody(ApiModel):
@@ -38,7 +38,7 @@ class RenewalBody(ApiModel):
 class TermsBody(ApiModel):
     """The terms; `models.agreement.AgreementTerms` checks them as a whole."""
 
-    reseller_team_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    reseller_team_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")
     kind: AgreementKind
     offer_id: str = Field(min_length=1, max_length=100)
     zip_codes: list[str] = Field(default_factory=list, max_length=5000)

@@ -59,7 +59,9 @@ def list_agreements(
     provider: ProviderDep,
     session: SessionDep,
     status: AgreementStatus | None = None,
-    reseller_team_id: Annotated[str | None, Query(alias="resellerTeamId", max_length=200)] = None,
+    reseller_team_id: Annotated[
+        str | None, Query(alias="resellerTeamId", max_length=200, pattern=r"^[^\x00]*$")
+    ] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, alias="pageSize")] = 50,
 ) -> Page[AgreementListItem]:

@@ -62,5 +62,5 @@ def provider_id(
 
 
 ServicesDep = Annotated[Services, Depends(services)]
-SessionDep = Annotated[Session, Depends(session)]
+SessionDep = Annotated[Session, Depends(session, scope="function")]
 ProviderDep = Annotated[str, Depends(provider_id)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from typing import Annotated
 
 from pydantic import AwareDatetime, Field, field_validator
 
@@ -11,8 +12,9 @@ from models.metrics import CriterionResult, PartnerMetrics, evaluate
 from models.partner import ActorKind, NoteKind, PartnerState, PartnerStatus
 from models.program import ProgramSettings, Tier
 
-TEAM_ID = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+TEAM_ID = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")
 TEXT = Field(min_length=1, max_length=4000)
+OfferId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 def _aware(value: AwareDatetime | date | None) -> datetime | None:
@@ -66,7 +68,7 @@ class GraceBody(ReasonBody):
 
 
 class BlockBody(ReasonBody):
-    offer_ids: list[str] = Field(
+    offer_ids: list[OfferId] = Field(
         default_factory=list, max_length=1000, description="Leave empty to block every offer."
     )
 

@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_val
 from models.metrics import CriterionResult, PartnerMetrics
 from models.offers import Visibility
 from models.partner import ActorKind, ProviderAction, ReasonedAction
-from models.program import Frozen, Tier
+from models.program import Frozen, Text, Tier
 
 ZIP_CODE = re.compile(r"^\d{5}$")
 MAX_ZIP_CODES = 5000
@@ -90,9 +90,9 @@ class RenewalCriteria(Frozen):
 class AgreementTerms(Frozen):
     """The contract. Refused as a whole when any part does not hold."""
 
-    reseller_team_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    reseller_team_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/\x00]+$")
     kind: AgreementKind
-    offer_id: str = Field(min_length=1, max_length=100)
+    offer_id: Text = Field(min_length=1, max_length=100)
     zip_codes: list[str] = Field(default_factory=list, max_length=MAX_ZIP_CODES)
     min_monthly_orders: int = Field(ge=0)
     standards: PerformanceStandards = PerformanceStandards()
@@ -172,7 +172,7 @@ class AgreementAmendment(ProviderAction):
     renewal: RenewalCriteria | None = None
     cure_period_days: int | None = Field(default=None, ge=7, le=90)
     exclusive_until: AwareDatetime | None = None
-    reason: str | None = Field(default=None, max_length=4000)
+    reason: Text | None = Field(default=None, max_length=4000)
 
     @property
     def changes(self) -> dict[str, Any]:
@@ -192,7 +192,7 @@ class TerminationRequest(ReasonedAction):
 class EarlyRenewal(ProviderAction):
     """Renew now for another term after this one, whatever the renewal criteria find."""
 
-    reason: str | None = Field(default=None, max_length=4000)
+    reason: Text | None = Field(default=None, max_length=4000)
 
 
 class PartnerLeft(Frozen):

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
 from models.metrics import CriterionResult, PartnerMetrics
-from models.program import Frozen, ProgramSettings, Tier, validate_grace_days
+from models.program import Frozen, ProgramSettings, Text, Tier, storable, validate_grace_days
 
 MAX_TEXT = 4000
 
@@ -43,7 +43,7 @@ class NoteKind(StrEnum):
 
 
 def _text(value: str, *, field: str) -> str:
-    value = value.strip()
+    value = storable(value).strip()
     if not value:
         raise ValueError(f"{field} must not be empty")
     if len(value) > MAX_TEXT:
@@ -54,8 +54,8 @@ def _text(value: str, *, field: str) -> str:
 class ProviderAction(Frozen):
     """Base of every provider request: who asked, and an optional request ID for deduplication."""
 
-    requested_by: str = Field(default="provider", min_length=1, max_length=200)
-    request_id: str | None = Field(default=None, max_length=200)
+    requested_by: Text = Field(default="provider", min_length=1, max_length=200)
+    request_id: Text | None = Field(default=None, max_length=200)
 
 
 class ReasonedAction(ProviderAction):
@@ -72,7 +72,7 @@ class EnrollmentRequest(ProviderAction):
 
     tier: Tier = Tier.SILVER
     effective_date: AwareDatetime | None = None
-    notes: str | None = Field(default=None, max_length=MAX_TEXT)
+    notes: Text | None = Field(default=None, max_length=MAX_TEXT)
 
     @field_validator("tier")
     @classmethod
@@ -113,7 +113,7 @@ class TierChange(ReasonedAction):
 class BlockRequest(ReasonedAction):
     """Block a partner from the listed offers, or from all the provider's offers if none."""
 
-    offer_ids: list[str] = Field(default_factory=list, max_length=1000)
+    offer_ids: list[Text] = Field(default_factory=list, max_length=1000)
 
 
 class UnblockRequest(ReasonedAction):

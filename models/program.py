@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 GRACE_PERIOD_MIN_DAYS = 30
 GRACE_PERIOD_MAX_DAYS = 60
@@ -34,6 +41,17 @@ class Tier(StrEnum):
 
 
 _TIER_ORDER = (Tier.BRONZE, Tier.SILVER, Tier.GOLD)
+
+
+def storable(value: str) -> str:
+    """Text the program database can keep: PostgreSQL refuses a NUL character in text."""
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable)]
+"""A string that any backend can store."""
 
 
 class Frozen(BaseModel):

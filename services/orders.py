@@ -387,7 +387,7 @@ class EventResult(ApiModel):
 class Feedback(ApiModel):
     rating: int = Field(ge=1, le=5, strict=True, description="The customer's rating, 1 to 5.")
     comment: str | None = Field(
-        default=None, max_length=4000, description="Accepted, but not stored yet."
+        default=None, max_length=4000, description="What the customer wrote, kept with the rating."
     )
 
 
@@ -619,6 +619,7 @@ def rate_order(
     """Store the customer's rating of one of the provider's order items (a new one replaces it)."""
     order = _own_order(session, provider_id, item_id)
     order.rating = feedback.rating
+    order.rating_comment = feedback.comment
     # A rating is not a change in the marketplace: keep the order's marketplace time.
     _write_time(order, order.updated_at)
     _flush(session)
