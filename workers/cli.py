@@ -20,6 +20,7 @@ from workers.dev_server import (
     DEFAULT_UI_PORT,
     DevConfig,
 )
+from workers.offers_cli import offers_app
 from workers.orders_cli import orders_app
 from workers.partners_cli import partners_app
 from workers.settings import Settings
@@ -41,6 +42,7 @@ providers_app = typer.Typer(help="Providers and their API keys.", no_args_is_hel
 app.add_typer(db_app, name="db")
 app.add_typer(partners_app, name="partners")
 app.add_typer(agreements_app, name="agreements")
+app.add_typer(offers_app, name="offers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(providers_app, name="providers")
 

@@ -14,7 +14,7 @@ from models.schema import Base
 from tests.helpers import Program
 from tests.workers.processes import free_port
 from workers.cli import app
-from workers.demo_data import GOOD
+from workers.demo_data import GOOD, add_reseller
 
 runner = CliRunner()
 
@@ -165,3 +165,41 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
     state = await programs.state(pid, team)
     assert [t.actor_id for t in state.transitions][0] == "ops"
     assert [n.kind.value for n in state.notes] == ["call"]
+
+
+def test_offers_commands_set_who_sees_what(db):
+    program = Program(db, None, ProgramSettings()).create()  # type: ignore[arg-type]
+    pid = program.provider_id
+    with db.transaction() as session:
+        for team in ("team-a", "team-b"):
+            add_reseller(session, team)
+    variables = {
+        "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "COLUMNS": "200",
+    }
+
+    def cli(*args: str) -> Result:
+        return runner.invoke(app, ["offers", *args], env=variables)
+
+    created = cli(
+        "create", pid, "tv-north", "--name", "TV North", "--price", "39.5",
+        "--visibility", "selected", "--allow", "team-a",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert "team-a" in created.output and "39.50" in created.output
+    assert "tv-north" in cli("visible", pid, "team-a").output
+    assert "tv-north" not in cli("visible", pid, "team-b").output
+
+    again = cli("create", pid, "tv-north", "--name", "TV", "--price", "1")
+    assert again.exit_code == 1 and "tv-north" in again.output
+    negative = cli("create", pid, "tv-south", "--name", "TV", "--price", "-1")
+    assert negative.exit_code == 1 and "monthly_price" in negative.output
+
+    updated = cli("update", pid, "tv-north", "--visibility", "public")
+    assert updated.exit_code == 0, updated.output
+    assert "every reseller" in updated.output
+    assert "tv-north" in cli("visible", pid, "team-b").output
+    listed = cli("list", pid)
+    assert listed.exit_code == 0 and "4 offer(s)" in listed.output
+    missing = cli("update", pid, "nope", "--name", "x")
+    assert missing.exit_code == 1 and "nope" in missing.output
