@@ -106,10 +106,12 @@ class ProgramPatch(ApiModel):
             ProgramView.of(current).model_dump(by_alias=True, exclude={"version"}),
             self.model_dump(by_alias=True, exclude_unset=True, exclude={"version", "changed_by"}),
         )
-        given: dict[str, Any] = {"changedBy": self.changed_by}
-        if self.version is not None:
-            given["version"] = self.version
-        return ProgramBody.model_validate({**merged, **given})
+        # Based on the version merged into, unless the client says otherwise: where the row
+        # lock is missing (SQLite), a change that raced another is then a 409, not lost.
+        based_on = self.version if self.version is not None else current.version
+        return ProgramBody.model_validate(
+            {**merged, "changedBy": self.changed_by, "version": based_on}
+        )
 
 
 def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -157,7 +159,7 @@ def put_program(body: ProgramBody, provider: ProviderDep, db: CommittedSession) 
 def patch_program(body: ProgramPatch, provider: ProviderDep, db: CommittedSession) -> ProgramView:
     """The given settings are merged into the current ones (criteria key by key) and the
     result is validated and versioned as a PUT of it would be."""
-    current = program.current_program(db, provider).settings
+    current = program.current_program(db, provider, lock=True).settings
     change = body.applied_to(current).change()
     return ProgramView.of(program.change_program(db, provider, change).current.settings)
 

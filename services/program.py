@@ -52,8 +52,9 @@ class ProgramUpdate(Frozen):
 
 
 def _provider(session: Session, provider_id: str, *, lock: bool = False) -> Provider:
-    # Locked for a change, so that two changes at once make two versions, one after the other.
-    provider = session.get(Provider, provider_id, with_for_update=lock)
+    # Locked for a change, so that two changes at once make two versions, one after the other,
+    # each from the settings the other left (read afresh, not from the session's memory).
+    provider = session.get(Provider, provider_id, with_for_update=lock, populate_existing=lock)
     if provider is None:
         raise NotFoundError(f"unknown provider {provider_id!r}")
     return provider
@@ -90,9 +91,10 @@ def _current_row(session: Session, provider: Provider) -> ProgramVersion | None:
     return session.get(ProgramVersion, (provider.id, provider.program_version))
 
 
-def current_program(session: Session, provider_id: str) -> ProgramRecord:
-    """The program in force, with who put it in force and when."""
-    provider = _provider(session, provider_id)
+def current_program(session: Session, provider_id: str, *, lock: bool = False) -> ProgramRecord:
+    """The program in force, with who put it in force and when; `lock` holds it until the
+    transaction ends, for a change computed from it."""
+    provider = _provider(session, provider_id, lock=lock)
     row = _current_row(session, provider)
     return _record(row) if row is not None else _initial(provider)
 
@@ -109,6 +111,11 @@ def change_program(session: Session, provider_id: str, change: ProgramChange) ->
     wanted = change.settings.model_copy(update={"version": current.version})
     if wanted.model_dump() == current.model_dump():
         return ProgramUpdate(current=current_program(session, provider_id), changed=False)
+    latest = session.scalar(
+        select(func.max(ProgramVersion.version)).where(ProgramVersion.provider_id == provider.id)
+    )
+    version = max(current.version, latest or 0) + 1
+    new = wanted.model_copy(update={"version": version})
     if _current_row(session, provider) is None:
         session.add(
             ProgramVersion(
@@ -119,11 +126,6 @@ def change_program(session: Session, provider_id: str, change: ProgramChange) ->
                 created_at=provider.created_at,
             )
         )
-    latest = session.scalar(
-        select(func.max(ProgramVersion.version)).where(ProgramVersion.provider_id == provider.id)
-    )
-    version = max(current.version, latest or 0) + 1
-    new = wanted.model_copy(update={"version": version})
     row = ProgramVersion(
         provider_id=provider.id,
         version=version,
@@ -134,7 +136,9 @@ def change_program(session: Session, provider_id: str, change: ProgramChange) ->
     provider.program = new.model_dump(mode="json")
     provider.program_version = version
     try:
-        session.flush()  # the version's primary key decides a race the lock did not prevent
+        # Written only here: the versions' primary key decides a race that the lock could not
+        # prevent (SQLite has no row locks).
+        session.flush()
     except IntegrityError as error:
         raise ConflictError(
             "the program was changed by another request at the same moment: read it again and "

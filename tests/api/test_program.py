@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -220,3 +221,23 @@ async def test_versions_are_paged_newest_first(acme):
     assert pages[2]["items"][1]["changedBy"] == "initial settings"
     bad = await acme.get(VERSIONS, params={"pageSize": 0})
     assert bad.status_code == 422 and "pageSize" in bad.json()["detail"]
+
+
+async def test_changes_at_the_same_moment_each_make_a_version_or_a_409(acme):
+    """On PostgreSQL the provider's row is locked, so all apply, one after the other; SQLite
+    cannot lock a row, and a change that lost the race is a 409, never a 500 or a lost change."""
+    changes: list[dict[str, Any]] = [
+        {"autoEnroll": True},
+        {"candidateLapseDays": 14},
+        {"gracePeriodDays": 33},
+    ]
+    responses = await asyncio.gather(*(acme.patch(PROGRAM, body) for body in changes))
+    assert {r.status_code for r in responses} <= {200, 409}, [r.text for r in responses]
+    applied = [body for body, r in zip(changes, responses, strict=True) if r.status_code == 200]
+    if acme.program.db.engine.dialect.name == "postgresql":
+        assert len(applied) == len(changes)
+    program = (await acme.get(PROGRAM)).json()
+    assert program["version"] == 1 + len(applied)
+    for body in applied:
+        assert all(program[name] == value for name, value in body.items()), (body, program)
+    assert stored(acme)[2] == list(range(1, len(applied) + 2))
