@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -280,3 +281,23 @@ async def test_providers_never_see_or_change_each_others_offers(acme, globex):
     assert acme.program.preferred_offer not in await sees(globex, team)
     assert await sees(globex, team) == [globex.program.public_offer]
     assert (await acme.http.get(OFFERS)).status_code == 401
+
+
+async def test_offers_created_and_changed_at_the_same_moment(acme):
+    body = {"offerId": "acme-race", "name": "Race", "monthlyPrice": 5, "visibility": "public"}
+    created = await asyncio.gather(*(acme.post(OFFERS, body) for _ in range(4)))
+    assert sorted(r.status_code for r in created) == [201, 409, 409, 409]
+    assert all("acme-race" in r.json()["detail"] for r in created if r.status_code == 409)
+
+    team = await acme.program.add_reseller("team-race", GOOD)
+    url = f"{OFFERS}/acme-race"
+    changes = [{"name": "Race 2"}, {"visibility": "selected", "allowedResellers": [team]}]
+    changed = await asyncio.gather(*(acme.patch(url, change) for change in changes))
+    assert [r.status_code for r in changed] == [200, 200], [r.text for r in changed]
+    offer = (await acme.get(url)).json()
+    assert (offer["name"], offer["visibility"], offer["allowedResellers"]) == (
+        "Race 2",
+        "selected",
+        [team],
+    )
+    assert await sees(acme, team) == ["acme-race", acme.program.public_offer]
