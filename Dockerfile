@@ -12,6 +12,8 @@ COPY models models
 COPY workflows workflows
 COPY activities activities
 COPY workers workers
+COPY api api
+COPY services services
 RUN pip install . && useradd --system --uid 10001 --home-dir /app partnerflow
 
 USER partnerflow

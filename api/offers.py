@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query, status
 
-from api.deps import ProviderDep, session
+from api.deps import ProviderDep, SessionDep
 from api.views import ApiModel, Page
 from models.offers import Visibility
+from models.program import Printable
 from services import offers
 from services.offers import (
     TEAM_ID_PATTERN,
@@ -19,14 +19,9 @@ from services.offers import (
     OfferChange,
     OfferId,
     OfferRecord,
-    Printable,
 )
 
 router = APIRouter(tags=["offers"])
-
-CommittedSession = Annotated[Session, Depends(session, scope="function")]
-"""One transaction per request, committed before the response is sent: a client that reads
-right after a change sees it, and a commit that fails is the answer, not a lost write."""
 
 OfferPath = Annotated[str, OfferId]
 
@@ -61,7 +56,7 @@ def _view(record: OfferRecord) -> OfferView:
 
 
 @router.post("/provider/offers", status_code=status.HTTP_201_CREATED, summary="Create an offer")
-def create_offer(body: OfferBody, provider: ProviderDep, db: CommittedSession) -> OfferView:
+def create_offer(body: OfferBody, provider: ProviderDep, db: SessionDep) -> OfferView:
     """A `preferred` offer is granted at once to the listed partners whose tier reaches
     `minTier`; a `selected` one to exactly `allowedResellers`. An offer ID in use is a 409."""
     return _view(offers.create_offer(db, provider, body))
@@ -69,7 +64,7 @@ def create_offer(body: OfferBody, provider: ProviderDep, db: CommittedSession) -
 
 @router.patch("/provider/offers/{offer_id}", summary="Change an offer")
 def update_offer(
-    offer_id: OfferPath, body: OfferPatch, provider: ProviderDep, db: CommittedSession
+    offer_id: OfferPath, body: OfferPatch, provider: ProviderDep, db: SessionDep
 ) -> OfferView:
     """Fields left out keep their values. Partners' access follows a new audience at once;
     changing from one visibility to another drops the old one's `minTier` or
@@ -81,7 +76,7 @@ def update_offer(
 @router.get("/provider/offers", summary="List the provider's offers")
 def list_offers(
     provider: ProviderDep,
-    db: CommittedSession,
+    db: SessionDep,
     visibility: Visibility | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, alias="pageSize")] = 50,
@@ -95,7 +90,7 @@ def list_offers(
 
 
 @router.get("/provider/offers/{offer_id}", summary="One offer")
-def get_offer(offer_id: OfferPath, provider: ProviderDep, db: CommittedSession) -> OfferView:
+def get_offer(offer_id: OfferPath, provider: ProviderDep, db: SessionDep) -> OfferView:
     return _view(offers.get_offer(db, provider, offer_id))
 
 
@@ -107,7 +102,7 @@ def reseller_offers(
         Printable,
     ],
     provider: ProviderDep,
-    db: CommittedSession,
+    db: SessionDep,
 ) -> ResellerOffers:
     """The provider's public offers, the preferred ones the partner's workflow granted for its
     tier, and the selected ones it is allowed, less any it is blocked from."""

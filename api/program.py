@@ -9,12 +9,16 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
-from api.deps import ProviderDep
-from api.offers import CommittedSession
+from api.deps import ProviderDep, SessionDep
 from api.views import ApiModel, Page
-from models.program import GOLD_DEFAULTS, SILVER_DEFAULTS, ProgramSettings, TierCriteria
+from models.program import (
+    GOLD_DEFAULTS,
+    SILVER_DEFAULTS,
+    Printable,
+    ProgramSettings,
+    TierCriteria,
+)
 from services import program
-from services.offers import Printable
 from services.program import ProgramChange, ProgramRecord
 
 router = APIRouter(prefix="/provider/program", tags=["program"])
@@ -143,12 +147,12 @@ def _version_view(record: ProgramRecord) -> ProgramVersionView:
 
 
 @router.get("", summary="The program's settings now")
-def get_program(provider: ProviderDep, db: CommittedSession) -> ProgramView:
+def get_program(provider: ProviderDep, db: SessionDep) -> ProgramView:
     return ProgramView.of(program.current_program(db, provider).settings)
 
 
 @router.put("", summary="Replace the program's settings")
-def put_program(body: ProgramBody, provider: ProviderDep, db: CommittedSession) -> ProgramView:
+def put_program(body: ProgramBody, provider: ProviderDep, db: SessionDep) -> ProgramView:
     """Validated whole (a grace period of 30-60 days, gold at least silver, ...); a change
     makes a new version that the partners' workflows use from their next action, and the
     same settings again make none."""
@@ -156,7 +160,7 @@ def put_program(body: ProgramBody, provider: ProviderDep, db: CommittedSession) 
 
 
 @router.patch("", summary="Change some of the program's settings")
-def patch_program(body: ProgramPatch, provider: ProviderDep, db: CommittedSession) -> ProgramView:
+def patch_program(body: ProgramPatch, provider: ProviderDep, db: SessionDep) -> ProgramView:
     """The given settings are merged into the current ones (criteria key by key) and the
     result is validated and versioned as a PUT of it would be."""
     current = program.current_program(db, provider, lock=True).settings
@@ -167,7 +171,7 @@ def patch_program(body: ProgramPatch, provider: ProviderDep, db: CommittedSessio
 @router.get("/versions", summary="The program's versions, newest first")
 def list_versions(
     provider: ProviderDep,
-    db: CommittedSession,
+    db: SessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, alias="pageSize")] = 50,
 ) -> Page[ProgramVersionView]:

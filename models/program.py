@@ -54,6 +54,16 @@ Text = Annotated[str, AfterValidator(storable)]
 """A string that any backend can store."""
 
 
+def printable(text: str) -> str:
+    """A one-line name or ID: no control characters at all."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise ValueError("must not contain control characters")
+    return text
+
+
+Printable = AfterValidator(printable)
+
+
 class Frozen(BaseModel):
     """Base for value objects: immutable, and unknown fields are an error, not silently dropped."""
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import AfterValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -23,19 +23,10 @@ from sqlalchemy.orm import Session
 
 from activities.offers import sync_offer_grants, visible_offer_ids
 from models.offers import AccessSource, Visibility
-from models.program import Frozen, ProgramSettings, Tier
+from models.program import Frozen, Printable, ProgramSettings, Tier
 from models.schema import Agreement, Offer, OfferAccess, Provider, Reseller
 from services.errors import ConflictError, InputError, NotFoundError
 
-
-def printable(text: str) -> str:
-    """Text without control characters (PostgreSQL cannot even store a NUL)."""
-    if any(ord(char) < 32 or ord(char) == 127 for char in text):
-        raise ValueError("must not contain control characters")
-    return text
-
-
-Printable = AfterValidator(printable)
 OfferId = Annotated[
     str,
     Field(
