@@ -22,6 +22,7 @@ EXPECTED_SERVICES = {
     "temporal-ui",
     "partnerflow-db-init",
     "partnerflow-worker",
+    "partnerflow-api",
 }
 ONE_SHOT = {"temporal-schema", "temporal-search-attributes", "partnerflow-db-init"}
 DEFAULTED = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
@@ -112,7 +113,7 @@ def test_the_ui_is_on_port_8233(services):
     assert ui["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
 
 
-@pytest.mark.parametrize("name", ["partnerflow-db-init", "partnerflow-worker"])
+@pytest.mark.parametrize("name", ["partnerflow-db-init", "partnerflow-worker", "partnerflow-api"])
 def test_partnerflow_is_configured_by_environment(services, name):
     service = services[name]
     assert service["build"] == "."
@@ -143,6 +144,13 @@ def test_the_worker_starts_after_the_schema_and_the_search_attributes(services):
         "temporal-search-attributes": "service_completed_successfully",
     }
     assert services["partnerflow-db-init"]["command"] == ["partnerflow", "db", "init"]
+
+
+def test_the_api_listens_on_port_8000_after_the_schema(services):
+    api = services["partnerflow-api"]
+    assert api["command"] == ["partnerflow", "api", "--host", "0.0.0.0", "--port", "8000"]
+    assert api["ports"] == ["8000:8000"]
+    assert _depends(api) == _depends(services["partnerflow-worker"])
 
 
 def test_the_dockerfile_installs_every_package():
