@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -45,7 +46,10 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # In the URL rather than connect_args, so that a process started with this URL
+    # (PARTNERFLOW_DATABASE_URL) works in the same schema.
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    engine = make_engine(url.render_as_string(hide_password=False))
     database = Database(engine)
     create_schema(engine)
     try:
