@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.agreement_views import (
     AGREEMENT_ID,
@@ -17,7 +17,7 @@ from api.agreement_views import (
     TerminateBody,
 )
 from api.deps import ProviderDep, ServicesDep, SessionDep
-from api.views import Page
+from api.views import Page, page_of
 from models.agreement import (
     AgreementAmendment,
     AgreementRequest,
@@ -70,16 +70,8 @@ def list_agreements(
         query = query.where(Agreement.status == status.value)
     if reseller_team_id is not None:
         query = query.where(Agreement.reseller_team_id == reseller_team_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Agreement.agreement_id).offset((page - 1) * page_size).limit(page_size)
-    )
-    return Page[AgreementListItem](
-        items=[AgreementListItem.model_validate(row) for row in rows],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    query = query.order_by(Agreement.agreement_id)
+    return page_of(session, query, AgreementListItem, page=page, page_size=page_size)
 
 
 @router.get("/{agreement_id}", summary="One agreement: terms, status, scorecards, history")

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from activities.metrics import partner_metrics
 from api.deps import ProviderDep, Services, ServicesDep, SessionDep
 from api.partner_views import (
     TEAM_ID,
+    ActionBody,
     AtRiskBody,
     BlockBody,
     EnrollBody,
@@ -23,7 +24,7 @@ from api.partner_views import (
     TierBody,
     partner_view,
 )
-from api.views import Page
+from api.views import Page, page_of
 from models.partner import (
     AtRiskFlag,
     BlockRequest,
@@ -98,9 +99,8 @@ async def remove(
     requested_by: Annotated[str, Query(min_length=1, max_length=200)] = "api",
 ) -> PartnerView:
     """The partner is delisted, loses preferred and selected offers, and is told why."""
-    return await _apply(
-        svc, provider, reseller_team_id, RemovalRequest(reason=reason, requested_by=requested_by)
-    )
+    request = RemovalRequest(reason=reason, requested_by=requested_by)
+    return partner_view(await svc.programs.apply(provider, reseller_team_id, request))
 
 
 @router.get("", summary="List the provider's partners")
@@ -118,18 +118,8 @@ def list_partners(
         query = query.where(PreferredListEntry.status == status.value)
     if tier is not None:
         query = query.where(PreferredListEntry.tier == tier.value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(PreferredListEntry.reseller_team_id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return Page[PartnerListItem](
-        items=[PartnerListItem.model_validate(row) for row in rows],
-        total=total,
-        page=page,
-        page_size=page_size,
-    )
+    query = query.order_by(PreferredListEntry.reseller_team_id)
+    return page_of(session, query, PartnerListItem, page=page, page_size=page_size)
 
 
 @router.get("/{reseller_team_id}", summary="One partner, in full")
@@ -156,36 +146,21 @@ async def get_partner(
 async def add_note(
     reseller_team_id: TeamPath, body: NoteBody, provider: ProviderDep, svc: ServicesDep
 ) -> PartnerView:
-    request = NoteInput(
-        kind=body.kind, text=body.text, requested_by=body.requested_by, request_id=body.request_id
-    )
-    return await _apply(svc, provider, reseller_team_id, request)
+    return await _apply(svc, provider, reseller_team_id, NoteInput, body)
 
 
 @router.post("/{reseller_team_id}/at-risk", summary="Flag a partner at risk")
 async def flag_at_risk(
     reseller_team_id: TeamPath, body: AtRiskBody, provider: ProviderDep, svc: ServicesDep
 ) -> PartnerView:
-    request = AtRiskFlag(
-        reason=body.reason,
-        grace_days=body.grace_days,
-        requested_by=body.requested_by,
-        request_id=body.request_id,
-    )
-    return await _apply(svc, provider, reseller_team_id, request)
+    return await _apply(svc, provider, reseller_team_id, AtRiskFlag, body)
 
 
 @router.post("/{reseller_team_id}/grace-deadline", summary="Move an at-risk partner's deadline")
 async def change_grace_deadline(
     reseller_team_id: TeamPath, body: GraceBody, provider: ProviderDep, svc: ServicesDep
 ) -> PartnerView:
-    request = GraceChange(
-        reason=body.reason,
-        deadline=body.deadline,
-        requested_by=body.requested_by,
-        request_id=body.request_id,
-    )
-    return await _apply(svc, provider, reseller_team_id, request)
+    return await _apply(svc, provider, reseller_team_id, GraceChange, body)
 
 
 @router.post("/{reseller_team_id}/block", summary="Block a partner from offers")
@@ -196,39 +171,30 @@ async def block(
     svc: ServicesDep,
 ) -> PartnerView:
     _require_offers(svc, provider, body.offer_ids)
-    request = BlockRequest(
-        reason=body.reason,
-        offer_ids=body.offer_ids,
-        requested_by=body.requested_by,
-        request_id=body.request_id,
-    )
-    return await _apply(svc, provider, reseller_team_id, request)
+    return await _apply(svc, provider, reseller_team_id, BlockRequest, body)
 
 
 @router.post("/{reseller_team_id}/unblock", summary="Lift a partner's block")
 async def unblock(
     reseller_team_id: TeamPath, body: ReasonBody, provider: ProviderDep, svc: ServicesDep
 ) -> PartnerView:
-    request = UnblockRequest(
-        reason=body.reason, requested_by=body.requested_by, request_id=body.request_id
-    )
-    return await _apply(svc, provider, reseller_team_id, request)
+    return await _apply(svc, provider, reseller_team_id, UnblockRequest, body)
 
 
 @router.post("/{reseller_team_id}/tier", summary="Promote or demote a partner")
 async def change_tier(
     reseller_team_id: TeamPath, body: TierBody, provider: ProviderDep, svc: ServicesDep
 ) -> PartnerView:
-    request = TierChange(
-        tier=body.tier,
-        reason=body.reason,
-        requested_by=body.requested_by,
-        request_id=body.request_id,
-    )
-    return await _apply(svc, provider, reseller_team_id, request)
+    return await _apply(svc, provider, reseller_team_id, TierChange, body)
 
 
 async def _apply(
-    svc: Services, provider: str, reseller_team_id: str, request: ProviderAction
+    svc: Services,
+    provider: str,
+    reseller_team_id: str,
+    action: type[ProviderAction],
+    body: ActionBody,
 ) -> PartnerView:
+    """Send the body as the workflow's request model: the fields are the same, in camelCase."""
+    request = action.model_validate(body.model_dump())
     return partner_view(await svc.programs.apply(provider, reseller_team_id, request))
