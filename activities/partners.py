@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.idempotent import insert_once
+from activities.metrics import partner_metrics
+from activities.offers import apply_access_change
 from models.contract import ActivityName
 from models.database import Database
 from models.program import ProgramSettings
-from models.records import NoteRecord, PartnerContext, PartnerRef, TransitionRecord, WriteResult
+from models.records import (
+    EnrollmentWrite,
+    EnrollmentWritten,
+    MetricsRequest,
+    NoteRecord,
+    PartnerContext,
+    PartnerRef,
+    TransitionRecord,
+    WriteResult,
+)
 from models.schema import (
     PartnerNote,
     PreferredListEntry,
@@ -65,6 +77,44 @@ def _upsert_listing(session: Session, record: TransitionRecord) -> None:
     entry.updated_at = record.transition.at
 
 
+def _transition_row(record: TransitionRecord) -> TransitionLogEntry:
+    t = record.transition
+    return TransitionLogEntry(
+        idempotency_key=record.idempotency_key,
+        workflow_id=record.workflow_id,
+        provider_id=record.provider_id,
+        reseller_team_id=record.reseller_team_id,
+        sequence=t.sequence,
+        at=t.at,
+        from_status=t.from_status.value if t.from_status else None,
+        to_status=t.to_status.value,
+        from_tier=t.from_tier.value,
+        to_tier=t.to_tier.value,
+        reason=t.reason,
+        actor=t.actor.value,
+        actor_id=t.actor_id,
+    )
+
+
+def _note_row(record: NoteRecord) -> PartnerNote:
+    note = record.note
+    return PartnerNote(
+        idempotency_key=record.idempotency_key,
+        provider_id=record.provider_id,
+        reseller_team_id=record.reseller_team_id,
+        kind=note.kind.value,
+        text=note.text,
+        author=note.author,
+        created_at=note.at,
+    )
+
+
+def _recorded(
+    session: Session, model: type[TransitionLogEntry] | type[PartnerNote], key: str
+) -> bool:
+    return session.scalar(select(model.id).where(model.idempotency_key == key)) is not None
+
+
 class PartnerRecordActivities:
     """Keeps the preferred list, the transition log and the notes current."""
 
@@ -82,21 +132,7 @@ class PartnerRecordActivities:
         t = record.transition
         written = insert_once(
             self._db,
-            TransitionLogEntry(
-                idempotency_key=record.idempotency_key,
-                workflow_id=record.workflow_id,
-                provider_id=record.provider_id,
-                reseller_team_id=record.reseller_team_id,
-                sequence=t.sequence,
-                at=t.at,
-                from_status=t.from_status.value if t.from_status else None,
-                to_status=t.to_status.value,
-                from_tier=t.from_tier.value,
-                to_tier=t.to_tier.value,
-                reason=t.reason,
-                actor=t.actor.value,
-                actor_id=t.actor_id,
-            ),
+            _transition_row(record),
             also=lambda session: _upsert_listing(session, record),
         )
         if written:
@@ -107,17 +143,37 @@ class PartnerRecordActivities:
 
     @activity.defn(name=ActivityName.RECORD_NOTE)
     def record_note(self, record: NoteRecord) -> WriteResult:
-        note = record.note
-        written = insert_once(
+        return WriteResult(written=insert_once(self._db, _note_row(record)))
+
+    @activity.defn(name=ActivityName.ENROLL_PARTNER)
+    def enroll_partner(self, write: EnrollmentWrite) -> EnrollmentWritten:
+        """An enrollment's reads and writes at once (run as a local activity): the program,
+        the tier check, the metrics, then the transition, the listing, the offer access and
+        the note in one transaction. A retry finds its keys and writes nothing twice."""
+        with self._db.transaction() as session:
+            context = load_context(session, write)
+        if write.tier not in context.program.partner_tiers:
+            raise ApplicationError(
+                f"this program has a single tier: {write.tier.value} is not available, use silver",
+                type="InvalidRequest",
+                non_retryable=True,
+            )
+        metrics = partner_metrics(
             self._db,
-            PartnerNote(
-                idempotency_key=record.idempotency_key,
-                provider_id=record.provider_id,
-                reseller_team_id=record.reseller_team_id,
-                kind=note.kind.value,
-                text=note.text,
-                author=note.author,
-                created_at=note.at,
+            MetricsRequest(
+                provider_id=write.provider_id,
+                reseller_team_id=write.reseller_team_id,
+                as_of=write.as_of,
+                window_days=context.program.metrics_window_days,
             ),
         )
-        return WriteResult(written=written)
+        record = write.transition
+        with self._db.transaction() as session:
+            if not _recorded(session, TransitionLogEntry, record.idempotency_key):
+                session.add(_transition_row(record))
+                _upsert_listing(session, record)
+            apply_access_change(session, write.access)
+            if write.note and not _recorded(session, PartnerNote, write.note.idempotency_key):
+                session.add(_note_row(write.note))
+        activity.logger.info("%s: enrolled as %s", record.workflow_id, write.tier.value)
+        return EnrollmentWritten(context=context, metrics=metrics)

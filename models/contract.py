@@ -92,3 +92,4 @@ class ActivityName(StrEnum):
     COMPUTE_AGREEMENT_METRICS = "compute_agreement_metrics"
     RECORD_SCORECARD = "record_scorecard"
     RECORD_AGREEMENT_EVENT = "record_agreement_event"
+    ENROLL_PARTNER = "enroll_partner"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, Field
 
+from models.metrics import PartnerMetrics
+from models.offers import OfferAccessChange
 from models.partner import Note, PartnerStatus, Transition
 from models.program import Frozen, ProgramSettings, Tier
 
@@ -46,3 +48,23 @@ class PartnerContext(Frozen):
     provider_name: str
     reseller_name: str
     program: ProgramSettings
+
+
+class EnrollmentWrite(PartnerRef):
+    """Everything an enrollment writes, done by one local activity in one workflow task.
+
+    The activity checks the tier against the program, computes the metrics over
+    the window ending at `as_of`, and records the transition, the offer access
+    and the note; each write is keyed, so a retry writes nothing twice.
+    """
+
+    tier: Tier
+    as_of: AwareDatetime
+    transition: TransitionRecord
+    access: OfferAccessChange
+    note: NoteRecord | None = None
+
+
+class EnrollmentWritten(Frozen):
+    context: PartnerContext
+    metrics: PartnerMetrics

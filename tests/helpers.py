@@ -43,6 +43,7 @@ from workers.demo_data import (
 )
 from workers.partner_client import PartnerPrograms
 from workers.wiring import WORKFLOWS
+from workers.workflow_requests import poll_until
 
 
 class TrackedPrograms(PartnerPrograms):
@@ -216,6 +217,21 @@ class Program:
     def visible_offers(self, team_id: str) -> list[str]:
         with self.db.transaction() as session:
             return visible_offer_ids(session, self.provider_id, team_id)
+
+    async def sent(
+        self, team_id: str, kind: str, count: int = 1, timeout: float = 10
+    ) -> list[Notification]:
+        """The `kind` messages to the partner once there are `count`: a welcome leaves after
+        the enrollment has answered."""
+        return await poll_until(
+            lambda: self._notifications_now(team_id, kind),
+            lambda rows: len(rows) >= count and all(r.status == "sent" for r in rows),
+            timeout=timeout,
+            describe=lambda rows: f"{len(rows)} {kind} message(s) to {team_id}",
+        )
+
+    async def _notifications_now(self, team_id: str, kind: str) -> list[Notification]:
+        return self.notifications(team_id, kind)
 
     def offer_visibility(self, offer_id: str) -> tuple[str, list[str]]:
         """The offer's visibility and the resellers it is `selected` for."""

@@ -40,6 +40,7 @@ def build_activities(
         records.load_partner_context,
         records.record_transition,
         records.record_note,
+        records.enroll_partner,
         offers.grant_preferred_offers,
         offers.revoke_offer_access,
         notifications.send_notification,

@@ -15,9 +15,9 @@ from functools import partial
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
-from workflows.common import InvalidRequest, run_activity
+from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, InvalidRequest, run_activity
 from workflows.common import day as _day
 
 with workflow.unsafe.imports_passed_through():
@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         Nomination,
         Note,
         NoteInput,
+        NoteKind,
         PartnerState,
         PartnerStatus,
         PartnerWorkflowInput,
@@ -71,6 +72,8 @@ with workflow.unsafe.imports_passed_through():
         Tier,
     )
     from models.records import (
+        EnrollmentWrite,
+        EnrollmentWritten,
         MetricsRequest,
         NoteRecord,
         PartnerContext,
@@ -83,6 +86,8 @@ PATCH_FIRST_REQUEST_DECIDES = "first-request-decides"
 """Runs from this patch on let the starting request finish, and end if it was refused."""
 PATCH_CONTEXT_LOADED_ONCE = "context-loaded-once"
 """Runs from this patch on enroll with the context their request already loaded."""
+PATCH_ENROLL_IN_ONE_TASK = "enroll-in-one-task"
+"""Runs from this patch on enroll through one local activity, and welcome after answering."""
 PATCH_EXCLUSIVES_END_ON_REMOVAL = "exclusives-end-on-removal"
 """Runs from this patch on end the partner's exclusive agreements when it is removed."""
 KEPT_IN_STATE = 200
@@ -113,6 +118,8 @@ class PartnerLifecycleWorkflow:
         )
         self._lock = asyncio.Lock()
         self._changes = 0
+        self._outbox: list[tuple[NotificationKind, NotificationContext, int]] = []
+        """Messages to send from the run loop, after the request that caused them answered."""
 
     # ------------------------------------------------------------------ run loop
 
@@ -130,8 +137,12 @@ class PartnerLifecycleWorkflow:
             async with self._lock:
                 await self._load_context()
         while not self.state.is_closed:
+            if self._outbox:
+                await self._send_outbox()
+                continue
             if self._history_too_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._send_outbox()
                 if not self.state.is_closed:
                     self._continue_as_new()
                 break
@@ -149,6 +160,7 @@ class PartnerLifecycleWorkflow:
                 assert due is not None
                 await self._on_deadline(due)
         await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._send_outbox()
         return self.state
 
     def _started_for_nothing(self) -> bool:
@@ -162,7 +174,7 @@ class PartnerLifecycleWorkflow:
         )
 
     def _woken(self, changes_seen: int) -> bool:
-        return self._changes != changes_seen or self._history_too_long()
+        return self._changes != changes_seen or self._history_too_long() or bool(self._outbox)
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
@@ -225,6 +237,10 @@ class PartnerLifecycleWorkflow:
             s = self.state
             if s.status.on_preferred_list or s.scheduled_enrollment == request:
                 return s  # a repeated request: same partner, no second welcome
+            later = request.effective_date is not None and request.effective_date > workflow.now()
+            if not later and workflow.patched(PATCH_ENROLL_IN_ONE_TASK):
+                await self._enroll_in_one_task(request, ActorKind.PROVIDER, request.requested_by)
+                return s
             context = await self._load_context()
             self._check_tier_in_program(request.tier, context.program)
             if request.effective_date and request.effective_date > workflow.now():
@@ -585,6 +601,9 @@ class PartnerLifecycleWorkflow:
         context: PartnerContext | None = None,
     ) -> None:
         """Put the partner on the list; `context` is what the caller has just loaded, if any."""
+        if workflow.patched(PATCH_ENROLL_IN_ONE_TASK):
+            await self._enroll_in_one_task(request, actor, actor_id)
+            return
         s = self.state
         if context is None or not workflow.patched(PATCH_CONTEXT_LOADED_ONCE):
             context = await self._load_context()
@@ -602,6 +621,100 @@ class PartnerLifecycleWorkflow:
         await self._notify(
             NotificationKind.WELCOME, self._context(metrics=metrics), sequence=sequence
         )
+
+    async def _enroll_in_one_task(
+        self, request: EnrollmentRequest, actor: ActorKind, actor_id: str | None
+    ) -> None:
+        """Enroll in the workflow task that took the request: one local activity reads the
+        program and the metrics and writes the transition, the access and the note; the state
+        changes only once it succeeded, and the welcome leaves from the run loop."""
+        s = self.state
+        now = workflow.now()
+        workflow_id = workflow.info().workflow_id
+        reason = f"enrolled as {request.tier.value} by {request.requested_by}"
+        transition = Transition(
+            sequence=s.sequence + 1,
+            at=now,
+            from_status=s.status,
+            to_status=PartnerStatus.PREFERRED,
+            from_tier=s.tier,
+            to_tier=request.tier,
+            reason=reason,
+            actor=actor,
+            actor_id=actor_id,
+        )
+        note = (
+            Note(
+                sequence=transition.sequence + 1,
+                at=now,
+                kind=NoteKind.OTHER,
+                text=request.notes,
+                author=request.requested_by,
+            )
+            if request.notes
+            else None
+        )
+        ref = {"provider_id": s.provider_id, "reseller_team_id": s.reseller_team_id}
+        write = EnrollmentWrite(
+            **ref,
+            tier=request.tier,
+            as_of=now,
+            transition=TransitionRecord(
+                **ref,
+                idempotency_key=s.idempotency_key(workflow_id, "transition", transition.sequence),
+                workflow_id=workflow_id,
+                partnership_id=s.partnership_id,
+                transition=transition,
+                status=PartnerStatus.PREFERRED,
+                tier=request.tier,
+                enrolled_at=now,
+                grace_deadline=None,
+            ),
+            access=OfferAccessChange(
+                **ref, tier=request.tier, blocked_offer_ids=s.blocked_offer_ids, reason=reason
+            ),
+            note=NoteRecord(
+                **ref,
+                idempotency_key=s.idempotency_key(workflow_id, "note", note.sequence),
+                note=note,
+            )
+            if note
+            else None,
+        )
+        try:
+            written: EnrollmentWritten = await workflow.execute_local_activity(
+                ActivityName.ENROLL_PARTNER,
+                write,
+                result_type=EnrollmentWritten,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+                summary=f"enroll {s.reseller_team_id} as {request.tier.value}: program, "
+                "metrics, transition, offers",
+            )
+        except ActivityError as error:
+            if isinstance(error.cause, ApplicationError) and error.cause.non_retryable:
+                raise InvalidRequest(error.cause.message) from error
+            raise
+        s.sequence = note.sequence if note else transition.sequence
+        s.program = written.context.program
+        s.scheduled_enrollment = None
+        s.enrolled_at = now
+        s.last_metrics = written.metrics
+        self._clear_at_risk()
+        s.status, s.tier = PartnerStatus.PREFERRED, request.tier
+        s.transitions = [*s.transitions, transition][-KEPT_IN_STATE:]
+        if note:
+            s.notes = [*s.notes, note][-KEPT_IN_STATE:]
+        self._changed()
+        self._outbox.append(
+            (NotificationKind.WELCOME, self._context(metrics=written.metrics), transition.sequence)
+        )
+
+    async def _send_outbox(self) -> None:
+        async with self._lock:
+            while self._outbox:
+                kind, context, sequence = self._outbox.pop(0)
+                await self._notify(kind, context, sequence=sequence)
 
     async def _enter_at_risk(
         self,

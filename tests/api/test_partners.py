@@ -30,7 +30,7 @@ async def test_enrollment_returns_the_partner_and_a_repeat_returns_the_same(acme
     assert again["transitions"] == first["transitions"]
     state = await programs.state(acme.provider_id, team)
     assert state.status is PartnerStatus.PREFERRED
-    assert len(acme.program.notifications(team, "welcome")) == 1
+    assert len(await acme.program.sent(team, "welcome")) == 1
     assert [n["text"] for n in first["notes"]] == ["met at the summit"]
 
 
