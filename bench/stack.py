@@ -1,0 +1,237 @@
+"""The system under test in a process of its own: the API on uvicorn, and the partnerflow worker.
+
+`python -m bench.stack --database URL --temporal HOST:PORT [--no-api] [--no-worker]`
+binds a free local port, prints `port N` on stdout once uvicorn serves (`port 0`
+for a worker alone), and runs until SIGTERM. Every response carries a
+`server-timing` header that splits the server's time into the database (the
+API's own transactions: key and reseller lookups), Temporal (the
+update-with-start call) and the rest (FastAPI, pydantic, the view), so the load
+generator can say where a request's time went without any change to the
+product's code. `POST /_bench/profile/start` and `/stop` sample this process's
+CPU in between (bench/sampler.py). Logging is at WARNING, so the log channel's
+notifications cost no terminal output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+import uvicorn
+from sqlalchemy.orm import Session
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.app import create_app
+from api.deps import Services
+from bench.sampler import CpuSampler
+from models.contract import TASK_QUEUE
+from models.database import Database
+from models.partner import EnrollmentRequest, PartnerState
+from workers.partner_client import PartnerPrograms
+from workers.temporal_client import connect
+from workers.worker import open_database, running_worker
+
+PROFILE_PATH = "/_bench/profile/"
+
+
+@dataclass
+class RequestTiming:
+    """Seconds one request spent in each part of the server."""
+
+    db: float = 0.0
+    temporal: float = 0.0
+    started: float = field(default_factory=time.perf_counter)
+
+
+_timing: ContextVar[RequestTiming | None] = ContextVar("bench_timing", default=None)
+
+
+def _charge(kind: str, seconds: float) -> None:
+    timing = _timing.get()
+    if timing is not None:
+        setattr(timing, kind, getattr(timing, kind) + seconds)
+
+
+class TimedDatabase(Database):
+    """The API's database, charging each transaction's time to the request that opened it."""
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        started = time.perf_counter()
+        try:
+            with super().transaction() as session:
+                yield session
+        finally:
+            _charge("db", time.perf_counter() - started)
+
+
+class TimedPartnerPrograms(PartnerPrograms):
+    async def enroll(
+        self, provider_id: str, reseller_team_id: str, request: EnrollmentRequest
+    ) -> PartnerState:
+        started = time.perf_counter()
+        try:
+            return await super().enroll(provider_id, reseller_team_id, request)
+        finally:
+            _charge("temporal", time.perf_counter() - started)
+
+
+@dataclass
+class TimedServices(Services):
+    @property
+    def programs(self) -> PartnerPrograms:
+        return TimedPartnerPrograms(self.client, self.task_queue)
+
+
+class ServerTiming:
+    """ASGI middleware: a `server-timing` header of app, db and temporal milliseconds.
+
+    It also answers `POST /_bench/profile/start` and `POST /_bench/profile/stop` (the
+    latter with the CPU profile of this process since the start, as JSON).
+    """
+
+    def __init__(self, app: ASGIApp, sampler: CpuSampler | None = None) -> None:
+        self.app = app
+        self.sampler = sampler or CpuSampler()
+
+    async def _profile(self, path: str, send: Send) -> None:
+        if path.endswith("/start"):
+            self.sampler.start()
+            body = b"{}"
+        else:
+            body = json.dumps(await asyncio.to_thread(self.sampler.stop)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(PROFILE_PATH) and scope["method"] == "POST":
+            await self._profile(scope["path"], send)
+            return
+        timing = RequestTiming()
+        token = _timing.set(timing)
+
+        async def send_timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                total = time.perf_counter() - timing.started
+                value = (
+                    f"app;dur={total * 1000:.3f}, db;dur={timing.db * 1000:.3f}, "
+                    f"temporal;dur={timing.temporal * 1000:.3f}"
+                )
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"server-timing", value.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_timed)
+        finally:
+            _timing.reset(token)
+
+
+def parse_server_timing(header: str) -> dict[str, float]:
+    """`app;dur=1.2, db;dur=0.3` as {"app": 1.2, "db": 0.3} (milliseconds)."""
+    found: dict[str, float] = {}
+    for part in header.split(","):
+        name, _, duration = part.strip().partition(";dur=")
+        if name and duration:
+            found[name] = float(duration)
+    return found
+
+
+def _bound_socket() -> socket.socket:
+    # IPPROTO_TCP named explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says
+    # TCP, and without it Nagle's algorithm and delayed ACKs add ~40 ms to every response.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def _maybe_worker(
+    enabled: bool, database_url: str, address: str, namespace: str, task_queue: str
+) -> AsyncIterator[None]:
+    if not enabled:
+        yield
+        return
+    # The worker's own client and engine, as `partnerflow worker` would have.
+    client = await connect(address, namespace)
+    db = open_database(database_url)
+    try:
+        async with running_worker(client, db, task_queue):
+            yield
+    finally:
+        db.engine.dispose()
+
+
+async def serve(args: argparse.Namespace) -> None:
+    async with _maybe_worker(
+        args.worker, args.database, args.temporal, args.namespace, args.task_queue
+    ):
+        if not args.api:
+            print("port 0", flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            await stop.wait()
+            return
+        client = await connect(args.temporal, args.namespace)
+        db = TimedDatabase(open_database(args.database).engine)
+        services = TimedServices(db=db, client=client, task_queue=args.task_queue)
+        sock = _bound_socket()
+        config = uvicorn.Config(
+            ServerTiming(create_app(services)),
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+        )
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if serving.done():
+                await serving  # raises what stopped it
+                return
+            await asyncio.sleep(0.05)
+        print(f"port {sock.getsockname()[1]}", flush=True)
+        try:
+            await serving
+        finally:
+            db.engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database", required=True, help="the program database URL")
+    parser.add_argument("--temporal", required=True, help="the Temporal frontend, HOST:PORT")
+    parser.add_argument("--namespace", default="default")
+    parser.add_argument("--task-queue", default=TASK_QUEUE)
+    parser.add_argument("--api", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--worker", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
