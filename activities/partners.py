@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.idempotent import insert_once
+from activities.idempotent import already_recorded, insert_once
 from activities.metrics import partner_metrics
 from activities.offers import apply_access_change
 from models.contract import ActivityName
@@ -109,12 +108,6 @@ def _note_row(record: NoteRecord) -> PartnerNote:
     )
 
 
-def _recorded(
-    session: Session, model: type[TransitionLogEntry] | type[PartnerNote], key: str
-) -> bool:
-    return session.scalar(select(model.id).where(model.idempotency_key == key)) is not None
-
-
 class PartnerRecordActivities:
     """Keeps the preferred list, the transition log and the notes current."""
 
@@ -169,11 +162,13 @@ class PartnerRecordActivities:
         )
         record = write.transition
         with self._db.transaction() as session:
-            if not _recorded(session, TransitionLogEntry, record.idempotency_key):
+            if not already_recorded(session, TransitionLogEntry, record.idempotency_key):
                 session.add(_transition_row(record))
                 _upsert_listing(session, record)
             apply_access_change(session, write.access)
-            if write.note and not _recorded(session, PartnerNote, write.note.idempotency_key):
+            if write.note and not already_recorded(
+                session, PartnerNote, write.note.idempotency_key
+            ):
                 session.add(_note_row(write.note))
         activity.logger.info("%s: enrolled as %s", record.workflow_id, write.tier.value)
         return EnrollmentWritten(context=context, metrics=metrics)

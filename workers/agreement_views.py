@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from rich.table import Table
 
 from models.agreement import AgreementState, AgreementTerms
-
-
-def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+from workers.cli_support import when
 
 
 def _scope(terms: AgreementTerms) -> str:

@@ -12,7 +12,7 @@ from services.providers import create_provider
 from workers.agreement_client import Agreements
 from workers.agreement_views import agreement_table, events_table, scorecards_table
 from workers.api_server import DEFAULT_API_HOST, DEFAULT_API_PORT, serve_api
-from workers.cli_support import ask, console, fail, run
+from workers.cli_support import ask, console, fail, program_database, run
 from workers.dev import run_dev
 from workers.dev_server import (
     DEFAULT_PORT,
@@ -111,16 +111,11 @@ def providers_create(
     ] = None,
 ) -> None:
     """Create a provider with the default program, and print its ID and a new API key."""
-    url = Settings().database_url
-    try:
-        db = open_database(url)
-        with db.transaction() as session:
+    with program_database() as session:
+        try:
             created = create_provider(session, name, provider_id)
-        db.engine.dispose()
-    except ValueError as error:
-        raise fail(str(error)) from None
-    except SQLAlchemyError as error:
-        raise fail(f"the program database at {display_url(url)} failed: {error}") from None
+        except ValueError as error:
+            raise fail(str(error)) from None
     console.print(f"provider  {created.provider_id}  ({created.name})")
     console.print(f"API key   {created.api_key}", soft_wrap=True, highlight=False)
     console.print("[dim]The key is shown once: keep it now. Send it as the x-api-key header.[/]")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import typer
@@ -13,14 +14,16 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api.errors import describe_errors
+from services.errors import ConflictError, InputError, NotFoundError
 from workers.api_server import ApiPortTaken
 from workers.binaries import MissingBinary
 from workers.dev_server import DevServerError
 from workers.settings import Settings
-from workers.worker import TemporalUnreachable, connect_temporal
+from workers.worker import TemporalUnreachable, connect_temporal, display_url, open_database
 from workers.workflow_requests import RequestRejected, WorkflowNotFound
 
 QUERY_TIMEOUT = timedelta(seconds=15)
@@ -29,6 +32,10 @@ console = Console()
 errors = Console(stderr=True)
 
 T = TypeVar("T")
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
 def fail(message: str) -> typer.Exit:
@@ -59,6 +66,26 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         # (SIGSEGV/SIGABRT in the SDK's bridge, temporalio/sdk-python#300): collect it now.
         gc.collect()
     raise fail(message)
+
+
+@contextmanager
+def program_database() -> Iterator[Session]:
+    """One transaction on PARTNERFLOW_DATABASE_URL; a refusal or a database failure exits 1
+    with its message."""
+    url = Settings().database_url
+    try:
+        db = open_database(url)
+    except SQLAlchemyError as error:
+        raise fail(f"the program database at {display_url(url)} failed: {error}") from None
+    try:
+        with db.transaction() as session:
+            yield session
+    except (InputError, NotFoundError, ConflictError) as error:
+        raise fail(str(error)) from None
+    except SQLAlchemyError as error:
+        raise fail(f"the program database at {display_url(url)} failed: {error}") from None
+    finally:
+        db.engine.dispose()
 
 
 def valid(build: Callable[[], T]) -> T:

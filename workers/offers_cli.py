@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from models.offers import Visibility
-from services.errors import ConflictError, InputError, NotFoundError
 from services.offers import (
     NewOffer,
     OfferChange,
@@ -23,9 +20,7 @@ from services.offers import (
     reseller_offers,
     update_offer,
 )
-from workers.cli_support import console, fail, valid
-from workers.settings import Settings
-from workers.worker import display_url, open_database
+from workers.cli_support import console, program_database, valid
 
 offers_app = typer.Typer(help="A provider's offers and who can see them.", no_args_is_help=True)
 
@@ -41,23 +36,8 @@ AllowOption = Annotated[
 T = TypeVar("T")
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    url = Settings().database_url
-    db = open_database(url)
-    try:
-        with db.transaction() as session:
-            yield session
-    except (InputError, NotFoundError, ConflictError) as error:
-        raise fail(str(error)) from None
-    except SQLAlchemyError as error:
-        raise fail(f"the program database at {display_url(url)} failed: {error}") from None
-    finally:
-        db.engine.dispose()
-
-
 def _with_session(call: Callable[[Session], T]) -> T:
-    with _session() as session:
+    with program_database() as session:
         return call(session)
 
 

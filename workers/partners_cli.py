@@ -25,11 +25,9 @@ from models.partner import (
 )
 from models.program import Tier
 from models.schema import PreferredListEntry
-from workers.agreement_views import when
-from workers.cli_support import ask, console, fail, run, valid
+from workers.cli_support import ask, console, fail, program_database, run, valid, when
 from workers.partner_client import PartnerPrograms
 from workers.settings import Settings
-from workers.worker import open_database
 
 partners_app = typer.Typer(help="Partners of a provider's program.", no_args_is_help=True)
 
@@ -202,7 +200,6 @@ def list_partners(
         wanted_tier = Tier(tier) if tier else None
     except ValueError:
         raise fail(f"unknown tier {tier!r}: use silver or gold") from None
-    db = open_database(Settings().database_url)
     query = select(PreferredListEntry).where(PreferredListEntry.provider_id == provider_id)
     if status is not None:
         query = query.where(PreferredListEntry.status == status.value)
@@ -211,7 +208,7 @@ def list_partners(
     table = Table(title=f"partners of {provider_id}", title_justify="left")
     for column in ("reseller", "status", "tier", "enrolled", "grace deadline"):
         table.add_column(column)
-    with db.transaction() as session:
+    with program_database() as session:
         rows = session.scalars(query.order_by(PreferredListEntry.reseller_team_id)).all()
         for row in rows:
             table.add_row(
@@ -221,6 +218,5 @@ def list_partners(
                 when(row.enrolled_at),
                 when(row.grace_deadline),
             )
-    db.engine.dispose()
     console.print(table)
     console.print(f"{len(rows)} partner(s)")
