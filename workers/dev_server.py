@@ -16,6 +16,7 @@ from urllib.parse import quote
 from temporalio.client import Client
 
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
+from workers.api_server import DEFAULT_API_PORT
 from workers.binaries import find_binary
 from workers.settings import Settings
 from workers.temporal_client import connect, register_search_attributes
@@ -38,7 +39,7 @@ class DevConfig:
     ui_port: int = DEFAULT_UI_PORT
     namespace: str = "default"
     state_dir: Path = DEFAULT_STATE_DIR
-    api_port: int = 8000
+    api_port: int = DEFAULT_API_PORT
 
     @property
     def address(self) -> str:
