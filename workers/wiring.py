@@ -18,6 +18,7 @@ from activities.offers import OfferAccessActivities
 from activities.partners import PartnerRecordActivities
 from models.contract import TASK_QUEUE
 from models.database import Database
+from workers.bytecode import cache_bytecode, workflow_sources
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
 
@@ -68,6 +69,7 @@ def build_worker(
     With `max_cached_workflows=0` the worker keeps no workflow in memory and so
     takes no sticky tasks: every task replays the history from the start.
     """
+    cache_bytecode(workflow_sources(WORKFLOWS))
     return Worker(
         client,
         task_queue=task_queue,
