@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
@@ -92,3 +93,49 @@ async def median_segments(client: Client, workflow_ids: Sequence[str]) -> dict[s
         * (1 if name == WFT_COUNT else 1000)
         for name, values in samples.items()
     }
+
+
+@dataclass(frozen=True)
+class RunSpans:
+    """Where a workflow run's time went, from its history, step by step in order."""
+
+    steps: list[tuple[str, float, float]]
+    """(step, seconds waiting for a worker, seconds in the worker or running)."""
+    total: float
+    """From the run's start to its completion."""
+
+    @property
+    def between(self) -> float:
+        """What is left: the server between one event and the next."""
+        return self.total - sum(waited + ran for _, waited, ran in self.steps)
+
+
+def run_spans(history: WorkflowHistory) -> RunSpans:
+    events = list(history.events)
+    start = _seconds(events[0])
+    scheduled: dict[int, tuple[str, float]] = {}
+    started: dict[int, float] = {}
+    steps: list[tuple[str, float, float]] = []
+    tasks, task_scheduled, task_started = 0, start, start
+    for event in events:
+        kind, at = event.event_type, _seconds(event)
+        if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            task_scheduled = at
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+            task_started = at
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            tasks += 1
+            steps.append(
+                (f"workflow task {tasks}", task_started - task_scheduled, at - task_started)
+            )
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            name = event.activity_task_scheduled_event_attributes.activity_type.name
+            scheduled[event.event_id] = (name, at)
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            started[event.activity_task_started_event_attributes.scheduled_event_id] = at
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            scheduled_id = event.activity_task_completed_event_attributes.scheduled_event_id
+            name, queued = scheduled[scheduled_id]
+            began = started.get(scheduled_id, queued)
+            steps.append((f"activity {name}", began - queued, at - began))
+    return RunSpans(steps, _seconds(events[-1]) - start)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from statistics import median
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -248,7 +249,14 @@ def profile_rows(results: Results) -> tuple[list[Row], list[Row]]:
     profile, pf_rate = results.profile, results.pf_rate
     if not profile or pf_rate is None:
         return [], []
-    count = pf_rate.count
+    return profile_breakdown(profile, pf_rate.count)
+
+
+def profile_breakdown(
+    profile: dict[str, Any], count: float = 1, top: int = PROFILE_TOP
+) -> tuple[list[Row], list[Row]]:
+    """A bench/sampler.py profile as CPU ms (per `count` of something): by purpose, and the
+    `top` (purpose, library) pairs."""
 
     def ms(seconds: float) -> str:
         return f"{seconds / count * 1000:.1f}"
@@ -260,9 +268,7 @@ def profile_rows(results: Results) -> tuple[list[Row], list[Row]]:
     purposes.append(("  the sampler itself (what profiling cost)", ms(profile["sampler_cpu"])))
     libraries: list[Row] = [
         (purpose, library, ms(seconds))
-        for purpose, library, seconds in sorted(profile["by_library"], key=lambda r: -r[2])[
-            :PROFILE_TOP
-        ]
+        for purpose, library, seconds in sorted(profile["by_library"], key=lambda r: -r[2])[:top]
     ]
     return purposes, libraries
 
@@ -375,13 +381,20 @@ def markdown(results: Results) -> str:
 
 def update_readme(results: Results, path: Path = README) -> None:
     """Replace this database's block of results between its markers, or append one."""
-    start = f"<!-- results:{results.database}:start -->"
-    end = f"<!-- results:{results.database}:end -->"
-    block = f"{start}\n{markdown(results)}\n{end}"
+    write_block(f"results:{results.database}", markdown(results), path)
+
+
+def write_block(key: str, text: str, path: Path = README, before: str | None = None) -> None:
+    """Replace the block between `<!-- {key}:start -->` and `<!-- {key}:end -->` with `text`;
+    without one yet, put it just before the line `before` (if present), else at the end."""
+    start, end = f"<!-- {key}:start -->", f"<!-- {key}:end -->"
+    block = f"{start}\n{text}\n{end}"
     current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if pattern.search(current):
         updated = pattern.sub(lambda _: block, current)
+    elif before is not None and f"\n{before}\n" in current:
+        updated = current.replace(f"\n{before}\n", f"\n{block}\n\n{before}\n", 1)
     else:
         updated = current.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(updated, encoding="utf-8")

@@ -58,6 +58,14 @@ def _group(name: str) -> str:
     return "other threads"
 
 
+def _activity(frames: list[tuple[str, str]]) -> str | None:
+    """`activity {function}`: the outermost frame in partnerflow's activities, if any."""
+    for filename, function in frames:
+        if f"{_REPO}/activities/" in filename:
+            return f"activity {function}"
+    return None
+
+
 def _purpose(group: str, frames: list[tuple[str, str]]) -> str:
     """What the thread was doing, from its group and its frames (outermost first)."""
     if group == "workflow threads":
@@ -65,10 +73,9 @@ def _purpose(group: str, frames: list[tuple[str, str]]) -> str:
     if any(function == "_create_workflow_instance" for _, function in frames):
         return NEW_INSTANCE
     if group == "activity threads":
-        for filename, function in frames:
-            if f"{_REPO}/activities/" in filename:
-                return f"activity {function}"
-        return "activity dispatch (SDK)"
+        return _activity(frames) or "activity dispatch (SDK)"
+    if group == "event loop thread" and (running := _activity(frames)):
+        return f"{running} (async, on the event loop)"
     if group == "API threads" or any(
         f"site-packages/{lib}/" in filename
         for filename, _ in frames

@@ -8,8 +8,9 @@ API's own transactions: key and reseller lookups), Temporal (the
 update-with-start call) and the rest (FastAPI, pydantic, the view), so the load
 generator can say where a request's time went without any change to the
 product's code. `POST /_bench/profile/start` and `/stop` sample this process's
-CPU in between (bench/sampler.py). Logging is at WARNING, so the log channel's
-notifications cost no terminal output.
+CPU in between (bench/sampler.py); a worker alone (`--no-api --profile-output F`)
+does the same on SIGUSR1 and SIGUSR2, writing the profile to F. Logging is at
+WARNING, so the log channel's notifications cost no terminal output.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import uvicorn
 from sqlalchemy.orm import Session
@@ -189,11 +191,13 @@ async def serve(args: argparse.Namespace) -> None:
         args.worker, args.database, args.temporal, args.namespace, args.task_queue
     ):
         if not args.api:
-            print("port 0", flush=True)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, stop.set)
+            if args.profile_output:
+                _profile_on_signals(loop, args.profile_output)
+            print("port 0", flush=True)
             await stop.wait()
             return
         client = await connect(args.temporal, args.namespace)
@@ -220,6 +224,20 @@ async def serve(args: argparse.Namespace) -> None:
             db.engine.dispose()
 
 
+def _profile_on_signals(loop: asyncio.AbstractEventLoop, output: Path) -> None:
+    """Without the API, SIGUSR1 starts sampling this process's CPU and SIGUSR2 writes the
+    profile since then to `output` (as JSON, renamed into place once complete)."""
+    sampler = CpuSampler()
+
+    def write() -> None:
+        partial = output.with_suffix(".partial")
+        partial.write_text(json.dumps(sampler.stop()))
+        partial.replace(output)
+
+    loop.add_signal_handler(signal.SIGUSR1, sampler.start)
+    loop.add_signal_handler(signal.SIGUSR2, lambda: loop.run_in_executor(None, write))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--database", required=True, help="the program database URL")
@@ -228,6 +246,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task-queue", default=TASK_QUEUE)
     parser.add_argument("--api", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--worker", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--profile-output",
+        type=Path,
+        help="with --no-api: SIGUSR1 starts a CPU profile, SIGUSR2 writes it to this file",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     asyncio.run(serve(args))
