@@ -41,7 +41,10 @@ from temporalio.worker import Worker
 
 from bench.environment import (
     CpuMeter,
+    add_database_option,
+    backend,
     child_pids,
+    command_line,
     dev_server,
     free_port,
     fresh_database,
@@ -81,7 +84,7 @@ from models.program import Tier
 from models.schema import Notification, PreferredListEntry
 from services.providers import create_provider
 from workers.demo_data import GOOD, SLIPPING, WEAK, add_offer, add_reseller, generate_orders
-from workers.worker import display_url, open_database
+from workers.worker import open_database
 
 PREFERRED = "/provider/partners/preferred"
 PROVIDER_ID = "bench"
@@ -262,11 +265,8 @@ async def run(options: argparse.Namespace, console: Console) -> Results:
     began = time.perf_counter()
     results = Results(
         machine=machine(),
-        command="python -m bench.enroll_http "
-        + " ".join(
-            display_url(arg) if arg == options.database != "sqlite" else arg for arg in sys.argv[1:]
-        ),
-        database="sqlite" if options.database == "sqlite" else "postgresql",
+        command=command_line("bench.enroll_http", options.database),
+        database=backend(options.database),
         clients=options.clients,
         separate_worker=options.separate_worker,
     )
@@ -483,12 +483,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--throughput", type=int, default=1000, help="new partners in the throughput phase"
     )
     parser.add_argument("--clients", type=int, default=32, help="requests in flight")
-    parser.add_argument(
-        "--database",
-        default="sqlite",
-        help="sqlite (a file in a temporary directory) or a postgresql:// URL of a server "
-        "where a fresh database may be created",
-    )
+    add_database_option(parser)
     parser.add_argument(
         "--separate-worker",
         action="store_true",
@@ -512,14 +507,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
     console = Console()
-    results = run_benchmark(lambda: run(options, console), console)
-    if isinstance(results, int):
-        return results
-    print_report(results, console)
-    if options.readme:
+
+    def save(results: Results) -> Path:
         update_readme(results)
-        console.print(f"results written to {README}")
-    return 0
+        return README
+
+    return run_benchmark(
+        lambda: run(options, console), console, print_report, save if options.readme else None
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ of processes from /proc, and a main that SIGTERM interrupts like Ctrl-C.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import datetime as dt
@@ -38,6 +39,7 @@ from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
 from models.database import normalize_url
 from workers.binaries import find_binary
 from workers.temporal_client import register_search_attributes
+from workers.worker import display_url
 
 STACK_START_TIMEOUT = 60.0
 
@@ -269,6 +271,26 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def add_database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        default="sqlite",
+        help="sqlite (a file in a temporary directory) or a postgresql:// URL of a server "
+        "where a fresh database may be created",
+    )
+
+
+def command_line(program: str, database: str) -> str:
+    """How this run was started (`python -m bench.x --database …`), the password masked."""
+    shown = (display_url(arg) if arg == database != "sqlite" else arg for arg in sys.argv[1:])
+    return " ".join(["python -m", program, *shown])
+
+
+def backend(database: str) -> str:
+    """`sqlite` or `postgresql`, what a --database value names."""
+    return "sqlite" if database == "sqlite" else "postgresql"
+
+
 def search_attribute_keys() -> list[SearchAttributeKey[Any]]:
     return [SearchAttributeKey.for_keyword(n.value) for n in KEYWORD_ATTRIBUTES] + [
         SearchAttributeKey.for_datetime(n.value) for n in DATETIME_ATTRIBUTES
@@ -311,11 +333,16 @@ async def _until_signal(run: Callable[[], Coroutine[Any, Any, T]]) -> T:
     return await run()
 
 
-def run_benchmark(run: Callable[[], Coroutine[Any, Any, T]], console: Console) -> T | int:
-    """What `run()` returns, or the exit status once it failed (1) or was interrupted (130),
-    after saying so."""
+def run_benchmark(
+    run: Callable[[], Coroutine[Any, Any, T]],
+    console: Console,
+    report: Callable[[T, Console], None],
+    save: Callable[[T], Path] | None = None,
+) -> int:
+    """Run `run()`, print what it returns with `report` and `save` it (which says where);
+    the exit status: 0, or 1 once it failed, 130 once interrupted, after saying so."""
     try:
-        return asyncio.run(_until_signal(run))
+        results = asyncio.run(_until_signal(run))
     except BenchError as error:
         console.print(f"[red]benchmark failed:[/] {error}")
         return 1
@@ -328,3 +355,7 @@ def run_benchmark(run: Callable[[], Coroutine[Any, Any, T]], console: Console) -
             console.print("[yellow]interrupted[/]")
             return 130
         raise
+    report(results, console)
+    if save is not None:
+        console.print(f"results written to {save(results)}")
+    return 0
