@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from models.agreement import AgreementKind, Scorecard
-from models.metrics import PartnerMetrics
+from models.metrics import CriterionResult, PartnerMetrics
 from models.notifications import AgreementNotice, NotificationContext, NotificationKind
 
 
@@ -35,6 +36,10 @@ def _failed_lines(ctx: NotificationContext) -> list[str]:
     return [f"  - {c.describe()}" for c in ctx.failed_criteria]
 
 
+def _checked(results: Sequence[CriterionResult]) -> list[str]:
+    return [f"  {'met    ' if r.met else 'MISSED '} {r.describe()}" for r in results]
+
+
 def _scope(notice: AgreementNotice) -> str:
     if notice.kind is AgreementKind.REGIONAL:
         zips = notice.zip_codes
@@ -49,7 +54,7 @@ def _scorecard_lines(card: Scorecard | None) -> list[str]:
     return [
         f"Scorecard for {_date(card.period_start)} to {_date(card.period_end)} "
         f"({card.metrics.total_orders} orders):",
-        *(f"  {'met    ' if line.met else 'MISSED '} {line.describe()}" for line in card.lines),
+        *_checked(card.lines),
     ]
 
 
@@ -179,6 +184,20 @@ def render(
         case NotificationKind.UNBLOCKED:
             subject = "Your access to offers has been restored"
             lines = [f"{reseller_name}, your block has been lifted. {reason}".rstrip()]
+        case NotificationKind.SCORECARD:
+            subject = f"Your {provider_name} partner scorecard for {ctx.period}"
+            if ctx.next_tier is None:
+                ahead = [f"{tier} is the program's highest tier: keep these figures up."]
+            else:
+                ahead = [
+                    f"What {ctx.next_tier.value} requires:",
+                    *_checked(ctx.next_tier_criteria),
+                ]
+            lines = [
+                f"{reseller_name}, you are a {tier} partner of {provider_name}.",
+                *_metrics_lines(ctx.metrics),
+                *ahead,
+            ]
         case NotificationKind.CANDIDATE_NOTICE:
             subject = f"{reseller_name} qualifies for your preferred list"
             lines = [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from temporalio import activity
@@ -12,6 +14,8 @@ from models.contract import ActivityName
 from models.database import Database
 from models.notifications import NotificationReceipt, NotificationRequest, Recipient
 from models.schema import Notification, Provider, Reseller, utcnow
+
+logger = logging.getLogger(__name__)
 
 PENDING = "pending"
 SENT = "sent"
@@ -78,6 +82,10 @@ class NotificationActivities:
 
     @activity.defn(name=ActivityName.SEND_NOTIFICATION)
     def send_notification(self, request: NotificationRequest) -> NotificationReceipt:
+        return self.send(request)
+
+    def send(self, request: NotificationRequest) -> NotificationReceipt:
+        """Render, record and deliver one message, unless its key was already sent."""
         try:
             row, address = self._outbox_row(request)
         except IntegrityError:
@@ -97,5 +105,5 @@ class NotificationActivities:
             stored.status = SENT
             stored.sent_at = utcnow()
             row = stored
-        activity.logger.info("sent %s to %s: %s", request.kind.value, address, row.subject)
+        logger.info("sent %s to %s: %s", request.kind.value, address, row.subject)
         return _receipt(row, already_sent=False)

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field, field_validator
 
 from api.views import ApiModel
-from models.metrics import CriterionResult, PartnerMetrics, evaluate
+from models.metrics import PartnerMetrics, next_tier
 from models.partner import ActorKind, NoteKind, PartnerState, PartnerStatus
 from models.program import ProgramSettings, Tier
 
@@ -157,19 +157,14 @@ class PartnerListItem(ApiModel):
     updated_at: datetime
 
 
-def next_tier(
+def next_tier_view(
     tier: Tier, metrics: PartnerMetrics | None, program: ProgramSettings | None
 ) -> NextTierView | None:
     """The tier above the partner's and each of its criteria against its metrics."""
-    if metrics is None or program is None:
+    above = next_tier(tier, metrics, program) if metrics and program else None
+    if above is None:
         return None
-    above = [t for t in program.partner_tiers if t.rank > tier.rank]
-    if not above:
-        return None
-    criteria = program.criteria_for(above[0])
-    assert criteria is not None
-    results: list[CriterionResult] = evaluate(metrics, criteria)
-    return NextTierView(tier=above[0], criteria=[CriterionView.model_validate(r) for r in results])
+    return NextTierView(tier=above[0], criteria=[CriterionView.model_validate(r) for r in above[1]])
 
 
 def partner_view(state: PartnerState, metrics: PartnerMetrics | None = None) -> PartnerView:
@@ -188,7 +183,7 @@ def partner_view(state: PartnerState, metrics: PartnerMetrics | None = None) -> 
         failed_criteria=[CriterionView.model_validate(c) for c in state.failed_criteria],
         blocked_offer_ids=state.blocked_offer_ids,
         metrics=MetricsView.model_validate(metrics) if metrics else None,
-        next_tier=next_tier(state.tier, metrics, state.program),
+        next_tier=next_tier_view(state.tier, metrics, state.program),
         transitions=[TransitionView.model_validate(t) for t in state.transitions],
         notes=[NoteView.model_validate(n) for n in state.notes],
     )

@@ -93,3 +93,8 @@ class ActivityName(StrEnum):
     RECORD_SCORECARD = "record_scorecard"
     RECORD_AGREEMENT_EVENT = "record_agreement_event"
     ENROLL_PARTNER = "enroll_partner"
+    OPEN_REVIEW = "open_review"
+    ASSESS_RESELLERS = "assess_resellers"
+    WAKE_PARTNERS = "wake_partners"
+    SEND_SCORECARDS = "send_scorecards"
+    WRITE_PROGRAM_REPORT = "write_program_report"

@@ -149,6 +149,17 @@ def qualifying_tier(
     return best
 
 
+def next_tier(
+    tier: Tier, metrics: PartnerMetrics, program: ProgramSettings
+) -> tuple[Tier, list[CriterionResult]] | None:
+    """The tier above `tier` in the program and each of its criteria against the metrics."""
+    above = [t for t in program.partner_tiers if t.rank > tier.rank]
+    criteria = program.criteria_for(above[0]) if above else None
+    if criteria is None:
+        return None
+    return above[0], evaluate(metrics, criteria)
+
+
 def window_bounds(end: datetime, days: int) -> tuple[datetime, datetime]:
     """The [start, end) window of `days` days that ends at `end`."""
     return end - timedelta(days=days), end

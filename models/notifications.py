@@ -23,6 +23,7 @@ class NotificationKind(StrEnum):
     BLOCKED = "blocked"
     UNBLOCKED = "unblocked"
     CANDIDATE_NOTICE = "candidate_notice"
+    SCORECARD = "scorecard"
     EXCLUSIVE_GRANTED = "exclusive_granted"
     EXCLUSIVE_REVIEW = "exclusive_review"
     EXCLUSIVE_BREACH = "exclusive_breach"
@@ -63,6 +64,9 @@ class NotificationContext(Frozen):
     metrics: PartnerMetrics | None = None
     offer_ids: list[str] = Field(default_factory=list)
     agreement: AgreementNotice | None = None
+    next_tier: Tier | None = None
+    next_tier_criteria: list[CriterionResult] = Field(default_factory=list)
+    period: str | None = None
 
 
 class NotificationRequest(Frozen):

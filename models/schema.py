@@ -353,3 +353,57 @@ class OrderEvent(Base):
     event_type: Mapped[str] = mapped_column(String(40))
     order_id: Mapped[str] = mapped_column(String(100))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProgramReview(Base):
+    """One program review: its period, the program version it applied, what it found."""
+
+    __tablename__ = "program_reviews"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    cadence: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime)
+    program_version: Mapped[int] = mapped_column(Integer)
+    program: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assessment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    fan_out: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_program_reviews_provider_end", "provider_id", "window_end"),)
+
+
+class ReviewSnapshot(Base):
+    """One reseller at one review: its metrics, where it stood, and what the review decided."""
+
+    __tablename__ = "review_snapshots"
+
+    review_id: Mapped[str] = mapped_column(ForeignKey("program_reviews.id"), primary_key=True)
+    reseller_team_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status_before: Mapped[str | None] = mapped_column(String(20))
+    tier_before: Mapped[str] = mapped_column(String(20))
+    standing: Mapped[str] = mapped_column(String(20))
+    status_after: Mapped[str | None] = mapped_column(String(20))
+    tier_after: Mapped[str] = mapped_column(String(20))
+    total_orders: Mapped[int] = mapped_column(Integer)
+    accepted_orders: Mapped[int] = mapped_column(Integer)
+    decided_orders: Mapped[int] = mapped_column(Integer)
+    fulfilled_orders: Mapped[int] = mapped_column(Integer)
+    orders_per_month: Mapped[float]
+    acceptance_rate: Mapped[float | None]
+    completion_rate: Mapped[float | None]
+    cancellation_rate: Mapped[float | None]
+    average_rating: Mapped[float | None]
+    rated_orders: Mapped[int] = mapped_column(Integer)
+    average_order_value: Mapped[float | None]
+    revenue: Mapped[float]
+    month_over_month_growth: Mapped[float | None]
+    tenure_months: Mapped[int] = mapped_column(Integer)
+    failed_criteria: Mapped[str | None] = mapped_column(Text)
+    signalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_review_snapshots_review_standing", "review_id", "standing"),)

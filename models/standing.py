@@ -25,6 +25,16 @@ class Standing(StrEnum):
     DEMOTION = "demotion"
 
 
+WAKING = (
+    Standing.NEW_CANDIDATE,
+    Standing.BELOW_STANDARD,
+    Standing.RECOVERED,
+    Standing.PROMOTION,
+    Standing.DEMOTION,
+)
+"""The standings that change a partner, so a review wakes its workflow; the rest stay asleep."""
+
+
 class StandingDecision(Frozen):
     standing: Standing
     tier: Tier = Field(description="The partner's tier once the decision is applied.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -17,6 +19,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.contract import (
     PARTNER_STATUS,
@@ -147,12 +150,42 @@ class PartnerPrograms:
             **self._start_options(provider_id, reseller_team_id),
         )
 
-    async def review(self, provider_id: str, reseller_team_id: str, signal: ReviewSignal) -> None:
-        await self._call(
-            provider_id,
-            reseller_team_id,
-            lambda h: h.signal(PartnerLifecycleWorkflow.review, signal),
+    async def review(
+        self,
+        provider_id: str,
+        reseller_team_id: str,
+        signal: ReviewSignal,
+        *,
+        request_id: str | None = None,
+    ) -> None:
+        """Send a review's finding; the server drops a second signal with the same `request_id`."""
+        if request_id is None:
+            await self._call(
+                provider_id,
+                reseller_team_id,
+                lambda h: h.signal(PartnerLifecycleWorkflow.review, signal),
+            )
+            return
+        # The SDK gives each signal a fresh request ID; the raw call lets a retried
+        # fan-out reuse one, so the server itself deduplicates the repeat.
+        request = SignalWorkflowExecutionRequest(
+            namespace=self.client.namespace,
+            workflow_execution=WorkflowExecution(
+                workflow_id=partner_workflow_id(provider_id, reseller_team_id)
+            ),
+            signal_name="review",
+            identity=self.client.identity,
+            request_id=request_id,
         )
+        request.input.payloads.extend(await self.client.data_converter.encode([signal]))
+        try:
+            await self.client.workflow_service.signal_workflow_execution(request, retry=True)
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                raise PartnerNotFound(
+                    f"{reseller_team_id} is not a partner of provider {provider_id}"
+                ) from error
+            raise
 
     async def state(self, provider_id: str, reseller_team_id: str) -> PartnerState:
         return await self._call(

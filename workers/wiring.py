@@ -16,26 +16,39 @@ from activities.metrics import MetricsActivities
 from activities.notifications import NotificationActivities
 from activities.offers import OfferAccessActivities
 from activities.partners import PartnerRecordActivities
+from activities.review_fanout import ReviewFanOutActivities
+from activities.reviews import ReviewActivities
 from models.contract import TASK_QUEUE
 from models.database import Database
 from workers.bytecode import cache_bytecode, workflow_sources
+from workers.partner_client import PartnerPrograms
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
+from workflows.program_review import ProgramReviewWorkflow
 
-WORKFLOWS: Sequence[type] = (PartnerLifecycleWorkflow, ExclusiveAgreementWorkflow)
+WORKFLOWS: Sequence[type] = (
+    PartnerLifecycleWorkflow,
+    ExclusiveAgreementWorkflow,
+    ProgramReviewWorkflow,
+)
 ACTIVITY_THREADS = 32
 SHUTDOWN_GRACE = timedelta(seconds=20)
 """How long in-flight activities may run on after SIGTERM; compose allows 30 s to stop."""
 
 
 def build_activities(
-    db: Database, channel: NotificationChannel | None = None
+    db: Database,
+    client: Client,
+    channel: NotificationChannel | None = None,
+    task_queue: str = TASK_QUEUE,
 ) -> list[Callable[..., Any]]:
     metrics = MetricsActivities(db)
     records = PartnerRecordActivities(db)
     offers = OfferAccessActivities(db)
     notifications = NotificationActivities(db, channel or LogChannel())
     agreements = AgreementActivities(db)
+    reviews = ReviewActivities(db, notifications.send)
+    fan_out = ReviewFanOutActivities(db, PartnerPrograms(client, task_queue))
     return [
         metrics.compute_partner_metrics,
         records.load_partner_context,
@@ -52,6 +65,11 @@ def build_activities(
         agreements.compute_agreement_metrics,
         agreements.record_scorecard,
         agreements.record_agreement_event,
+        reviews.open_review,
+        reviews.assess_resellers,
+        reviews.send_scorecards,
+        reviews.write_program_report,
+        fan_out.wake_partners,
     ]
 
 
@@ -74,7 +92,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=build_activities(db, channel),
+        activities=build_activities(db, client, channel, task_queue),
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,
         graceful_shutdown_timeout=SHUTDOWN_GRACE,

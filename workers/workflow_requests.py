@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -18,11 +18,11 @@ class RequestRejected(Exception):
     """A workflow refused a request; the message says why."""
 
 
-class WorkflowNotFound(Exception):
+class WorkflowNotFound(LookupError):
     """No workflow runs under the ID the request named."""
 
 
-def rejection_message(error: WorkflowUpdateFailedError) -> str:
+def rejection_message(error: WorkflowUpdateFailedError | WorkflowFailureError) -> str:
     """The refusal the workflow gave, not the wrapper Temporal puts around it."""
     cause: BaseException | None = error.cause
     while cause is not None and not isinstance(cause, ApplicationError):

@@ -36,14 +36,21 @@ def day(value: datetime | None) -> str:
 
 
 async def run_activity(
-    name: ActivityName, arg: BaseModel, result_type: type[T] | None, *, summary: str
+    name: ActivityName,
+    arg: BaseModel,
+    result_type: type[T] | None,
+    *,
+    summary: str,
+    timeout: timedelta = ACTIVITY_TIMEOUT,
+    heartbeat_timeout: timedelta | None = None,
 ) -> Any:
     """Run an activity by its contract name, retried with backoff, with a summary for the UI."""
     return await workflow.execute_activity(
         name,
         arg,
         result_type=result_type,
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        start_to_close_timeout=timeout,
+        heartbeat_timeout=heartbeat_timeout,
         retry_policy=ACTIVITY_RETRY,
         summary=summary,
     )

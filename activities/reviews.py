@@ -1,0 +1,517 @@
+"""Program reviews: one batch aggregation, a decision per reseller, a report.
+
+The plain functions here are the review itself, with no Temporal: the
+activities call them, and so can a script run from cron. Only counts travel
+back to the workflow; the per-reseller rows stay in `review_snapshots`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import case, delete, func, insert, literal, select, update
+from sqlalchemy.orm import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.metrics import metrics_from_row, metrics_query
+from models.contract import ActivityName
+from models.database import Database
+from models.metrics import PartnerMetrics, failed, next_tier, window_bounds
+from models.notifications import NotificationContext, NotificationKind, NotificationRequest
+from models.partner import PartnerStatus
+from models.program import ProgramSettings, Tier
+from models.review import (
+    Assessment,
+    OpenReview,
+    ProgramReport,
+    ReviewCadence,
+    ReviewClosing,
+    ReviewPeriod,
+    ReviewPlan,
+    ScorecardsSent,
+    TierFigures,
+    review_id,
+)
+from models.schema import (
+    Order,
+    PreferredListEntry,
+    ProgramReview,
+    Provider,
+    Reseller,
+    ReviewSnapshot,
+    TransitionLogEntry,
+    utcnow,
+)
+from models.standing import WAKING, Standing, decide_standing
+
+_INSERT_CHUNK = 5000
+
+
+def open_review(db: Database, request: OpenReview) -> ReviewPlan:
+    """The review of `period`, recorded on first call with the program version then in force.
+
+    A retry, or a second start for the same period, gets the plan as first
+    recorded: a review always applies one version of the criteria.
+    """
+    provider_id, period = request.provider_id, request.period
+    rid = review_id(provider_id, period)
+    with db.transaction() as session:
+        row = session.get(ProgramReview, rid)
+        if row is None:
+            provider = session.get(Provider, provider_id)
+            if provider is None:
+                raise ApplicationError(
+                    f"no provider {provider_id!r}", type="UnknownProvider", non_retryable=True
+                )
+            program = ProgramSettings.model_validate(provider.program)
+            window_start, window_end = window_bounds(period.end, program.metrics_window_days)
+            row = ProgramReview(
+                id=rid,
+                provider_id=provider_id,
+                cadence=period.cadence.value,
+                period=period.label,
+                window_start=window_start,
+                window_end=window_end,
+                program_version=provider.program_version,
+                program=program.model_dump(mode="json"),
+            )
+            session.add(row)
+        return ReviewPlan(
+            review_id=rid,
+            provider_id=provider_id,
+            period=period,
+            window_start=row.window_start,
+            window_end=row.window_end,
+            program=ProgramSettings.model_validate(row.program),
+            program_version=row.program_version,
+            batch_size=request.batch_size,
+        )
+
+
+def _status_after(
+    standing: Standing, before: PartnerStatus | None, auto_enroll: bool
+) -> str | None:
+    match standing:
+        case Standing.NEW_CANDIDATE:
+            return (PartnerStatus.PREFERRED if auto_enroll else PartnerStatus.CANDIDATE).value
+        case Standing.BELOW_STANDARD | Standing.STILL_BELOW:
+            return PartnerStatus.AT_RISK.value
+        case Standing.RECOVERED:
+            return PartnerStatus.PREFERRED.value
+    return before.value if before else None
+
+
+def _first_orders(session: Session, provider_id: str, team_ids: Sequence[str]) -> dict[str, Any]:
+    """When each reseller joined: its join date, else its first order with this provider."""
+    joined: dict[str, Any] = {}
+    for start in range(0, len(team_ids), 1000):
+        chunk = list(team_ids[start : start + 1000])
+        joined.update(
+            session.execute(
+                select(Reseller.team_id, Reseller.joined_at).where(Reseller.team_id.in_(chunk))
+            ).all()
+        )
+        firsts = session.execute(
+            select(Order.reseller_team_id, func.min(Order.created_at))
+            .where(Order.provider_id == provider_id, Order.reseller_team_id.in_(chunk))
+            .group_by(Order.reseller_team_id)
+        ).all()
+        for team_id, first in firsts:
+            joined[team_id] = joined.get(team_id) or first
+    return joined
+
+
+def assess(db: Database, plan: ReviewPlan, *, progress: Any = None) -> Assessment:
+    """Aggregate every reseller's orders in one query, decide each standing, store the snapshots.
+
+    Resellers with orders in the window are assessed, and so are listed
+    partners without any (they have no orders to show). Done once per review:
+    a retry finds the stored assessment and returns it.
+    """
+    with db.transaction() as session:
+        stored = session.get(ProgramReview, plan.review_id)
+        if stored is not None and stored.assessment is not None:
+            return Assessment.model_validate(stored.assessment)
+
+        started = time.perf_counter()
+        rows = session.execute(
+            metrics_query(plan.provider_id, plan.window_start, plan.window_end)
+        ).all()
+        aggregated = time.perf_counter()
+
+        listed = {
+            team_id: (PartnerStatus(status), Tier(tier))
+            for team_id, status, tier in session.execute(
+                select(
+                    PreferredListEntry.reseller_team_id,
+                    PreferredListEntry.status,
+                    PreferredListEntry.tier,
+                ).where(PreferredListEntry.provider_id == plan.provider_id)
+            ).all()
+        }
+        by_reseller: dict[str, Any] = {row.reseller_team_id: row for row in rows}
+        idle = [
+            team_id
+            for team_id, (status, _) in listed.items()
+            if status.on_preferred_list and team_id not in by_reseller
+        ]
+        joined = _first_orders(session, plan.provider_id, idle)
+        snapshots = [
+            _snapshot(plan, team_id, by_reseller.get(team_id), listed.get(team_id), joined)
+            for team_id in [*by_reseller, *idle]
+        ]
+        decided = time.perf_counter()
+
+        counts: dict[str, int] = {}
+        for snapshot in snapshots:
+            counts[snapshot["standing"]] = counts.get(snapshot["standing"], 0) + 1
+        session.execute(delete(ReviewSnapshot).where(ReviewSnapshot.review_id == plan.review_id))
+        for start in range(0, len(snapshots), _INSERT_CHUNK):
+            session.execute(insert(ReviewSnapshot), snapshots[start : start + _INSERT_CHUNK])
+            if progress is not None:
+                progress(start)
+        assessment = Assessment(
+            resellers=len(snapshots),
+            standings=dict(sorted(counts.items())),
+            aggregation_seconds=round(aggregated - started, 3),
+            decision_seconds=round(decided - aggregated, 3),
+            store_seconds=0,
+        )
+        stored_at = time.perf_counter()
+        assessment = assessment.model_copy(update={"store_seconds": round(stored_at - decided, 3)})
+        session.execute(
+            update(ProgramReview)
+            .where(ProgramReview.id == plan.review_id)
+            .values(assessment=assessment.model_dump(mode="json"))
+        )
+    return assessment
+
+
+def _snapshot(
+    plan: ReviewPlan,
+    team_id: str,
+    row: Any | None,
+    listing: tuple[PartnerStatus, Tier] | None,
+    joined: dict[str, Any],
+) -> dict[str, Any]:
+    metrics = metrics_from_row(
+        plan.provider_id, team_id, plan.window_start, plan.window_end, row, joined.get(team_id)
+    )
+    status, tier = listing if listing else (None, Tier.BRONZE)
+    decision = decide_standing(status, tier, metrics, plan.program)
+    misses = failed(decision.failed_criteria)
+    return {
+        "review_id": plan.review_id,
+        "reseller_team_id": team_id,
+        "status_before": status.value if status else None,
+        "tier_before": tier.value,
+        "standing": decision.standing.value,
+        "status_after": _status_after(decision.standing, status, plan.program.auto_enroll),
+        "tier_after": decision.tier.value,
+        "total_orders": metrics.total_orders,
+        "accepted_orders": metrics.accepted_orders,
+        "decided_orders": metrics.decided_orders,
+        "fulfilled_orders": int(row.fulfilled_orders) if row is not None else 0,
+        "orders_per_month": metrics.orders_per_month,
+        "acceptance_rate": metrics.acceptance_rate,
+        "completion_rate": metrics.completion_rate,
+        "cancellation_rate": metrics.cancellation_rate,
+        "average_rating": metrics.average_rating,
+        "rated_orders": metrics.rated_orders,
+        "average_order_value": metrics.average_order_value,
+        "revenue": metrics.revenue,
+        "month_over_month_growth": metrics.month_over_month_growth,
+        "tenure_months": metrics.tenure_months,
+        "failed_criteria": "; ".join(c.describe() for c in misses) or None,
+        "signalled_at": None,
+    }
+
+
+def snapshot_metrics(plan: ReviewPlan, row: ReviewSnapshot) -> PartnerMetrics:
+    """A stored snapshot back as the reseller's PartnerMetrics."""
+    return PartnerMetrics(
+        provider_id=plan.provider_id,
+        reseller_team_id=row.reseller_team_id,
+        window_start=plan.window_start,
+        window_end=plan.window_end,
+        total_orders=row.total_orders,
+        orders_per_month=row.orders_per_month,
+        accepted_orders=row.accepted_orders,
+        decided_orders=row.decided_orders,
+        acceptance_rate=row.acceptance_rate,
+        completion_rate=row.completion_rate,
+        cancellation_rate=row.cancellation_rate,
+        average_rating=row.average_rating,
+        rated_orders=row.rated_orders,
+        average_order_value=row.average_order_value,
+        revenue=row.revenue,
+        month_over_month_growth=row.month_over_month_growth,
+        tenure_months=row.tenure_months,
+    )
+
+
+def unsignalled(db: Database, plan: ReviewPlan, limit: int) -> list[ReviewSnapshot]:
+    """The next partners to wake, in a stable order, that no earlier try has woken."""
+    with db.transaction() as session:
+        return list(
+            session.scalars(
+                select(ReviewSnapshot)
+                .where(
+                    ReviewSnapshot.review_id == plan.review_id,
+                    ReviewSnapshot.standing.in_([s.value for s in WAKING]),
+                    ReviewSnapshot.signalled_at.is_(None),
+                )
+                .order_by(ReviewSnapshot.reseller_team_id)
+                .limit(limit)
+            )
+        )
+
+
+def count_signalled(db: Database, plan: ReviewPlan) -> int:
+    with db.transaction() as session:
+        return int(
+            session.scalar(
+                select(func.count()).where(
+                    ReviewSnapshot.review_id == plan.review_id,
+                    ReviewSnapshot.signalled_at.is_not(None),
+                )
+            )
+            or 0
+        )
+
+
+def mark_signalled(db: Database, plan: ReviewPlan, team_ids: Iterable[str]) -> None:
+    with db.transaction() as session:
+        session.execute(
+            update(ReviewSnapshot)
+            .where(
+                ReviewSnapshot.review_id == plan.review_id,
+                ReviewSnapshot.reseller_team_id.in_(list(team_ids)),
+            )
+            .values(signalled_at=utcnow())
+        )
+
+
+def _rate(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _listed_at(session: Session, provider_id: str, before: ReviewPeriod) -> set[str] | None:
+    """Who was on the list at the latest quarterly review before `before`, if there was one."""
+    previous = session.scalar(
+        select(ProgramReview.id)
+        .where(
+            ProgramReview.provider_id == provider_id,
+            ProgramReview.cadence == ReviewCadence.QUARTERLY.value,
+            ProgramReview.window_end < before.end,
+            ProgramReview.report.is_not(None),
+        )
+        .order_by(ProgramReview.window_end.desc())
+        .limit(1)
+    )
+    if previous is None:
+        return None
+    return set(
+        session.scalars(
+            select(ReviewSnapshot.reseller_team_id).where(
+                ReviewSnapshot.review_id == previous,
+                ReviewSnapshot.status_after.in_(_LISTED),
+            )
+        )
+    )
+
+
+_LISTED = (PartnerStatus.PREFERRED.value, PartnerStatus.AT_RISK.value)
+
+
+def build_report(db: Database, plan: ReviewPlan) -> ProgramReport:
+    """The program report of a review whose assessment is stored; stored with the review."""
+    period = plan.period
+    with db.transaction() as session:
+        stored = session.get(ProgramReview, plan.review_id)
+        if stored is None or stored.assessment is None:
+            raise ApplicationError(
+                f"review {plan.review_id} has no assessment yet", non_retryable=True
+            )
+        snapshot = ReviewSnapshot.__table__.c
+        listed_after = snapshot.status_after.in_(_LISTED)
+        tier_group = case((listed_after, snapshot.tier_after), else_=literal(Tier.BRONZE.value))
+        by_tier_rows = session.execute(
+            select(
+                tier_group,
+                func.count(),
+                func.sum(snapshot.total_orders),
+                func.sum(snapshot.accepted_orders),
+                func.sum(snapshot.decided_orders),
+                func.sum(snapshot.fulfilled_orders),
+                func.sum(snapshot.revenue),
+            )
+            .where(snapshot.review_id == plan.review_id)
+            .group_by(tier_group)
+        ).all()
+        status_counts: dict[str | None, int] = dict(
+            session.execute(
+                select(snapshot.status_after, func.count())
+                .where(snapshot.review_id == plan.review_id, snapshot.status_after.is_not(None))
+                .group_by(snapshot.status_after)
+            ).all()
+        )
+        enrollment: dict[str, int] = dict(
+            session.execute(
+                select(snapshot.tier_after, func.count())
+                .where(snapshot.review_id == plan.review_id, listed_after)
+                .group_by(snapshot.tier_after)
+            ).all()
+        )
+        current = set(
+            session.scalars(
+                select(snapshot.reseller_team_id).where(
+                    snapshot.review_id == plan.review_id, listed_after
+                )
+            )
+        )
+        earlier = _listed_at(session, plan.provider_id, period)
+        in_period = (
+            TransitionLogEntry.provider_id == plan.provider_id,
+            TransitionLogEntry.at >= period.start,
+            TransitionLogEntry.at < period.end,
+        )
+        removed = session.scalar(
+            select(func.count()).where(
+                *in_period, TransitionLogEntry.to_status == PartnerStatus.REMOVED.value
+            )
+        )
+        graduations = session.scalar(
+            select(func.count()).where(
+                *in_period,
+                TransitionLogEntry.to_status == PartnerStatus.PREFERRED.value,
+                TransitionLogEntry.from_status.not_in(_LISTED),
+            )
+        )
+        by_tier = [
+            TierFigures(
+                tier=tier,
+                resellers=int(count),
+                orders=int(orders or 0),
+                acceptance_rate=_rate(float(accepted or 0), float(decided or 0)),
+                completion_rate=_rate(float(fulfilled or 0), float(accepted or 0)),
+                revenue=round(float(revenue or 0), 2),
+            )
+            for tier, count, orders, accepted, decided, fulfilled, revenue in by_tier_rows
+        ]
+        by_tier.sort(key=lambda figures: Tier(figures.tier).rank)
+        report = ProgramReport(
+            review_id=plan.review_id,
+            provider_id=plan.provider_id,
+            cadence=period.cadence,
+            period=period.label,
+            window_start=plan.window_start,
+            window_end=plan.window_end,
+            program_version=plan.program_version,
+            enrollment_by_tier={t.value: int(enrollment.get(t.value, 0)) for t in Tier if t.rank},
+            candidates=int(status_counts.get(PartnerStatus.CANDIDATE.value, 0)),
+            partners_at_risk=int(status_counts.get(PartnerStatus.AT_RISK.value, 0)),
+            partners_removed=int(removed or 0),
+            retention_rate=_rate(len(earlier & current), len(earlier)) if earlier else None,
+            graduations=int(graduations or 0),
+            graduation_rate_per_month=round((graduations or 0) / period.cadence.months, 2),
+            order_volume=sum(figures.orders for figures in by_tier),
+            by_tier=by_tier,
+            standings=dict(stored.assessment["standings"]),
+        )
+        stored.report = report.model_dump(mode="json")
+    return report
+
+
+def scorecard_requests(
+    db: Database, plan: ReviewPlan, after: str, limit: int
+) -> list[NotificationRequest]:
+    """Scorecards for the next listed partners after reseller `after`, in a stable order."""
+    with db.transaction() as session:
+        rows = session.scalars(
+            select(ReviewSnapshot)
+            .where(
+                ReviewSnapshot.review_id == plan.review_id,
+                ReviewSnapshot.status_after.in_(_LISTED),
+                ReviewSnapshot.reseller_team_id > after,
+            )
+            .order_by(ReviewSnapshot.reseller_team_id)
+            .limit(limit)
+        ).all()
+    requests = []
+    for row in rows:
+        metrics = snapshot_metrics(plan, row)
+        tier = Tier(row.tier_after)
+        ahead = next_tier(tier, metrics, plan.program)
+        requests.append(
+            NotificationRequest(
+                idempotency_key=f"{plan.review_id}/scorecard/{row.reseller_team_id}",
+                provider_id=plan.provider_id,
+                reseller_team_id=row.reseller_team_id,
+                kind=NotificationKind.SCORECARD,
+                context=NotificationContext(
+                    tier=tier,
+                    metrics=metrics,
+                    period=plan.period.label,
+                    next_tier=ahead[0] if ahead else None,
+                    next_tier_criteria=ahead[1] if ahead else [],
+                ),
+            )
+        )
+    return requests
+
+
+def finish_review(db: Database, closing: ReviewClosing) -> None:
+    """Record what the fan-out did and that the review is complete."""
+    with db.transaction() as session:
+        session.execute(
+            update(ProgramReview)
+            .where(ProgramReview.id == closing.plan.review_id, ProgramReview.completed_at.is_(None))
+            .values(fan_out=closing.fan_out.model_dump(mode="json"), completed_at=utcnow())
+        )
+
+
+class ReviewActivities:
+    """The review's database work, in the activity thread pool."""
+
+    def __init__(self, db: Database, send: Any) -> None:
+        self._db = db
+        self._send = send
+
+    @activity.defn(name=ActivityName.OPEN_REVIEW)
+    def open_review(self, request: OpenReview) -> ReviewPlan:
+        return open_review(self._db, request)
+
+    @activity.defn(name=ActivityName.ASSESS_RESELLERS)
+    def assess_resellers(self, plan: ReviewPlan) -> Assessment:
+        assessment = assess(self._db, plan, progress=lambda done: activity.heartbeat(done))
+        activity.logger.info(
+            "review %s: %d resellers assessed, %s",
+            plan.review_id,
+            assessment.resellers,
+            assessment.standings,
+        )
+        return assessment
+
+    @activity.defn(name=ActivityName.WRITE_PROGRAM_REPORT)
+    def write_program_report(self, closing: ReviewClosing) -> ProgramReport:
+        report = build_report(self._db, closing.plan)
+        finish_review(self._db, closing)
+        return report
+
+    @activity.defn(name=ActivityName.SEND_SCORECARDS)
+    def send_scorecards(self, plan: ReviewPlan) -> ScorecardsSent:
+        """Every listed partner's scorecard, resuming after the last reseller a try heartbeated."""
+        started = time.perf_counter()
+        details = activity.info().heartbeat_details
+        after, sent = (str(details[0]), int(details[1])) if details else ("", 0)
+        while batch := scorecard_requests(self._db, plan, after, plan.batch_size):
+            for request in batch:
+                self._send(request)
+            sent += len(batch)
+            after = batch[-1].reseller_team_id
+            activity.heartbeat(after, sent)
+        return ScorecardsSent(sent=sent, seconds=round(time.perf_counter() - started, 3))

@@ -1,0 +1,204 @@
+"""Program reviews: the period a review covers, what it asks for and what it reports."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from models.program import Frozen, ProgramSettings
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+class ReviewCadence(StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+    @property
+    def months(self) -> int:
+        return 1 if self is ReviewCadence.MONTHLY else 3
+
+
+def _month_start(year: int, month: int) -> datetime:
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return datetime(year, month, 1, tzinfo=UTC)
+
+
+class ReviewPeriod(Frozen):
+    """A calendar month (`2026-11`) or quarter (`2026-Q4`) in UTC, end exclusive."""
+
+    cadence: ReviewCadence
+    label: str
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @classmethod
+    def starting(cls, cadence: ReviewCadence, start: datetime) -> ReviewPeriod:
+        end = _month_start(start.year, start.month + cadence.months)
+        if cadence is ReviewCadence.MONTHLY:
+            label = f"{start.year}-{start.month:02d}"
+        else:
+            label = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+        return cls(cadence=cadence, label=label, start=start, end=end)
+
+    @classmethod
+    def parse(cls, cadence: ReviewCadence, label: str) -> ReviewPeriod:
+        """The period a label names, or a ValueError that shows the expected form."""
+        if cadence is ReviewCadence.MONTHLY:
+            match = _MONTH.match(label)
+            if not match:
+                raise ValueError(f"a monthly review's period is YYYY-MM, like 2026-11: {label!r}")
+            return cls.starting(cadence, _month_start(int(match[1]), int(match[2])))
+        match = _QUARTER.match(label)
+        if not match:
+            raise ValueError(f"a quarterly review's period is YYYY-Qn, like 2026-Q4: {label!r}")
+        return cls.starting(cadence, _month_start(int(match[1]), (int(match[2]) - 1) * 3 + 1))
+
+    @classmethod
+    def last_ended(cls, cadence: ReviewCadence, at: datetime) -> ReviewPeriod:
+        """The latest period that ended at or before `at`: what a review fired at `at` covers."""
+        at = at.astimezone(UTC)
+        first_month = at.month - (at.month - 1) % cadence.months
+        current = _month_start(at.year, first_month)
+        return cls.starting(cadence, _month_start(current.year, current.month - cadence.months))
+
+    def previous(self) -> ReviewPeriod:
+        return ReviewPeriod.starting(
+            self.cadence, _month_start(self.start.year, self.start.month - self.cadence.months)
+        )
+
+
+def review_id(provider_id: str, period: ReviewPeriod) -> str:
+    """`review/{provider_id}/{cadence}/{period}`: the workflow ID, and the review's key."""
+    if not provider_id or "/" in provider_id:
+        raise ValueError(f"provider_id must be non-empty and contain no '/': {provider_id!r}")
+    return f"review/{provider_id}/{period.cadence.value}/{period.label}"
+
+
+class ReviewRequest(Frozen):
+    """What starts a review. Without a period (a Schedule's start) it covers the last one ended."""
+
+    provider_id: str = Field(min_length=1, max_length=100, pattern=r"^[^/]+$")
+    cadence: ReviewCadence
+    period: str | None = Field(
+        default=None, description="2026-11 (monthly) or 2026-Q4 (quarterly); none: the last ended."
+    )
+    batch_size: int = Field(
+        default=250, ge=1, le=5000, description="Partners signalled between two heartbeats."
+    )
+
+
+def resolve_period(request: ReviewRequest, now: datetime) -> ReviewPeriod:
+    """The period a request reviews; a ValueError if it is malformed or has not ended by `now`."""
+    if request.period is None:
+        return ReviewPeriod.last_ended(request.cadence, now)
+    period = ReviewPeriod.parse(request.cadence, request.period)
+    if period.end > now:
+        raise ValueError(
+            f"period {period.label} ends {period.end:%Y-%m-%d}: it can be reviewed from then on"
+        )
+    return period
+
+
+class OpenReview(Frozen):
+    provider_id: str
+    period: ReviewPeriod
+    batch_size: int
+
+
+class ReviewPlan(Frozen):
+    """A review as opened: its period, metrics window and the program version it applies."""
+
+    review_id: str
+    provider_id: str
+    period: ReviewPeriod
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    program: ProgramSettings
+    program_version: int
+    batch_size: int = 250
+
+
+class Assessment(Frozen):
+    """Every reseller's metrics and standing, stored; only counts travel through the history."""
+
+    resellers: int
+    standings: dict[str, int]
+    aggregation_seconds: float
+    decision_seconds: float
+    store_seconds: float
+
+
+class FanOut(Frozen):
+    """The partners woken: review signals to workflows, signal-with-start for new candidates."""
+
+    signalled: int
+    nominated: int
+    missing: int = Field(default=0, description="Listed partners with no workflow to signal.")
+    batches: int
+    resumed_after: int = Field(default=0, description="Partners already woken by an earlier try.")
+    seconds: float
+
+
+class ScorecardsSent(Frozen):
+    sent: int
+    seconds: float
+
+
+class TierFigures(Frozen):
+    """One tier's resellers and their orders over the review's metrics window."""
+
+    tier: str
+    resellers: int
+    orders: int
+    acceptance_rate: float | None
+    completion_rate: float | None
+    revenue: float
+
+
+class ProgramReport(Frozen):
+    """The program's state at a review: who is where, how it moved, how the orders went."""
+
+    review_id: str
+    provider_id: str
+    cadence: ReviewCadence
+    period: str
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    program_version: int
+    enrollment_by_tier: dict[str, int] = Field(
+        description="Partners on the preferred list by tier once the review's decisions apply."
+    )
+    candidates: int
+    partners_at_risk: int
+    partners_removed: int = Field(description="Removals during the period.")
+    retention_rate: float | None = Field(
+        description="Share of the partners listed at the last quarterly review still listed."
+    )
+    graduations: int = Field(description="Moves onto the preferred list during the period.")
+    graduation_rate_per_month: float
+    order_volume: int
+    by_tier: list[TierFigures]
+    standings: dict[str, int]
+
+
+class ReviewClosing(Frozen):
+    """What the review's last step records besides the report."""
+
+    plan: ReviewPlan
+    fan_out: FanOut
+
+
+class ReviewOutcome(Frozen):
+    """What a review did, stage by stage, with the time each stage took."""
+
+    review_id: str
+    assessment: Assessment
+    fan_out: FanOut
+    scorecards: ScorecardsSent | None
+    report: ProgramReport
+    report_seconds: float

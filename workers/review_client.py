@@ -1,0 +1,133 @@
+"""Program reviews from outside: run one now, and the Temporal Schedules that run them on time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleHandle,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleState,
+    WorkflowFailureError,
+    WorkflowHandle,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from models.contract import PROVIDER_ID, TASK_QUEUE
+from models.review import ReviewCadence, ReviewOutcome, ReviewRequest, resolve_period, review_id
+from workers.workflow_requests import RequestRejected, rejection_message
+from workflows.program_review import ProgramReviewWorkflow
+
+CRON = {
+    # 02:00 UTC on the first day of each month, of each quarter: the period has just ended.
+    ReviewCadence.MONTHLY: "0 2 1 * *",
+    ReviewCadence.QUARTERLY: "0 3 1 1,4,7,10 *",
+}
+CATCHUP_WINDOW = timedelta(days=7)
+"""A review missed while the cluster was down still runs if it comes back within a week."""
+
+
+class ReviewRejected(RequestRejected):
+    """The review could not run; the message says why."""
+
+
+def schedule_id(provider_id: str, cadence: ReviewCadence) -> str:
+    return f"review-schedule/{provider_id}/{cadence.value}"
+
+
+class Reviews:
+    """Start program reviews and keep each provider's review Schedules in place."""
+
+    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    async def start(
+        self, request: ReviewRequest, now: datetime | None = None
+    ) -> WorkflowHandle[ProgramReviewWorkflow, ReviewOutcome | None]:
+        """Start the review of `request`'s period (by default the last one ended).
+
+        A period already reviewed, or under review, is not started again: the
+        handle is that review's.
+        """
+        try:
+            period = resolve_period(request, now or datetime.now(UTC))
+        except ValueError as error:
+            raise ReviewRejected(str(error)) from error
+        rid = review_id(request.provider_id, period)
+        try:
+            return await self.client.start_workflow(
+                ProgramReviewWorkflow.run,
+                request.model_copy(update={"period": period.label}),
+                id=rid,
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(PROVIDER_ID, request.provider_id)]
+                ),
+                static_summary=f"{period.cadence.value.capitalize()} review of provider "
+                f"{request.provider_id}, {period.label}",
+            )
+        except WorkflowAlreadyStartedError:
+            return self.client.get_workflow_handle_for(ProgramReviewWorkflow.run, rid)
+
+    async def run(self, request: ReviewRequest, now: datetime | None = None) -> ReviewOutcome:
+        """Run the review to its end and return what it did."""
+        handle = await self.start(request, now)
+        try:
+            outcome = await handle.result()
+        except WorkflowFailureError as error:
+            raise ReviewRejected(rejection_message(error)) from error
+        assert outcome is not None  # only a Schedule's run returns None
+        return outcome
+
+    async def ensure_schedules(self, provider_id: str) -> list[str]:
+        """Create the provider's monthly and quarterly review Schedules where missing.
+
+        Existing ones are left as they are, paused or not: an operator may have
+        paused them in the Temporal UI. Returns the IDs of those created.
+        """
+        created = []
+        for cadence in ReviewCadence:
+            try:
+                await self.client.create_schedule(
+                    schedule_id(provider_id, cadence), self._schedule(provider_id, cadence)
+                )
+            except ScheduleAlreadyRunningError:
+                continue
+            created.append(schedule_id(provider_id, cadence))
+        return created
+
+    def schedule(self, provider_id: str, cadence: ReviewCadence) -> ScheduleHandle:
+        return self.client.get_schedule_handle(schedule_id(provider_id, cadence))
+
+    def _schedule(self, provider_id: str, cadence: ReviewCadence) -> Schedule:
+        return Schedule(
+            action=ScheduleActionStartWorkflow(
+                ProgramReviewWorkflow.run,
+                ReviewRequest(provider_id=provider_id, cadence=cadence),
+                # The server appends the scheduled time; that run starts the period's
+                # review under review/{provider}/{cadence}/{period}.
+                id=f"review/{provider_id}/{cadence.value}",
+                task_queue=self.task_queue,
+                typed_search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(PROVIDER_ID, provider_id)]
+                ),
+                static_summary=f"Start the {cadence.value} review of provider {provider_id}",
+            ),
+            spec=ScheduleSpec(cron_expressions=[CRON[cadence]]),
+            policy=SchedulePolicy(catchup_window=CATCHUP_WINDOW),
+            state=ScheduleState(
+                note=f"{cadence.value.capitalize()} program review of provider {provider_id}"
+            ),
+        )

@@ -1,0 +1,157 @@
+"""One program review of one provider for one month or quarter.
+
+A Temporal Schedule starts this workflow under the Schedule's own ID, with no
+period: that run works out the period that has just ended and runs the review
+as a child under `review/{provider_id}/{cadence}/{period}`, so each period is
+reviewed once however often the Schedule fires for it. A review started by
+that ID directly (the API, the CLI, the tests) runs the stages itself:
+
+1. open: record the review and the program version it applies;
+2. assess: one SQL aggregation over every reseller's orders in the window,
+   a decision per reseller, the snapshots stored;
+3. wake: a signal to each partner whose standing changed (signal-with-start
+   for new candidates), in heartbeated batches;
+4. scorecards (quarterly): every listed partner's scorecard;
+5. report: the program report, stored with the review.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeKey, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+from workflows.common import run_activity
+
+with workflow.unsafe.imports_passed_through():
+    from models.contract import REVIEW_WORKFLOW, ActivityName
+    from models.review import (
+        Assessment,
+        FanOut,
+        OpenReview,
+        ProgramReport,
+        ReviewCadence,
+        ReviewClosing,
+        ReviewOutcome,
+        ReviewPeriod,
+        ReviewPlan,
+        ReviewRequest,
+        ScorecardsSent,
+        resolve_period,
+        review_id,
+    )
+    from models.standing import WAKING
+
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+ASSESS_TIMEOUT = timedelta(minutes=30)
+FAN_OUT_TIMEOUT = timedelta(hours=2)
+HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+
+
+@workflow.defn(name=REVIEW_WORKFLOW)
+class ProgramReviewWorkflow:
+    @workflow.run
+    async def run(self, request: ReviewRequest) -> ReviewOutcome | None:
+        try:
+            period = resolve_period(request, self._fired_at())
+            rid = review_id(request.provider_id, period)
+        except ValueError as error:
+            raise ApplicationError(str(error), type="InvalidReview", non_retryable=True) from None
+        if workflow.info().workflow_id != rid:
+            return await self._run_as_child(request, period, rid)
+        return await self._review(request, period)
+
+    def _fired_at(self) -> datetime:
+        """When the Schedule meant this run to start (not when it did), else now."""
+        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START)
+        return scheduled or workflow.now()
+
+    async def _run_as_child(
+        self, request: ReviewRequest, period: ReviewPeriod, rid: str
+    ) -> ReviewOutcome | None:
+        workflow.set_current_details(f"Reviewing period {period.label} as {rid}")
+        try:
+            return await workflow.execute_child_workflow(
+                ProgramReviewWorkflow.run,
+                request.model_copy(update={"period": period.label}),
+                id=rid,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                static_summary=_summary(request.provider_id, period),
+            )
+        except WorkflowAlreadyStartedError:
+            workflow.set_current_details(f"{rid} had already been started: nothing to do")
+            return None
+
+    async def _review(self, request: ReviewRequest, period: ReviewPeriod) -> ReviewOutcome:
+        provider = request.provider_id
+        self._stage(period, "opening")
+        plan: ReviewPlan = await run_activity(
+            ActivityName.OPEN_REVIEW,
+            OpenReview(provider_id=provider, period=period, batch_size=request.batch_size),
+            ReviewPlan,
+            summary=f"open the {period.label} review of {provider}",
+        )
+        self._stage(period, f"assessing resellers under program version {plan.program_version}")
+        assessment: Assessment = await run_activity(
+            ActivityName.ASSESS_RESELLERS,
+            plan,
+            Assessment,
+            summary=f"assess every reseller of {provider} over "
+            f"{plan.window_start:%Y-%m-%d} to {plan.window_end:%Y-%m-%d}",
+            timeout=ASSESS_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        )
+        changed = sum(n for s, n in assessment.standings.items() if s in WAKING)
+        self._stage(period, f"{assessment.resellers} resellers assessed; waking {changed}")
+        fan_out: FanOut = await run_activity(
+            ActivityName.WAKE_PARTNERS,
+            plan,
+            FanOut,
+            summary=f"wake the {changed} partners of {provider} whose standing changed",
+            timeout=FAN_OUT_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        )
+        scorecards: ScorecardsSent | None = None
+        if period.cadence is ReviewCadence.QUARTERLY:
+            self._stage(period, "sending scorecards")
+            scorecards = await run_activity(
+                ActivityName.SEND_SCORECARDS,
+                plan,
+                ScorecardsSent,
+                summary=f"send every partner of {provider} its {period.label} scorecard",
+                timeout=FAN_OUT_TIMEOUT,
+                heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            )
+        self._stage(period, "writing the program report")
+        report_started = workflow.now()
+        report: ProgramReport = await run_activity(
+            ActivityName.WRITE_PROGRAM_REPORT,
+            ReviewClosing(plan=plan, fan_out=fan_out),
+            ProgramReport,
+            summary=f"write the {period.label} program report of {provider}",
+            timeout=ASSESS_TIMEOUT,
+        )
+        workflow.set_current_details(
+            f"Review of {period.label} done: {assessment.resellers} resellers assessed, "
+            f"{fan_out.signalled} partners signalled, {fan_out.nominated} candidates nominated; "
+            f"enrollment {report.enrollment_by_tier}, {report.partners_at_risk} at risk."
+        )
+        return ReviewOutcome(
+            review_id=plan.review_id,
+            assessment=assessment,
+            fan_out=fan_out,
+            scorecards=scorecards,
+            report=report,
+            report_seconds=(workflow.now() - report_started).total_seconds(),
+        )
+
+    def _stage(self, period: ReviewPeriod, what: str) -> None:
+        workflow.set_current_details(f"Review of {period.label}: {what}")
+
+
+def _summary(provider_id: str, period: ReviewPeriod) -> str:
+    return f"{period.cadence.value.capitalize()} review of provider {provider_id}, {period.label}"
