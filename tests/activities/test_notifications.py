@@ -184,6 +184,9 @@ CONTEXT = NotificationContext(
     failed_criteria=[ACCEPTANCE_MISS, RATING_MISS],
     metrics=METRICS,
     offer_ids=["acme-fiber", "acme-business"],
+    period="2025-Q2",
+    next_tier=Tier.GOLD,
+    next_tier_criteria=[RATING_MISS],
 )
 REASON = CONTEXT.reason or ""
 FAILED = ["acceptance 85.0% < 90.0%", "rating 4.6 < 4.8"]
@@ -200,6 +203,13 @@ EXPECTED: dict[NotificationKind, list[str]] = {
     NotificationKind.BLOCKED: ["acme-fiber, acme-business", REASON],
     NotificationKind.UNBLOCKED: [REASON, "Team A"],
     NotificationKind.CANDIDATE_NOTICE: ["silver", "Team A", REASON, *METRIC_FACTS],
+    NotificationKind.SCORECARD: [
+        "silver",
+        "2025-Q2",
+        "What gold requires",
+        "MISSED  rating 4.6 < 4.8",
+        *METRIC_FACTS,
+    ],
 }
 
 

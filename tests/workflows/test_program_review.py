@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from models.partner import EnrollmentRequest, PartnerStatus
-from models.program import ProgramSettings, Tier
+from models.program import GOLD_DEFAULTS, ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewPeriod, ReviewRequest
 from models.schema import ProgramReview, ReviewSnapshot
 from tests.helpers import Program, wait_for_state
-from workers.demo_data import GOOD, SLIPPING, WEAK
+from services.program import ProgramChange, change_program
+from workers.demo_data import GOOD, SLIPPING, STRONG, WEAK, generate_orders
 from workers.review_client import ReviewRejected, Reviews
 
 HISTORY_DAYS = 150
@@ -120,3 +121,118 @@ async def test_a_period_that_has_not_ended_is_refused(env, programs, program, re
 )
 def test_a_scheduled_review_covers_the_period_that_has_just_ended(cadence, at, label):
     assert ReviewPeriod.last_ended(cadence, at).label == label
+
+
+
+YEAR_PROGRAM = ProgramSettings(
+    metrics_window_days=30,
+    grace_period_days=45,
+    gold=GOLD_DEFAULTS.model_copy(update={"min_revenue": 5_000}),
+)
+
+
+def first_of_next_month(after: datetime) -> datetime:
+    """02:00 UTC on the first of the month after `after`: when the review Schedules fire."""
+    month = after.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return ReviewPeriod.starting(ReviewCadence.MONTHLY, month).end.replace(hour=2)
+
+
+async def test_a_year_of_reviews(env, db, programs):
+    """Monthly and quarterly reviews for a year: one partner rises from candidate to gold, one
+    slips and recovers, one is removed when its grace period runs out."""
+    program = Program(db, env, YEAR_PROGRAM).create()
+    reviews = Reviews(env.client, programs.task_queue)
+    provider = program.provider_id
+    rising = await program.add_reseller("team-rising", GOOD, days=30)
+    slipper = await program.add_reseller("team-slipper", GOOD, days=30)
+    leaver = await program.add_reseller("team-leaver", GOOD, days=30)
+    for team in (slipper, leaver):
+        await programs.enroll(provider, team, EnrollmentRequest(tier=Tier.SILVER))
+    profiles = {
+        rising: [GOOD, *[STRONG] * 11],
+        slipper: [GOOD, SLIPPING, *[GOOD] * 10],
+        leaver: [WEAK] * 12,
+    }
+
+    outcomes = []
+    for month in range(12):
+        review_at = first_of_next_month(await program.now())
+        for team, by_month in profiles.items():
+            with db.transaction() as session:
+                session.add_all(
+                    generate_orders(
+                        provider,
+                        team,
+                        program.public_offer,
+                        by_month[month],
+                        end=review_at - timedelta(hours=3),
+                        days=30,
+                        id_prefix=f"{provider}-{team}-m{month}",
+                    )
+                )
+        await env.sleep(review_at - await program.now())
+        now = await program.now()
+        for cadence in ReviewCadence:
+            if cadence is ReviewCadence.QUARTERLY and review_at.month not in (1, 4, 7, 10):
+                continue
+            request = ReviewRequest(provider_id=provider, cadence=cadence)
+            # Waiting on a result lets the test server skip ahead to the next timer (a grace
+            # period): the clock must stay on the review's day.
+            with env.auto_time_skipping_disabled():
+                outcomes.append(await reviews.run(request, now=now))
+        if month == 0:
+            candidate = await wait_for_state(programs, provider, rising, lambda s: s.nominated)
+            assert candidate.status is PartnerStatus.CANDIDATE
+            await programs.enroll(provider, rising, EnrollmentRequest(tier=Tier.SILVER))
+        if month == 2:
+            with db.transaction() as session:
+                change_program(
+                    session,
+                    provider,
+                    ProgramChange(
+                        settings=YEAR_PROGRAM.model_copy(update={"grace_period_days": 60}),
+                        changed_by="program manager",
+                    ),
+                )
+
+    monthly = [o for o in outcomes if "/monthly/" in o.review_id]
+    quarterly = [o for o in outcomes if "/quarterly/" in o.review_id]
+    assert (len(monthly), len(quarterly)) == (12, 4)
+    assert [o.report.program_version for o in monthly] == [1, 1, 1] + [2] * 9
+
+    final = {
+        team: await programs.state(provider, team) for team in (rising, slipper, leaver)
+    }
+    assert (final[rising].status, final[rising].tier) == (PartnerStatus.PREFERRED, Tier.GOLD)
+    assert (final[slipper].status, final[slipper].tier) == (PartnerStatus.PREFERRED, Tier.SILVER)
+    assert final[leaver].status is PartnerStatus.REMOVED
+
+    def path(team: str) -> list[str]:
+        return [f"{t.to_status.value}/{t.to_tier.value}" for t in final[team].transitions]
+
+    assert path(rising) == ["candidate/bronze", "preferred/silver", "preferred/gold"]
+    assert path(slipper) == ["preferred/silver", "at_risk/silver", "preferred/silver"]
+    assert path(leaver) == ["preferred/silver", "at_risk/silver", "removed/bronze"]
+    promoted_by = final[rising].transitions[-1]
+    assert promoted_by.actor_id in [o.review_id for o in monthly]
+
+    once = {
+        rising: ["candidate_notice", "welcome", "promoted"],
+        slipper: ["welcome", "at_risk_warning", "recovered"],
+        leaver: ["welcome", "at_risk_warning", "removed"],
+    }
+    for team, kinds in once.items():
+        sent = [n.kind for n in program.notifications(team) if n.kind != "scorecard"]
+        assert sent == kinds, team
+    cards = {team: len(program.notifications(team, "scorecard")) for team in profiles}
+    # The leaver is still a partner, at risk, at the first quarterly review.
+    assert cards == {rising: 4, slipper: 4, leaver: 1}
+    assert [o.scorecards.sent for o in quarterly if o.scorecards] == [3, 2, 2, 2]
+
+    first_quarter, *later = [o.report for o in quarterly]
+    assert first_quarter.retention_rate is None
+    # Of the three listed at the first quarter's review, the leaver was gone by the second.
+    assert [r.retention_rate for r in later] == [0.6667, 1.0, 1.0]
+    assert sum(o.report.partners_removed for o in monthly) == 1
+    # Moves onto the list: the two enrolled in the first month, the candidate approved in the next.
+    assert [o.report.graduations for o in monthly] == [2, 1] + [0] * 10
