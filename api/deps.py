@@ -15,6 +15,7 @@ from models.database import Database
 from services.providers import provider_for_key
 from workers.agreement_client import Agreements
 from workers.partner_client import PartnerPrograms
+from workers.review_client import Reviews
 
 
 @dataclass
@@ -30,6 +31,10 @@ class Services:
     @property
     def agreements(self) -> Agreements:
         return Agreements(self.client, self.task_queue)
+
+    @property
+    def reviews(self) -> Reviews:
+        return Reviews(self.client, self.task_queue)
 
 
 def services(request: Request) -> Services:

@@ -1,0 +1,179 @@
+"""Program reviews as the API shows them, and the body that starts one."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from api.views import ApiModel
+from models.review import (
+    Assessment,
+    FanOut,
+    ProgramReport,
+    ReviewCadence,
+    ReviewPeriod,
+    TierFigures,
+)
+from services.reviews import ReviewRecord, SnapshotRecord
+from workers.review_schedules import ReviewScheduleState, ScheduleRun
+
+PERIOD = Field(
+    default=None,
+    max_length=20,
+    description="2026-11 (monthly) or 2026-Q4 (quarterly); left out: the last period ended.",
+)
+
+
+class ReviewBody(ApiModel):
+    cadence: ReviewCadence
+    period: str | None = PERIOD
+
+
+class ReviewStarted(ApiModel):
+    review_id: str
+    cadence: ReviewCadence
+    period: str
+    started: bool = Field(
+        description="False when this period's review had already been started: nothing new runs."
+    )
+    location: str = Field(description="Where to read the review.")
+
+
+class ReviewStatus(StrEnum):
+    OPENING = "opening"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+
+
+class AssessmentView(Assessment):
+    """Every reseller assessed, counted by standing."""
+
+    model_config = ApiModel.model_config
+
+
+class FanOutView(FanOut):
+    """The partners woken: review signals, and signal-with-start for new candidates."""
+
+    model_config = ApiModel.model_config
+
+
+class TierFiguresView(TierFigures):
+    model_config = ApiModel.model_config
+
+
+class ReportView(ProgramReport):
+    """The program report: enrollment, retention, graduations, and the orders by tier."""
+
+    model_config = ApiModel.model_config
+
+    # The same figures, shown in camelCase like the rest.
+    by_tier: list[TierFiguresView]  # type: ignore[assignment]
+
+
+class ReviewListItem(ApiModel):
+    review_id: str
+    cadence: ReviewCadence
+    period: str
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    program_version: int
+    started_at: AwareDatetime
+    completed_at: AwareDatetime | None
+    resellers: int | None = Field(description="Resellers assessed; null until assessed.")
+    standings: dict[str, int] | None
+
+    @classmethod
+    def of(cls, record: ReviewRecord) -> ReviewListItem:
+        assessment = record.assessment
+        return cls(
+            **record.model_dump(
+                include={
+                    "review_id",
+                    "cadence",
+                    "period",
+                    "period_start",
+                    "period_end",
+                    "program_version",
+                    "started_at",
+                    "completed_at",
+                }
+            ),
+            resellers=assessment.resellers if assessment else None,
+            standings=assessment.standings if assessment else None,
+        )
+
+
+class ReviewView(ApiModel):
+    """One review. Until it has opened (`status: opening`) its window, program version and
+    stages are null; each stage's figures appear as it finishes."""
+
+    review_id: str
+    provider_id: str
+    cadence: ReviewCadence
+    period: str
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    status: ReviewStatus = Field(
+        description="opening (started, not recorded yet), running, completed, or stopped "
+        "(it failed or was terminated: POST /provider/reviews starts it again)."
+    )
+    window_start: AwareDatetime | None = Field(description="The metrics window's start.")
+    window_end: AwareDatetime | None
+    program_version: int | None = Field(description="The program version the review applies.")
+    started_at: AwareDatetime | None
+    completed_at: AwareDatetime | None
+    assessment: AssessmentView | None
+    fan_out: FanOutView | None
+    report: ReportView | None
+
+    @classmethod
+    def of(cls, record: ReviewRecord, status: ReviewStatus) -> ReviewView:
+        return cls.model_validate({**record.model_dump(), "status": status})
+
+    @classmethod
+    def opening(cls, review_id: str, provider_id: str, period: ReviewPeriod) -> ReviewView:
+        """A review whose workflow runs but has not recorded it yet: only its period is known."""
+        return cls(
+            review_id=review_id,
+            provider_id=provider_id,
+            cadence=period.cadence,
+            period=period.label,
+            period_start=period.start,
+            period_end=period.end,
+            status=ReviewStatus.OPENING,
+            window_start=None,
+            window_end=None,
+            program_version=None,
+            started_at=None,
+            completed_at=None,
+            assessment=None,
+            fan_out=None,
+            report=None,
+        )
+
+
+class SnapshotView(SnapshotRecord):
+    """One reseller at the review: its standing before and after, and its metrics then."""
+
+    model_config = ApiModel.model_config
+
+
+class ScheduleRunView(ScheduleRun):
+    model_config = ApiModel.model_config
+
+
+class ScheduleView(ReviewScheduleState):
+    model_config = ApiModel.model_config
+
+    recent_runs: list[ScheduleRunView] = Field(  # type: ignore[assignment]
+        description="The latest first."
+    )
+
+
+class ReviewSchedules(ApiModel):
+    """The provider's review Schedules: operators pause and resume them in the Temporal UI."""
+
+    provider_id: str
+    schedules: list[ScheduleView]
