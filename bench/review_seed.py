@@ -129,11 +129,18 @@ class SeedPlan:
     def partners(self) -> list[SeededReseller]:
         return [r for r in self.resellers if r.role.status is not None]
 
-    def expected(self) -> Counter[str]:
-        return Counter(r.role.expected.value for r in self.resellers)
+    @property
+    def window_months(self) -> float:
+        return (self.period.end - self.window_start).days / 30
 
-    def expected_woken(self) -> int:
-        return sum(1 for r in self.resellers if r.role.expected in WAKING)
+    def expected(self) -> Counter[str]:
+        """The standings the roles call for, among the resellers a review assesses: those
+        with orders in the window, and the partners."""
+        return Counter(
+            r.role.expected.value
+            for r in self.resellers
+            if r.role.status is not None or round(r.profile.per_month * self.window_months)
+        )
 
 
 @dataclass
@@ -312,7 +319,7 @@ def _order_rows(seeded: SeedPlan, seed: int) -> Iterator[tuple[str | int | None,
     end = seeded.period.end.replace(tzinfo=None)
     window_start = seeded.window_start.replace(tzinfo=None)
     history_start = end - timedelta(days=HISTORY_DAYS)
-    window_months = (end - window_start).days / 30
+    window_months = seeded.window_months
     before_months = (window_start - history_start).days / 30
     number = 0
     for reseller in seeded.resellers:
