@@ -56,7 +56,9 @@ class ReviewFanOutActivities:
 
         async def wake(row: ReviewSnapshot) -> str:
             async with slots:
-                return await self._wake(plan, row)
+                outcome = await self._wake(plan, row)
+            activity.heartbeat(batches)  # the SDK sends at most one per 80% of the timeout
+            return outcome
 
         while batch := await asyncio.to_thread(unsignalled, self._db, plan, plan.batch_size):
             outcomes = await asyncio.gather(*(wake(row) for row in batch))

@@ -48,7 +48,8 @@ with workflow.unsafe.imports_passed_through():
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 ASSESS_TIMEOUT = timedelta(minutes=30)
 FAN_OUT_TIMEOUT = timedelta(hours=2)
-HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""A fan-out heartbeats as each partner is woken: a worker that died is noticed within this."""
 
 
 @workflow.defn(name=REVIEW_WORKFLOW)
@@ -103,7 +104,6 @@ class ProgramReviewWorkflow:
             summary=f"assess every reseller of {provider} over "
             f"{plan.window_start:%Y-%m-%d} to {plan.window_end:%Y-%m-%d}",
             timeout=ASSESS_TIMEOUT,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
         )
         changed = sum(n for s, n in assessment.standings.items() if s in WAKING)
         self._stage(period, f"{assessment.resellers} resellers assessed; waking {changed}")

@@ -11,8 +11,8 @@ from models.partner import EnrollmentRequest, PartnerStatus
 from models.program import GOLD_DEFAULTS, ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewPeriod, ReviewRequest
 from models.schema import ProgramReview, ReviewSnapshot
-from tests.helpers import Program, wait_for_state
 from services.program import ProgramChange, change_program
+from tests.helpers import Program, wait_for_state
 from workers.demo_data import GOOD, SLIPPING, STRONG, WEAK, generate_orders
 from workers.review_client import ReviewRejected, Reviews
 
@@ -47,12 +47,12 @@ async def test_a_review_wakes_only_the_partners_whose_standing_changes(
         await programs.enroll(program.provider_id, team, EnrollmentRequest(tier=Tier.SILVER))
     await program.sent(slipping, "welcome")
 
+    now = await program.now()
     outcome = await reviews.run(
-        ReviewRequest(provider_id=program.provider_id, cadence=ReviewCadence.MONTHLY),
-        now=await program.now(),
+        ReviewRequest(provider_id=program.provider_id, cadence=ReviewCadence.MONTHLY), now=now
     )
 
-    period = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, await program.now())
+    period = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, now)
     assert outcome.review_id == f"review/{program.provider_id}/monthly/{period.label}"
     assert outcome.assessment.resellers == 4
     assert outcome.assessment.standings == {
