@@ -15,7 +15,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.database import Database, create_schema, make_engine
-from tests.helpers import TrackedAgreements, TrackedPrograms, replay_histories
+from tests.helpers import TrackedAgreements, TrackedPrograms, TrackedReviews, replay_histories
 from workers.binaries import find_binary
 from workers.partner_client import PartnerPrograms
 from workers.temporal_client import register_search_attributes
@@ -109,3 +109,13 @@ async def agreements(
     agreements = TrackedAgreements(env.client, programs.task_queue)
     yield agreements
     await _replay_touched(env, request, agreements.workflow_ids)
+
+
+@pytest.fixture
+async def reviews(
+    request: pytest.FixtureRequest, env: WorkflowEnvironment, programs: PartnerPrograms
+) -> AsyncIterator[TrackedReviews]:
+    """Program reviews on the `programs` worker; each review workflow is replayed afterwards."""
+    reviews = TrackedReviews(env.client, programs.task_queue)
+    yield reviews
+    await _replay_touched(env, request, reviews.workflow_ids)

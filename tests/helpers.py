@@ -26,6 +26,7 @@ from models.offers import AccessSource, Visibility
 from models.partner import EnrollmentRequest, PartnerState, ReviewSignal
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
+from models.review import ReviewRequest
 from models.schema import (
     Notification,
     Offer,
@@ -42,6 +43,7 @@ from workers.demo_data import (
     generate_orders,
 )
 from workers.partner_client import PartnerPrograms
+from workers.review_client import Reviews
 from workers.wiring import WORKFLOWS
 from workers.workflow_requests import poll_until
 
@@ -80,6 +82,19 @@ class TrackedAgreements(Agreements):
     ) -> AgreementState:
         self.workflow_ids.add(agreement_workflow_id(provider_id, agreement_id))
         return await super().create(provider_id, agreement_id, request)
+
+
+class TrackedReviews(Reviews):
+    """Reviews that remember which review workflows a test started, to replay them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workflow_ids: set[str] = set()
+
+    async def start(self, request: ReviewRequest, now: datetime | None = None) -> Any:
+        handle = await super().start(request, now)
+        self.workflow_ids.add(handle.id)
+        return handle
 
 
 async def replay_histories(
@@ -147,6 +162,11 @@ class Program:
                 min_tier=Tier.GOLD,
             )
         return self
+
+    async def sleep(self, duration: timedelta) -> None:
+        """Skip the test server's clock ahead."""
+        assert self.env is not None, "only the time-skipping server's clock can skip"
+        await self.env.sleep(duration)
 
     async def now(self) -> datetime:
         """The test server's clock, or the real one where the test runs on the dev server."""

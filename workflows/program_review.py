@@ -3,8 +3,8 @@
 A Temporal Schedule starts this workflow under the Schedule's own ID, with no
 period: that run works out the period that has just ended and runs the review
 as a child under `review/{provider_id}/{cadence}/{period}`, so each period is
-reviewed once however often the Schedule fires for it. A review started by
-that ID directly (the API, the CLI, the tests) runs the stages itself:
+reviewed once however often the Schedule fires for it. A review started with
+its period (the child, the API, the CLI) runs the stages itself:
 
 1. open: record the review and the program version it applies;
 2. assess: one SQL aggregation over every reseller's orders in the window,
@@ -61,7 +61,7 @@ class ProgramReviewWorkflow:
             rid = review_id(request.provider_id, period)
         except ValueError as error:
             raise ApplicationError(str(error), type="InvalidReview", non_retryable=True) from None
-        if workflow.info().workflow_id != rid:
+        if request.period is None:  # a Schedule's start
             return await self._run_as_child(request, period, rid)
         return await self._review(request, period)
 

@@ -168,7 +168,7 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
 
 
 def test_offers_commands_set_who_sees_what(db):
-    program = Program(db, None, ProgramSettings()).create()  # type: ignore[arg-type]
+    program = Program(db, None, ProgramSettings()).create()
     pid = program.provider_id
     with db.transaction() as session:
         for team in ("team-a", "team-b"):

@@ -85,7 +85,7 @@ class Exclusive:
 
     async def fill_until(self, until: timedelta, profile: OrderProfile, label: str) -> None:
         """Sleep `until` from now, writing `profile`'s orders in the region over that span."""
-        await self.program.env.sleep(until)
+        await self.program.sleep(until)
         now = await self.program.now()
         with self.program.db.transaction() as session:
             session.add_all(
@@ -107,7 +107,7 @@ class Exclusive:
         cards = len(state.scorecards)
         until = state.next_review_at - await self.program.now() - HOUR
         await self.fill_until(until, profile, label)
-        await self.program.env.sleep(2 * HOUR)
+        await self.program.sleep(2 * HOUR)
         return await self.agreements.wait_for(
             self.provider_id,
             self.agreement_id,
@@ -122,7 +122,7 @@ class Exclusive:
         cards = len(state.scorecards)
         until = state.cure_deadline - await self.program.now() - HOUR
         await self.fill_until(until, profile, "cure")
-        await self.program.env.sleep(2 * HOUR)
+        await self.program.sleep(2 * HOUR)
         return await self.agreements.wait_for(
             self.provider_id,
             self.agreement_id,

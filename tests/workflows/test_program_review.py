@@ -14,7 +14,7 @@ from models.schema import ProgramReview, ReviewSnapshot
 from services.program import ProgramChange, change_program
 from tests.helpers import Program, wait_for_state
 from workers.demo_data import GOOD, SLIPPING, STRONG, WEAK, generate_orders
-from workers.review_client import ReviewRejected, Reviews
+from workers.review_client import ReviewRejected
 
 HISTORY_DAYS = 150
 """Orders reach back further than the 90-day window that ends with the reviewed period."""
@@ -23,11 +23,6 @@ HISTORY_DAYS = 150
 @pytest.fixture
 def program(env, db) -> Program:
     return Program(db, env, ProgramSettings(grace_period_days=45)).create()
-
-
-@pytest.fixture
-def reviews(env, programs) -> Reviews:
-    return Reviews(env.client, programs.task_queue)
 
 
 def snapshots(program: Program, review_id: str) -> dict[str, ReviewSnapshot]:
@@ -123,7 +118,6 @@ def test_a_scheduled_review_covers_the_period_that_has_just_ended(cadence, at, l
     assert ReviewPeriod.last_ended(cadence, at).label == label
 
 
-
 YEAR_PROGRAM = ProgramSettings(
     metrics_window_days=30,
     grace_period_days=45,
@@ -137,11 +131,10 @@ def first_of_next_month(after: datetime) -> datetime:
     return ReviewPeriod.starting(ReviewCadence.MONTHLY, month).end.replace(hour=2)
 
 
-async def test_a_year_of_reviews(env, db, programs):
+async def test_a_year_of_reviews(env, db, programs, reviews):
     """Monthly and quarterly reviews for a year: one partner rises from candidate to gold, one
     slips and recovers, one is removed when its grace period runs out."""
     program = Program(db, env, YEAR_PROGRAM).create()
-    reviews = Reviews(env.client, programs.task_queue)
     provider = program.provider_id
     rising = await program.add_reseller("team-rising", GOOD, days=30)
     slipper = await program.add_reseller("team-slipper", GOOD, days=30)
@@ -200,9 +193,7 @@ async def test_a_year_of_reviews(env, db, programs):
     assert (len(monthly), len(quarterly)) == (12, 4)
     assert [o.report.program_version for o in monthly] == [1, 1, 1] + [2] * 9
 
-    final = {
-        team: await programs.state(provider, team) for team in (rising, slipper, leaver)
-    }
+    final = {team: await programs.state(provider, team) for team in (rising, slipper, leaver)}
     assert (final[rising].status, final[rising].tier) == (PartnerStatus.PREFERRED, Tier.GOLD)
     assert (final[slipper].status, final[slipper].tier) == (PartnerStatus.PREFERRED, Tier.SILVER)
     assert final[leaver].status is PartnerStatus.REMOVED

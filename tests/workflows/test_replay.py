@@ -1,7 +1,7 @@
 """Recorded histories replay under the current workflow code; a changed workflow does not.
 
-The histories under tests/histories/ were recorded from the lifecycle and agreement scenarios
-(PARTNERFLOW_RECORD_HISTORIES=tests/histories make test). Every change to the
+The histories under tests/histories/ were recorded from the lifecycle, agreement and review
+scenarios (PARTNERFLOW_RECORD_HISTORIES=tests/histories make test). Every change to the
 workflow code must keep them replaying, through workflow.patched where needed.
 Each scenario test also replays its own fresh histories (see tests/conftest.py).
 """
@@ -20,7 +20,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from models.agreement import AgreementState, AgreementWorkflowInput
-from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
+from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW, REVIEW_WORKFLOW
 from models.partner import PartnerState, PartnerWorkflowInput
 from workers.wiring import WORKFLOWS
 
@@ -38,7 +38,7 @@ def test_recorded_histories_are_present():
         ]["name"]
         for path in HISTORIES
     }
-    assert workflow_types == {PARTNER_WORKFLOW, AGREEMENT_WORKFLOW}
+    assert workflow_types == {PARTNER_WORKFLOW, AGREEMENT_WORKFLOW, REVIEW_WORKFLOW}
     assert len(HISTORIES) >= 15, "tests/histories lost recorded histories"
 
 
