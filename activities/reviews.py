@@ -8,7 +8,7 @@ back to the workflow; the per-reseller rows stay in `review_snapshots`.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, literal, select, update
@@ -20,7 +20,12 @@ from activities.metrics import metrics_from_row, metrics_query
 from models.contract import ActivityName
 from models.database import Database
 from models.metrics import PartnerMetrics, failed, next_tier, window_bounds
-from models.notifications import NotificationContext, NotificationKind, NotificationRequest
+from models.notifications import (
+    NotificationContext,
+    NotificationKind,
+    NotificationReceipt,
+    NotificationRequest,
+)
 from models.partner import PartnerStatus
 from models.program import ProgramSettings, Tier
 from models.review import (
@@ -124,7 +129,9 @@ def _first_orders(session: Session, provider_id: str, team_ids: Sequence[str]) -
     return joined
 
 
-def assess(db: Database, plan: ReviewPlan, *, progress: Any = None) -> Assessment:
+def assess(
+    db: Database, plan: ReviewPlan, *, progress: Callable[[int], None] | None = None
+) -> Assessment:
     """Aggregate every reseller's orders in one query, decide each standing, store the snapshots.
 
     Resellers with orders in the window are assessed, and so are listed
@@ -477,7 +484,9 @@ def finish_review(db: Database, closing: ReviewClosing) -> None:
 class ReviewActivities:
     """The review's database work, in the activity thread pool."""
 
-    def __init__(self, db: Database, send: Any) -> None:
+    def __init__(
+        self, db: Database, send: Callable[[NotificationRequest], NotificationReceipt]
+    ) -> None:
         self._db = db
         self._send = send
 
