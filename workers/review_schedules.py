@@ -44,7 +44,9 @@ class ReviewScheduleState(Frozen):
     cadence: ReviewCadence
     exists: bool
     paused: bool = False
-    note: str | None = Field(default=None, description="The operator's note, e.g. why paused.")
+    note: str | None = Field(
+        default=None, description="What the Schedule is for, or why an operator paused it."
+    )
     next_runs: list[AwareDatetime] = Field(default_factory=list)
     recent_runs: list[ScheduleRun] = Field(default_factory=list)
     running: list[str] = Field(default_factory=list, description="Workflows still running.")
@@ -124,8 +126,8 @@ async def ensure_provider(reviews: Reviews, provider_id: str) -> list[str]:
 async def ensure_every_provider(reviews: Reviews, db: Database) -> list[str]:
     """Create the Schedules that any provider in the database lacks; returns those created.
 
-    A server without Schedules is logged as a warning, not a failure: reviews can
-    still be started by hand.
+    A failure is logged, not raised: the worker that calls this at start still has
+    partners to serve, and reviews can be started by hand.
     """
     with db.transaction() as session:
         providers = provider_ids(session)
@@ -135,6 +137,9 @@ async def ensure_every_provider(reviews: Reviews, db: Database) -> list[str]:
             created += await ensure_provider(reviews, provider_id)
     except SchedulesUnavailable as error:
         logger.warning("review Schedules not created: %s", error)
+        return created
+    except RPCError as error:
+        logger.error("review Schedules not created: Temporal refused (%s)", error)
         return created
     if created:
         logger.info("created review Schedules %s", ", ".join(created))

@@ -15,6 +15,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from models.database import Database, create_schema
+from workers.review_client import Reviews
+from workers.review_schedules import ensure_every_provider
 from workers.settings import Settings
 from workers.temporal_client import connect, register_search_attributes
 from workers.wiring import ACTIVITY_THREADS, build_worker
@@ -97,7 +99,11 @@ def stop_on_signals() -> asyncio.Event:
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
-    """Serve the partner program's task queue until `stop` is set (by default: a signal)."""
+    """Serve the partner program's task queue until `stop` is set (by default: a signal).
+
+    At start it creates the review Schedules that any provider lacks (not in
+    `build_worker`: the time-skipping test server has no Schedules).
+    """
     stop = stop or stop_on_signals()
     client = await connect_temporal(settings)
     added = await register_search_attributes(client)
@@ -113,6 +119,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 settings.temporal_namespace,
                 display_url(settings.database_url),
             )
+            await ensure_every_provider(Reviews(client, settings.task_queue), db)
             await stop.wait()
             logger.info("stopping: finishing the activities in flight")
     finally:
