@@ -23,6 +23,7 @@ from workers.dev_server import (
 from workers.offers_cli import offers_app
 from workers.orders_cli import orders_app
 from workers.partners_cli import partners_app
+from workers.reviews_cli import create_schedules, reviews_app
 from workers.settings import Settings
 from workers.worker import (
     configure_logging,
@@ -45,6 +46,7 @@ app.add_typer(agreements_app, name="agreements")
 app.add_typer(offers_app, name="offers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(providers_app, name="providers")
+app.add_typer(reviews_app, name="reviews")
 
 
 @app.command()
@@ -110,7 +112,11 @@ def providers_create(
         str | None, typer.Option("--id", help="Its ID (default: made from the name).")
     ] = None,
 ) -> None:
-    """Create a provider with the default program, and print its ID and a new API key."""
+    """Create a provider with the default program, and print its ID and a new API key.
+
+    Its monthly and quarterly review Schedules are created too when Temporal answers;
+    otherwise the worker creates them when it starts.
+    """
     with program_database() as session:
         try:
             created = create_provider(session, name, provider_id)
@@ -119,6 +125,7 @@ def providers_create(
     console.print(f"provider  {created.provider_id}  ({created.name})")
     console.print(f"API key   {created.api_key}", soft_wrap=True, highlight=False)
     console.print("[dim]The key is shown once: keep it now. Send it as the x-api-key header.[/]")
+    console.print(run(create_schedules(Settings(), created.provider_id)), highlight=False)
 
 
 @db_app.command("init")

@@ -64,7 +64,7 @@ async def seed(api: ProviderApi, programs) -> dict[str, str]:
 
 
 async def test_a_review_started_over_http_is_read_back_with_its_report(acme, programs):
-    teams = await seed(acme, programs)
+    await seed(acme, programs)
     period = last_month()
 
     started = await start(acme, cadence="monthly")
