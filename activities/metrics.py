@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy.orm import aliased
 from temporalio import activity
 
 from models.contract import ActivityName
@@ -50,11 +51,17 @@ def metrics_query(
     recent_start = window_end - GROWTH_SPAN
     prior_start = window_end - 2 * GROWTH_SPAN
 
-    first_orders = (
-        select(Order.reseller_team_id, func.min(Order.created_at).label("first_order_at"))
-        .where(Order.provider_id == provider_id)
-        .group_by(Order.reseller_team_id)
-        .subquery()
+    # Only read where no join date is known: COALESCE evaluates it for those alone, and the
+    # (provider, reseller, created_at) index answers it, where a join on every reseller's first
+    # order scanned all of the provider's orders.
+    earlier = aliased(Order)
+    first_order_at = (
+        select(func.min(earlier.created_at))
+        .where(
+            earlier.provider_id == provider_id,
+            earlier.reseller_team_id == Order.reseller_team_id,
+        )
+        .scalar_subquery()
     )
     query = (
         select(
@@ -74,18 +81,15 @@ def metrics_query(
             _count_if(and_(Order.created_at >= prior_start, Order.created_at < recent_start)).label(
                 "prior_orders"
             ),
-            func.min(func.coalesce(Reseller.joined_at, first_orders.c.first_order_at)).label(
-                "joined_at"
-            ),
+            func.coalesce(Reseller.joined_at, first_order_at).label("joined_at"),
         )
         .join(Reseller, Reseller.team_id == Order.reseller_team_id)
-        .join(first_orders, first_orders.c.reseller_team_id == Order.reseller_team_id)
         .where(
             Order.provider_id == provider_id,
             Order.created_at >= window_start,
             Order.created_at < window_end,
         )
-        .group_by(Order.reseller_team_id)
+        .group_by(Order.reseller_team_id, Reseller.joined_at)
     )
     if reseller_team_ids is not None:
         query = query.where(Order.reseller_team_id.in_(list(reseller_team_ids)))
