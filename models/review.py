@@ -10,8 +10,8 @@ from pydantic import AwareDatetime, Field
 
 from models.program import Frozen, ProgramSettings
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-_QUARTER = re.compile(r"^(\d{4})-Q([1-4])$")
+_MONTH = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")
+_QUARTER = re.compile(r"^(2\d{3})-Q([1-4])$")
 
 
 class ReviewCadence(StrEnum):
@@ -51,11 +51,15 @@ class ReviewPeriod(Frozen):
         if cadence is ReviewCadence.MONTHLY:
             match = _MONTH.match(label)
             if not match:
-                raise ValueError(f"a monthly review's period is YYYY-MM, like 2026-11: {label!r}")
+                raise ValueError(
+                    f"a monthly review's period is YYYY-MM from 2000 on, like 2026-11: {label!r}"
+                )
             return cls.starting(cadence, _month_start(int(match[1]), int(match[2])))
         match = _QUARTER.match(label)
         if not match:
-            raise ValueError(f"a quarterly review's period is YYYY-Qn, like 2026-Q4: {label!r}")
+            raise ValueError(
+                f"a quarterly review's period is YYYY-Qn from 2000 on, like 2026-Q4: {label!r}"
+            )
         return cls.starting(cadence, _month_start(int(match[1]), (int(match[2]) - 1) * 3 + 1))
 
     @classmethod

@@ -13,9 +13,11 @@ from models.review import ReviewCadence, ReviewPeriod, ReviewRequest
 from models.schema import ProgramReview, ReviewSnapshot
 from services.program import ProgramChange, change_program
 from tests.helpers import Program, wait_for_state
-from workers.demo_data import GOOD, SLIPPING, STRONG, WEAK, generate_orders
+from workers.demo_data import GOOD, SLIPPING, STRONG, WEAK, OrderProfile, generate_orders
 from workers.review_client import ReviewRejected
 
+SOLID = OrderProfile(orders_per_month=24, acceptance=0.99, completion=1.0, rating=4.8)
+"""Far enough above silver that no sample of its orders in the window falls below it."""
 HISTORY_DAYS = 150
 """Orders reach back further than the 90-day window that ends with the reviewed period."""
 
@@ -34,9 +36,9 @@ def snapshots(program: Program, review_id: str) -> dict[str, ReviewSnapshot]:
 async def test_a_review_wakes_only_the_partners_whose_standing_changes(
     env, programs, program, reviews
 ):
-    steady = await program.add_reseller("team-steady", GOOD, days=HISTORY_DAYS)
+    steady = await program.add_reseller("team-steady", SOLID, days=HISTORY_DAYS)
     slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS)
-    rising = await program.add_reseller("team-rising", GOOD, days=HISTORY_DAYS)
+    rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS)
     weak = await program.add_reseller("team-weak", WEAK, days=HISTORY_DAYS)
     for team in (steady, slipping):
         await programs.enroll(program.provider_id, team, EnrollmentRequest(tier=Tier.SILVER))
@@ -87,7 +89,7 @@ async def test_a_review_wakes_only_the_partners_whose_standing_changes(
 
 
 async def test_the_same_period_is_reviewed_once(env, programs, program, reviews):
-    await program.add_reseller("team-rising", GOOD, days=HISTORY_DAYS)
+    await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS)
     request = ReviewRequest(provider_id=program.provider_id, cadence=ReviewCadence.MONTHLY)
     now = await program.now()
     first = await reviews.run(request, now=now)
