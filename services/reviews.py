@@ -32,10 +32,6 @@ from models.schema import ProgramReview, Provider, ReviewSnapshot
 from models.standing import Standing
 from services.errors import InputError, NotFoundError
 
-EARLIEST_YEAR = 2000
-"""Periods before this are typos: year 1's metrics window overflows the calendar, and a year
-of fewer than four digits loses its zeros in the review's ID."""
-
 T = TypeVar("T")
 
 
@@ -95,8 +91,6 @@ def review_period(cadence: ReviewCadence, label: str) -> ReviewPeriod:
         period = ReviewPeriod.parse(cadence, label)
     except ValueError as error:  # a malformed label, or a year the calendar cannot hold
         raise InputError(str(error)) from None
-    if period.start.year < EARLIEST_YEAR:
-        raise InputError(f"period {label}: reviews cover periods from {EARLIEST_YEAR} on")
     return period
 
 

@@ -157,9 +157,9 @@ async def test_a_period_that_cannot_be_reviewed_gets_a_422_that_says_why(acme):
     now = datetime.now(UTC)
     cases = [
         ({"cadence": "monthly", "period": f"{now:%Y-%m}"}, "can be reviewed from"),
-        ({"cadence": "monthly", "period": "2026-13"}, "YYYY-MM, like 2026-11"),
+        ({"cadence": "monthly", "period": "2026-13"}, "YYYY-MM from 2000 on, like 2026-11"),
         ({"cadence": "monthly", "period": "2026-Q3"}, "YYYY-MM"),
-        ({"cadence": "quarterly", "period": "2026-11"}, "YYYY-Qn, like 2026-Q4"),
+        ({"cadence": "quarterly", "period": "2026-11"}, "YYYY-Qn from 2000 on, like 2026-Q4"),
         ({"cadence": "quarterly", "period": f"{now.year + 1}-Q1"}, "can be reviewed from"),
         ({"cadence": "monthly", "period": "0001-01"}, "from 2000 on"),
         ({"cadence": "weekly"}, "cadence"),
