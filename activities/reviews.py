@@ -8,6 +8,7 @@ back to the workflow; the per-reseller rows stay in `review_snapshots`.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.metrics import metrics_from_row, metrics_query
 from models.contract import ActivityName
 from models.database import Database
-from models.metrics import PartnerMetrics, failed, next_tier, window_bounds
+from models.metrics import PartnerMetrics, next_tier, window_bounds
 from models.notifications import (
     NotificationContext,
     NotificationKind,
@@ -53,6 +54,13 @@ from models.schema import (
 from models.standing import WAKING, Standing, decide_standing
 
 _INSERT_CHUNK = 5000
+MEASURES = tuple(
+    field
+    for field in PartnerMetrics.model_fields
+    if field not in ("provider_id", "reseller_team_id", "window_start", "window_end")
+)
+"""The metrics a snapshot keeps in columns of its own; the rest is the review's."""
+_LISTED = tuple(status.value for status in PartnerStatus if status.on_preferred_list)
 
 
 def open_review(db: Database, request: OpenReview) -> ReviewPlan:
@@ -172,20 +180,16 @@ def assess(
         ]
         decided = time.perf_counter()
 
-        counts: dict[str, int] = {}
-        for snapshot in snapshots:
-            counts[snapshot["standing"]] = counts.get(snapshot["standing"], 0) + 1
         session.execute(delete(ReviewSnapshot).where(ReviewSnapshot.review_id == plan.review_id))
         _store_snapshots(session, snapshots, progress)
+        counts = Counter(snapshot["standing"] for snapshot in snapshots)
         assessment = Assessment(
             resellers=len(snapshots),
             standings=dict(sorted(counts.items())),
             aggregation_seconds=round(aggregated - started, 3),
             decision_seconds=round(decided - aggregated, 3),
-            store_seconds=0,
+            store_seconds=round(time.perf_counter() - decided, 3),
         )
-        stored_at = time.perf_counter()
-        assessment = assessment.model_copy(update={"store_seconds": round(stored_at - decided, 3)})
         session.execute(
             update(ProgramReview)
             .where(ProgramReview.id == plan.review_id)
@@ -227,7 +231,6 @@ def _snapshot(
     )
     status, tier = listing if listing else (None, Tier.BRONZE)
     decision = decide_standing(status, tier, metrics, plan.program)
-    misses = failed(decision.failed_criteria)
     return {
         "review_id": plan.review_id,
         "reseller_team_id": team_id,
@@ -236,21 +239,9 @@ def _snapshot(
         "standing": decision.standing.value,
         "status_after": _status_after(decision.standing, status, plan.program.auto_enroll),
         "tier_after": decision.tier.value,
-        "total_orders": metrics.total_orders,
-        "accepted_orders": metrics.accepted_orders,
-        "decided_orders": metrics.decided_orders,
+        **metrics.model_dump(include=set(MEASURES)),
         "fulfilled_orders": int(row.fulfilled_orders) if row is not None else 0,
-        "orders_per_month": metrics.orders_per_month,
-        "acceptance_rate": metrics.acceptance_rate,
-        "completion_rate": metrics.completion_rate,
-        "cancellation_rate": metrics.cancellation_rate,
-        "average_rating": metrics.average_rating,
-        "rated_orders": metrics.rated_orders,
-        "average_order_value": metrics.average_order_value,
-        "revenue": metrics.revenue,
-        "month_over_month_growth": metrics.month_over_month_growth,
-        "tenure_months": metrics.tenure_months,
-        "failed_criteria": "; ".join(c.describe() for c in misses) or None,
+        "failed_criteria": "; ".join(c.describe() for c in decision.failed_criteria) or None,
         "signalled_at": None,
     }
 
@@ -262,19 +253,7 @@ def snapshot_metrics(plan: ReviewPlan, row: ReviewSnapshot) -> PartnerMetrics:
         reseller_team_id=row.reseller_team_id,
         window_start=plan.window_start,
         window_end=plan.window_end,
-        total_orders=row.total_orders,
-        orders_per_month=row.orders_per_month,
-        accepted_orders=row.accepted_orders,
-        decided_orders=row.decided_orders,
-        acceptance_rate=row.acceptance_rate,
-        completion_rate=row.completion_rate,
-        cancellation_rate=row.cancellation_rate,
-        average_rating=row.average_rating,
-        rated_orders=row.rated_orders,
-        average_order_value=row.average_order_value,
-        revenue=row.revenue,
-        month_over_month_growth=row.month_over_month_growth,
-        tenure_months=row.tenure_months,
+        **{measure: getattr(row, measure) for measure in MEASURES},
     )
 
 
@@ -347,9 +326,6 @@ def _listed_at(session: Session, provider_id: str, before: ReviewPeriod) -> set[
             )
         )
     )
-
-
-_LISTED = (PartnerStatus.PREFERRED.value, PartnerStatus.AT_RISK.value)
 
 
 def build_report(db: Database, plan: ReviewPlan) -> ProgramReport:

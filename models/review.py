@@ -83,6 +83,11 @@ def review_id(provider_id: str, period: ReviewPeriod) -> str:
     return f"review/{provider_id}/{period.cadence.value}/{period.label}"
 
 
+def review_summary(provider_id: str, period: ReviewPeriod) -> str:
+    """The review's one-line summary in the Temporal UI."""
+    return f"{period.cadence.value.capitalize()} review of provider {provider_id}, {period.label}"
+
+
 class ReviewRequest(Frozen):
     """What starts a review. Without a period (a Schedule's start) it covers the last one ended."""
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import py_compile
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 def workflow_sources(workflow_classes: Iterable[type]) -> list[Path]:
     """The source files of the packages that hold the given workflow classes."""
-    packages = {sys.modules[cls.__module__].__name__.rpartition(".")[0] for cls in workflow_classes}
+    packages = {cls.__module__.rpartition(".")[0] for cls in workflow_classes}
     sources: set[Path] = set()
     for package in packages:
         spec = importlib.util.find_spec(package)

@@ -24,7 +24,14 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models.contract import PROVIDER_ID, TASK_QUEUE
-from models.review import ReviewCadence, ReviewOutcome, ReviewRequest, resolve_period, review_id
+from models.review import (
+    ReviewCadence,
+    ReviewOutcome,
+    ReviewRequest,
+    resolve_period,
+    review_id,
+    review_summary,
+)
 from workers.workflow_requests import RequestRejected, rejection_message
 from workflows.program_review import ProgramReviewWorkflow
 
@@ -75,8 +82,7 @@ class Reviews:
                 search_attributes=TypedSearchAttributes(
                     [SearchAttributePair(PROVIDER_ID, request.provider_id)]
                 ),
-                static_summary=f"{period.cadence.value.capitalize()} review of provider "
-                f"{request.provider_id}, {period.label}",
+                static_summary=review_summary(request.provider_id, period),
             )
         except WorkflowAlreadyStartedError:
             return self.client.get_workflow_handle_for(ProgramReviewWorkflow.run, rid)

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         ScorecardsSent,
         resolve_period,
         review_id,
+        review_summary,
     )
     from models.standing import WAKING
 
@@ -81,7 +82,7 @@ class ProgramReviewWorkflow:
                 id=rid,
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                static_summary=_summary(request.provider_id, period),
+                static_summary=review_summary(request.provider_id, period),
             )
         except WorkflowAlreadyStartedError:
             workflow.set_current_details(f"{rid} had already been started: nothing to do")
@@ -151,7 +152,3 @@ class ProgramReviewWorkflow:
 
     def _stage(self, period: ReviewPeriod, what: str) -> None:
         workflow.set_current_details(f"Review of {period.label}: {what}")
-
-
-def _summary(provider_id: str, period: ReviewPeriod) -> str:
-    return f"{period.cadence.value.capitalize()} review of provider {provider_id}, {period.label}"
