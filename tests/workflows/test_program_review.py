@@ -13,11 +13,15 @@ from models.review import ReviewCadence, ReviewPeriod, ReviewRequest
 from models.schema import ProgramReview, ReviewSnapshot
 from services.program import ProgramChange, change_program
 from tests.helpers import Program, wait_for_state
-from workers.demo_data import GOOD, SLIPPING, STRONG, WEAK, OrderProfile, generate_orders
+from workers.demo_data import SLIPPING, WEAK, OrderProfile, generate_orders
 from workers.review_client import ReviewRejected
 
 SOLID = OrderProfile(orders_per_month=24, acceptance=0.99, completion=1.0, rating=4.8)
 """Far enough above silver that no sample of its orders in the window falls below it."""
+GOLDEN = OrderProfile(
+    orders_per_month=60, acceptance=0.98, completion=0.99, rating=5.0, price=180.0
+)
+"""Far enough above gold, likewise."""
 HISTORY_DAYS = 150
 """Orders reach back further than the 90-day window that ends with the reviewed period."""
 
@@ -138,14 +142,14 @@ async def test_a_year_of_reviews(env, db, programs, reviews):
     slips and recovers, one is removed when its grace period runs out."""
     program = Program(db, env, YEAR_PROGRAM).create()
     provider = program.provider_id
-    rising = await program.add_reseller("team-rising", GOOD, days=30)
-    slipper = await program.add_reseller("team-slipper", GOOD, days=30)
-    leaver = await program.add_reseller("team-leaver", GOOD, days=30)
+    rising = await program.add_reseller("team-rising", SOLID, days=30)
+    slipper = await program.add_reseller("team-slipper", SOLID, days=30)
+    leaver = await program.add_reseller("team-leaver", SOLID, days=30)
     for team in (slipper, leaver):
         await programs.enroll(provider, team, EnrollmentRequest(tier=Tier.SILVER))
     profiles = {
-        rising: [GOOD, *[STRONG] * 11],
-        slipper: [GOOD, SLIPPING, *[GOOD] * 10],
+        rising: [SOLID, *[GOLDEN] * 11],
+        slipper: [SOLID, SLIPPING, *[SOLID] * 10],
         leaver: [WEAK] * 12,
     }
 
