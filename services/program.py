@@ -51,6 +51,12 @@ class ProgramUpdate(Frozen):
     changed: bool
 
 
+_RACED = (
+    "the program was changed by another request at the same moment: read it again and "
+    "apply your change to it"
+)
+
+
 def _provider(session: Session, provider_id: str, *, lock: bool = False) -> Provider:
     # Locked for a change, so that two changes at once make two versions, one after the other,
     # each from the settings the other left (read afresh, not from the session's memory).
@@ -114,7 +120,11 @@ def change_program(session: Session, provider_id: str, change: ProgramChange) ->
     latest = session.scalar(
         select(func.max(ProgramVersion.version)).where(ProgramVersion.provider_id == provider.id)
     )
-    version = max(current.version, latest or 0) + 1
+    if latest is not None and latest > current.version:
+        # Another change committed between reading the provider and reading its versions:
+        # a version after it, built from the settings read, would undo that change.
+        raise ConflictError(_RACED)
+    version = current.version + 1
     new = wanted.model_copy(update={"version": version})
     if _current_row(session, provider) is None:
         session.add(
@@ -140,10 +150,7 @@ def change_program(session: Session, provider_id: str, change: ProgramChange) ->
         # prevent (SQLite has no row locks).
         session.flush()
     except IntegrityError as error:
-        raise ConflictError(
-            "the program was changed by another request at the same moment: read it again and "
-            "apply your change to it"
-        ) from error
+        raise ConflictError(_RACED) from error
     return ProgramUpdate(current=_record(row), changed=True)
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState
 
 from activities.partners import load_context
 from models.database import Database
@@ -99,6 +100,28 @@ def test_a_change_based_on_an_old_version_is_refused_and_writes_nothing(seeded):
     fresh = stale.model_copy(update={"expected_version": 2})
     with seeded.transaction() as session:
         assert change_program(session, SEEDED, fresh).current.version == 3
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+def test_a_change_that_lands_while_another_is_computed_is_not_undone(seeded):
+    """SQLite has no row lock: another change can commit after this one read the provider.
+    It must then be refused, not written as the version after the other's, from old settings.
+    (PostgreSQL's row lock makes the other change wait instead, so there is no race to stage.)"""
+    raced: list[ProgramUpdate] = []
+
+    def rival_commits_first(state: ORMExecuteState) -> None:
+        if not raced and "max(program_versions.version)" in str(state.statement):
+            raced.append(change(seeded, auto_enroll=True))
+
+    request = ProgramChange(settings=ProgramSettings(grace_period_days=33), changed_by="late")
+    with pytest.raises(ConflictError, match="changed by another request"):
+        with seeded.transaction() as session:
+            event.listen(session, "do_orm_execute", rival_commits_first)
+            change_program(session, SEEDED, request)
+    assert raced and raced[0].current.version == 2
+    assert recorded(seeded)[-1] == (2, "ops", 2)
+    with seeded.transaction() as session:
+        assert current_program(session, SEEDED).settings.auto_enroll is True
 
 
 def test_a_provider_created_with_its_first_version_is_not_recorded_twice(db):
