@@ -14,6 +14,7 @@ COPY activities activities
 COPY workers workers
 COPY api api
 COPY services services
+COPY migrations migrations
 RUN pip install . && useradd --system --uid 10001 --home-dir /app partnerflow
 
 USER partnerflow

@@ -1,22 +1,30 @@
-"""Delivery channels for rendered notifications. Logging is the default, for local runs."""
+"""Delivery channels for rendered notifications. Logging is the default, for local runs.
+
+A channel delivers one message or raises: `DeliveryRefused` when the address
+is bad for good (the message is then bounced and not tried again), anything
+else when the channel is down for now (the activity is retried with backoff).
+"""
 
 from __future__ import annotations
 
 import logging
 from typing import Protocol
 
-from models.notifications import Recipient
+from models.delivery import OutgoingMessage
 
 logger = logging.getLogger("partnerflow.notifications")
+
+
+class DeliveryRefused(Exception):
+    """The channel refused the address for good: a retry would be refused the same way."""
 
 
 class NotificationChannel(Protocol):
     name: str
 
-    def deliver(
-        self, *, idempotency_key: str, recipient: Recipient, address: str, subject: str, body: str
-    ) -> None:
-        """Deliver one message; raise to have the activity retried."""
+    def deliver(self, message: OutgoingMessage) -> None:
+        """Deliver one message; raise DeliveryRefused for a bad address, anything else to have
+        the activity retried."""
 
 
 class LogChannel:
@@ -24,9 +32,12 @@ class LogChannel:
 
     name = "log"
 
-    def deliver(
-        self, *, idempotency_key: str, recipient: Recipient, address: str, subject: str, body: str
-    ) -> None:
+    def deliver(self, message: OutgoingMessage) -> None:
         logger.info(
-            "to %s %s [%s]: %s\n%s", recipient.value, address, idempotency_key, subject, body
+            "to %s %s [%s]: %s\n%s",
+            message.recipient.value,
+            message.address,
+            message.idempotency_key,
+            message.subject,
+            message.body,
         )

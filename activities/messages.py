@@ -1,208 +1,178 @@
-"""The text of every message the program sends, rendered from the partner's actual data."""
+"""The text of every message the program sends: Jinja2 templates rendered from the partner's
+actual data, the program's own (activities/templates/) or the provider's override of them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from models.agreement import AgreementKind, Scorecard
-from models.metrics import CriterionResult, PartnerMetrics
-from models.notifications import AgreementNotice, NotificationContext, NotificationKind
+from jinja2 import Template
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
+from activities.message_variables import MessageFacts, message_variables
+from activities.template_engine import (
+    ENVIRONMENT,
+    TemplateProblem,
+    compile_untrusted,
+    render_limited,
+    shipped,
+)
+from models.notifications import NotificationContext, NotificationKind, NotificationRequest
+from models.offers import Visibility
+from models.program import ProgramSettings, Tier
+from models.schema import MessageTemplateVersion, Offer, Provider
+from models.templates import MAX_BODY_CHARS, MAX_SUBJECT_CHARS, TemplatePart
 
-def _date(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else "n/a"
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
-
-
-def _metrics_lines(metrics: PartnerMetrics | None) -> list[str]:
-    if metrics is None:
-        return []
-    rating = "no ratings yet" if metrics.average_rating is None else f"{metrics.average_rating:.2f}"
-    return [
-        f"Your orders from {_date(metrics.window_start)} to {_date(metrics.window_end)}:",
-        f"  orders: {metrics.total_orders} ({metrics.orders_per_month:.1f}/month)",
-        f"  acceptance: {_pct(metrics.acceptance_rate)}",
-        f"  completion: {_pct(metrics.completion_rate)}",
-        f"  customer rating: {rating}",
-        f"  revenue: {metrics.revenue:,.2f}",
-    ]
+logger = logging.getLogger(__name__)
 
 
-def _failed_lines(ctx: NotificationContext) -> list[str]:
-    return [f"  - {c.describe()}" for c in ctx.failed_criteria]
+@dataclass(frozen=True)
+class TemplateOverride:
+    """A provider's templates for one kind: a part left None is the shipped one."""
+
+    subject: str | None = None
+    body: str | None = None
+    version: int = 0
+
+    def source(self, part: TemplatePart) -> str | None:
+        return self.subject if part is TemplatePart.SUBJECT else self.body
 
 
-def _checked(results: Sequence[CriterionResult]) -> list[str]:
-    return [f"  {'met    ' if r.met else 'MISSED '} {r.describe()}" for r in results]
+def template_name(kind: NotificationKind, part: TemplatePart) -> str:
+    return f"{kind.value}.{part.value}.j2"
 
 
-def _scope(notice: AgreementNotice) -> str:
-    if notice.kind is AgreementKind.REGIONAL:
-        zips = notice.zip_codes
-        shown = ", ".join(zips[:20]) + (f" and {len(zips) - 20} more" if len(zips) > 20 else "")
-        return f"offer {notice.offer_id} in ZIP codes {shown}"
-    return f"offer {notice.offer_id}"
+def default_source(kind: NotificationKind, part: TemplatePart) -> str:
+    """The shipped template's text, as a provider would start an override from it."""
+    assert ENVIRONMENT.loader is not None
+    source, _, _ = ENVIRONMENT.loader.get_source(ENVIRONMENT, template_name(kind, part))
+    return source
 
 
-def _scorecard_lines(card: Scorecard | None) -> list[str]:
-    if card is None:
-        return []
-    return [
-        f"Scorecard for {_date(card.period_start)} to {_date(card.period_end)} "
-        f"({card.metrics.total_orders} orders):",
-        *_checked(card.lines),
-    ]
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
-def _render_agreement(
-    kind: NotificationKind, ctx: NotificationContext, notice: AgreementNotice, reseller_name: str
-) -> tuple[str, list[str]]:
-    scope = _scope(notice)
-    reason = [f"Why: {ctx.reason}"] if ctx.reason else []
-    card = _scorecard_lines(notice.scorecard)
-    match kind:
-        case NotificationKind.EXCLUSIVE_GRANTED:
-            return f"Exclusive agreement {notice.agreement_id} is in force", [
-                f"{reseller_name}, you now hold the exclusive for {scope} until "
-                f"{_date(notice.term_end)}.",
-                "Keep to the agreed minimums and standards: each review period you will "
-                "receive a scorecard.",
-            ]
-        case NotificationKind.EXCLUSIVE_REVIEW:
-            return f"Exclusive {notice.agreement_id}: scorecard", [
-                f"{reseller_name}, your exclusive for {scope} meets its terms.",
-                *card,
-            ]
-        case NotificationKind.EXCLUSIVE_BREACH:
-            return f"Action needed: exclusive {notice.agreement_id} is in breach", [
-                f"{reseller_name}, your exclusive for {scope} did not meet its terms.",
-                *card,
-                f"Bring the missed terms back to standard by {_date(notice.cure_deadline)}, or "
-                "the exclusive ends. A second breach in this term also ends it.",
-            ]
-        case NotificationKind.EXCLUSIVE_CURED:
-            return f"Exclusive {notice.agreement_id}: breach cured", [
-                f"{reseller_name}, your exclusive for {scope} meets its terms again.",
-                *card,
-            ]
-        case NotificationKind.EXCLUSIVE_AMENDED:
-            return f"Exclusive {notice.agreement_id}: terms amended", [
-                f"{reseller_name}, the terms of your exclusive for {scope} have changed; the new "
-                "terms apply from the next review period.",
-                *reason,
-            ]
-        case NotificationKind.EXCLUSIVE_RENEWED:
-            return f"Exclusive {notice.agreement_id} renewed until {_date(notice.term_end)}", [
-                f"{reseller_name}, your exclusive for {scope} is renewed for term "
-                f"{notice.term_number}, until {_date(notice.term_end)}.",
-                *reason,
-                *card,
-            ]
-        case _:
-            expired = kind is NotificationKind.EXCLUSIVE_EXPIRED
-            return f"Exclusive {notice.agreement_id} has {'expired' if expired else 'ended'}", [
-                f"{reseller_name}, your exclusive for {scope} "
-                + ("ended with its term." if expired else "has ended."),
-                *reason,
-                *card,
-                "The offer is available to other partners again.",
-            ]
+def _render_part(part: TemplatePart, template: Template, variables: Mapping[str, Any]) -> str:
+    if part is TemplatePart.BODY:
+        return render_limited(part, template, variables, MAX_BODY_CHARS)
+    subject = _one_line(render_limited(part, template, variables, MAX_SUBJECT_CHARS * 4))
+    if not subject:
+        raise TemplateProblem(part, "renders an empty subject")
+    if len(subject) > MAX_SUBJECT_CHARS:
+        raise TemplateProblem(
+            part, f"renders a subject of {len(subject)} characters, at most {MAX_SUBJECT_CHARS}"
+        )
+    return subject
+
+
+def render_variables(
+    kind: NotificationKind,
+    variables: Mapping[str, Any],
+    override: TemplateOverride | None = None,
+    *,
+    strict: bool = False,
+) -> tuple[str, str]:
+    """Subject and body from `variables`. An override part that fails raises a TemplateProblem
+    when `strict` (saving, previewing); otherwise the shipped part is used and it is logged,
+    so that a partner is told whatever a provider's template does."""
+    rendered: list[str] = []
+    for part in (TemplatePart.SUBJECT, TemplatePart.BODY):
+        source = override.source(part) if override else None
+        if source is not None:
+            try:
+                rendered.append(_render_part(part, compile_untrusted(part, source), variables))
+                continue
+            except TemplateProblem as problem:
+                if strict:
+                    raise
+                logger.warning(
+                    "the provider's %s template (version %s) failed, the shipped one is used: %s",
+                    kind.value,
+                    override.version if override else None,
+                    problem,
+                )
+        rendered.append(_render_part(part, shipped(template_name(kind, part)), variables))
+    return rendered[0], rendered[1]
 
 
 def render(
     kind: NotificationKind, ctx: NotificationContext, *, provider_name: str, reseller_name: str
 ) -> tuple[str, str]:
-    """The subject and body of one message."""
-    subject: str
-    lines: list[str]
-    if ctx.agreement is not None:
-        subject, lines = _render_agreement(kind, ctx, ctx.agreement, reseller_name)
-        return subject, "\n".join(lines) + "\n"
-    tier = ctx.tier.value
-    reason = ctx.reason or ""
-    match kind:
-        case NotificationKind.WELCOME:
-            subject = f"Welcome to the {provider_name} partner program ({tier})"
-            lines = [
-                f"Congratulations, {reseller_name}: you are now a {tier} partner "
-                f"of {provider_name}.",
-                "You can now see and sell the offers reserved for preferred partners.",
-                *_metrics_lines(ctx.metrics),
-            ]
-        case NotificationKind.ENROLLMENT_SCHEDULED:
-            subject = f"You join the {provider_name} partner program on {_date(ctx.effective_date)}"
-            lines = [f"{reseller_name} becomes a {tier} partner on {_date(ctx.effective_date)}."]
-        case NotificationKind.AT_RISK_WARNING:
-            subject = f"Action needed: your {tier} status is at risk"
-            lines = [
-                f"{reseller_name}, your performance is below the {tier} standard.",
-                *([f"Reason: {reason}"] if reason else []),
-                *(["Criteria not met:", *_failed_lines(ctx)] if ctx.failed_criteria else []),
-                f"You keep your benefits until {_date(ctx.grace_deadline)}. Bring these "
-                "metrics back to standard by then, or you will be removed from the preferred list.",
-            ]
-        case NotificationKind.GRACE_CHANGED:
-            subject = f"Your grace period now ends on {_date(ctx.grace_deadline)}"
-            lines = [
-                f"The deadline to recover your {tier} standing is now "
-                f"{_date(ctx.grace_deadline)}. {reason}".rstrip()
-            ]
-        case NotificationKind.RECOVERED:
-            subject = f"You are back in good standing as a {tier} partner"
-            lines = [
-                f"{reseller_name}, your metrics are back to standard.",
-                *_metrics_lines(ctx.metrics),
-            ]
-        case NotificationKind.REMOVED:
-            subject = f"You have been removed from the {provider_name} preferred list"
-            lines = [
-                f"{reseller_name}, you are no longer a preferred partner of {provider_name}.",
-                f"Why: {reason}",
-                *(["Criteria not met:", *_failed_lines(ctx)] if ctx.failed_criteria else []),
-                "Your access to preferred offers has ended. To regain status, meet the "
-                "program's criteria over a full review window; you will be considered again "
-                "at the next program review.",
-            ]
-        case NotificationKind.PROMOTED | NotificationKind.DEMOTED:
-            verb = "promoted" if kind is NotificationKind.PROMOTED else "moved"
-            previous = ctx.previous_tier.value if ctx.previous_tier else "none"
-            subject = f"Your partner tier is now {tier}"
-            lines = [
-                f"{reseller_name}, you have been {verb} from {previous} to {tier}.",
-                f"Why: {reason}",
-                *_failed_lines(ctx),
-                *_metrics_lines(ctx.metrics),
-            ]
-        case NotificationKind.BLOCKED:
-            scope = ", ".join(ctx.offer_ids) if ctx.offer_ids else f"all {provider_name} offers"
-            subject = "Your access to offers has been blocked"
-            lines = [f"{reseller_name}, your access to {scope} is blocked.", f"Why: {reason}"]
-        case NotificationKind.UNBLOCKED:
-            subject = "Your access to offers has been restored"
-            lines = [f"{reseller_name}, your block has been lifted. {reason}".rstrip()]
-        case NotificationKind.SCORECARD:
-            subject = f"Your {provider_name} partner scorecard for {ctx.period}"
-            if ctx.next_tier is None:
-                ahead = [f"{tier} is the program's highest tier: keep these figures up."]
-            else:
-                ahead = [
-                    f"What {ctx.next_tier.value} requires:",
-                    *_checked(ctx.next_tier_criteria),
-                ]
-            lines = [
-                f"{reseller_name}, you are a {tier} partner of {provider_name}.",
-                *_metrics_lines(ctx.metrics),
-                *ahead,
-            ]
-        case NotificationKind.CANDIDATE_NOTICE:
-            subject = f"{reseller_name} qualifies for your preferred list"
-            lines = [
-                f"{reseller_name} meets the {tier} criteria and awaits your approval.",
-                f"Why: {reason}",
-                *_metrics_lines(ctx.metrics),
-            ]
-    return subject, "\n".join(lines) + "\n"
+    """The subject and body of one message from the shipped templates."""
+    facts = MessageFacts(provider_name=provider_name, reseller_name=reseller_name)
+    return render_variables(kind, message_variables(ctx, facts))
+
+
+def current_override(
+    session: Session, provider_id: str, kind: NotificationKind
+) -> MessageTemplateVersion | None:
+    """The provider's latest saved version for `kind`, if it saved any."""
+    return session.scalar(
+        select(MessageTemplateVersion)
+        .where(
+            MessageTemplateVersion.provider_id == provider_id,
+            MessageTemplateVersion.kind == kind.value,
+        )
+        .order_by(MessageTemplateVersion.version.desc())
+        .limit(1)
+    )
+
+
+def override_in_force(
+    session: Session, provider_id: str, kind: NotificationKind
+) -> TemplateOverride | None:
+    """The provider's templates for `kind`, or None where the shipped ones are in force."""
+    row = current_override(session, provider_id, kind)
+    if row is None or (row.subject is None and row.body is None):
+        return None
+    return TemplateOverride(subject=row.subject, body=row.body, version=row.version)
+
+
+def tier_offers(session: Session, provider_id: str, tier: Tier) -> list[str]:
+    """The names of the provider's offers for preferred partners that `tier` unlocks."""
+    if tier is Tier.BRONZE:
+        return []
+    unlocked = [t.value for t in Tier if 0 < t.rank <= tier.rank]
+    return list(
+        session.scalars(
+            select(Offer.name)
+            .where(
+                Offer.provider_id == provider_id,
+                Offer.visibility == Visibility.PREFERRED.value,
+                or_(Offer.min_tier.is_(None), Offer.min_tier.in_(unlocked)),
+            )
+            .order_by(Offer.name)
+        )
+    )
+
+
+def message_facts(
+    session: Session, provider_id: str, tier: Tier, provider_name: str, reseller_name: str
+) -> MessageFacts:
+    """The names, the program and the tier's offers, as the database has them now."""
+    provider = session.get(Provider, provider_id)
+    return MessageFacts(
+        provider_name=provider_name,
+        reseller_name=reseller_name,
+        program=ProgramSettings.model_validate(provider.program) if provider else None,
+        tier_offers=tier_offers(session, provider_id, tier),
+    )
+
+
+def render_message(
+    session: Session, request: NotificationRequest, provider_name: str, reseller_name: str
+) -> tuple[str, str]:
+    """The subject and body of one message, through the provider's templates where it has its
+    own for this kind, from the partner's data and the program as they are now."""
+    facts = message_facts(
+        session, request.provider_id, request.context.tier, provider_name, reseller_name
+    )
+    return render_variables(
+        request.kind,
+        message_variables(request.context, facts),
+        override_in_force(session, request.provider_id, request.kind),
+    )

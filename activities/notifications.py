@@ -1,24 +1,56 @@
-"""Notifications through an outbox: rendered, recorded under a unique key, then delivered."""
+"""Notifications through an outbox: rendered and recorded under a unique key, then delivered.
+
+Recording is quick and touches only the database, so a workflow awaits it;
+delivery goes through the provider's channel, which may be down for a while,
+so a workflow starts it and carries on. Delivery marks the row `sending`
+(and counts the try) before it hands the message to the channel, and `sent`
+after: a worker that dies in between leaves a `sending` row, and the retry
+sends the same key again (the webhook's Idempotency-Key header, the mail's
+Message-ID), so the receiver can drop the duplicate.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.channels import NotificationChannel
-from activities.messages import render
+from activities.channels import DeliveryRefused, LogChannel, NotificationChannel
+from activities.counters import count_notification
+from activities.email_channel import SmtpChannel
+from activities.messages import render_message
+from activities.webhook_channel import WebhookChannel
 from models.contract import ActivityName
 from models.database import Database
-from models.notifications import NotificationReceipt, NotificationRequest, Recipient
-from models.schema import Notification, Provider, Reseller, utcnow
+from models.delivery import (
+    GIVE_UP_AFTER,
+    ChannelKind,
+    DeliveryRequest,
+    DeliverySettings,
+    OutboxBatch,
+    OutboxDelivered,
+    OutboxStatus,
+    OutgoingMessage,
+)
+from models.notifications import (
+    NotificationKind,
+    NotificationReceipt,
+    NotificationRequest,
+    Recipient,
+)
+from models.schema import Notification, PartnerContactRow, Provider, Reseller, utcnow
+from services.delivery import delivery_settings
 
 logger = logging.getLogger(__name__)
 
-PENDING = "pending"
-SENT = "sent"
+REFUSED_TYPE = "DeliveryRefused"
+"""The ApplicationError type of a message bounced or failed for good."""
 
 
 def _receipt(row: Notification, *, already_sent: bool) -> NotificationReceipt:
@@ -29,81 +61,288 @@ def _receipt(row: Notification, *, already_sent: bool) -> NotificationReceipt:
         subject=row.subject,
         status=row.status,
         already_sent=already_sent,
+        address=row.address,
+        error=row.last_error,
     )
 
 
-class NotificationActivities:
-    """Sends each message at most once per idempotency key, however often the activity retries."""
+class Channels:
+    """The channel each provider chose, built from its settings; `override` (a test's channel)
+    delivers every provider's messages instead."""
 
-    def __init__(self, db: Database, channel: NotificationChannel) -> None:
-        self._db = db
-        self._channel = channel
+    def __init__(self, override: NotificationChannel | None = None) -> None:
+        self._override = override
+        self._log = LogChannel()
 
-    def _outbox_row(self, request: NotificationRequest) -> tuple[Notification, str]:
-        """The message's outbox row, created on the first attempt, and the address to send to."""
-        with self._db.transaction() as session:
-            provider = session.get(Provider, request.provider_id)
-            reseller = session.get(Reseller, request.reseller_team_id)
-            provider_name = provider.name if provider else request.provider_id
-            reseller_name = reseller.name if reseller else request.reseller_team_id
-            if request.recipient is Recipient.PROVIDER:
-                address = f"provider:{request.provider_id}"
-            else:
-                address = (
-                    reseller.email
-                    if reseller and reseller.email
-                    else f"reseller:{request.reseller_team_id}"
+    def pick(self, settings: DeliverySettings) -> tuple[ChannelKind, NotificationChannel]:
+        """The kind of address the channel needs, and the channel."""
+        if self._override is not None:
+            return ChannelKind.LOG, self._override
+        match settings.channel:
+            case ChannelKind.EMAIL:
+                return ChannelKind.EMAIL, SmtpChannel(settings)
+            case ChannelKind.WEBHOOK:
+                assert settings.webhook_secret is not None, "validated by DeliverySettings"
+                return ChannelKind.WEBHOOK, WebhookChannel(
+                    settings.webhook_secret.get_secret_value()
                 )
+            case _:
+                return ChannelKind.LOG, self._log
+
+
+@dataclass(frozen=True)
+class _Route:
+    address: str | None
+    missing: str = ""
+    """Why there is no address, and how to set one."""
+
+
+def _route(
+    session: Session, kind: ChannelKind, settings: DeliverySettings, row: Notification
+) -> _Route:
+    """Where the channel sends this message: the partner's contact (mail falls back to the
+    reseller's email), or the provider's own address."""
+    provider, team = row.provider_id, row.reseller_team_id
+    if row.recipient == Recipient.PROVIDER.value:
+        match kind:
+            case ChannelKind.EMAIL:
+                found = settings.provider_email
+                how = f"providerEmail (`partnerflow delivery set {provider} --provider-email`)"
+            case ChannelKind.WEBHOOK:
+                found = settings.provider_webhook_url
+                how = (
+                    f"providerWebhookUrl (`partnerflow delivery set {provider} "
+                    "--provider-webhook-url`)"
+                )
+            case _:
+                return _Route(f"provider:{provider}")
+        return _Route(found, f"no {kind.value} address for the provider: set {how}")
+    contact = session.get(PartnerContactRow, (provider, team))
+    reseller = session.get(Reseller, team)
+    email = (contact.email if contact else None) or (reseller.email if reseller else None)
+    how = f"PUT /provider/partners/{team}/contact or `partnerflow contacts set {provider} {team}`"
+    match kind:
+        case ChannelKind.EMAIL:
+            return _Route(email, f"no email address for {team}: set one with {how} --email")
+        case ChannelKind.WEBHOOK:
+            url = contact.webhook_url if contact else None
+            return _Route(url, f"no webhook URL for {team}: set one with {how} --webhook-url")
+        case _:
+            return _Route(email or f"reseller:{team}")
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    row_id: int
+    message: OutgoingMessage
+    channel: NotificationChannel
+
+
+def _finish(row: Notification, status: OutboxStatus, error: str | None = None) -> None:
+    row.status = status.value
+    if status is OutboxStatus.SENT:
+        row.sent_at = utcnow()
+    if error is not None:
+        row.last_error = error
+
+
+class NotificationActivities:
+    """Records each message once per idempotency key and delivers it at most once per key as
+    far as the channel can tell, however often the activities retry."""
+
+    def __init__(self, db: Database, channel: NotificationChannel | None = None) -> None:
+        self._db = db
+        self._channels = Channels(channel)
+
+    # ------------------------------------------------------------------ recording
+
+    def _record_row(self, request: NotificationRequest) -> Notification:
+        with self._db.transaction() as session:
             row = session.scalar(
                 select(Notification).where(Notification.idempotency_key == request.idempotency_key)
             )
             if row is not None:
-                return row, address
-            subject, body = render(
-                request.kind,
-                request.context,
-                provider_name=provider_name,
-                reseller_name=reseller_name,
+                return row
+            provider = session.get(Provider, request.provider_id)
+            reseller = session.get(Reseller, request.reseller_team_id)
+            subject, body = render_message(
+                session,
+                request,
+                provider.name if provider else request.provider_id,
+                reseller.name if reseller else request.reseller_team_id,
             )
+            settings = delivery_settings(session, request.provider_id)
+            kind, channel = self._channels.pick(settings)
             row = Notification(
                 idempotency_key=request.idempotency_key,
                 provider_id=request.provider_id,
                 reseller_team_id=request.reseller_team_id,
                 recipient=request.recipient.value,
                 kind=request.kind.value,
-                channel=self._channel.name,
+                channel=channel.name,
                 subject=subject,
                 body=body,
-                status=PENDING,
+                status=OutboxStatus.PENDING.value,
+                attempts=0,
             )
+            row.address = _route(session, kind, settings, row).address
             session.add(row)
             session.flush()
-            return row, address
+            return row
+
+    def record(self, request: NotificationRequest) -> NotificationReceipt:
+        """Render the message and put it in the outbox, unless its key is already there."""
+        try:
+            row = self._record_row(request)
+        except IntegrityError:
+            row = self._record_row(request)  # a concurrent attempt inserted it first
+        return _receipt(row, already_sent=row.status == OutboxStatus.SENT.value)
+
+    @activity.defn(name=ActivityName.RECORD_NOTIFICATION)
+    def record_notification(self, request: NotificationRequest) -> NotificationReceipt:
+        return self.record(request)
+
+    # ------------------------------------------------------------------ delivery
+
+    def _claim(self, key: str) -> _Attempt | NotificationReceipt:
+        """Count a try and mark the row `sending`, or settle it without one: already settled,
+        nowhere to send it, or tried for too long."""
+        with self._db.transaction() as session:
+            row = session.scalar(
+                select(Notification).where(Notification.idempotency_key == key).with_for_update()
+            )
+            if row is None:
+                raise ApplicationError(
+                    f"no message {key!r} in the outbox", type="UnknownMessage", non_retryable=True
+                )
+            if OutboxStatus(row.status).is_final:
+                return _receipt(row, already_sent=True)
+            settings = delivery_settings(session, row.provider_id)
+            kind, channel = self._channels.pick(settings)
+            route = _route(session, kind, settings, row)
+            row.channel, row.address = channel.name, route.address
+            if route.address is None:
+                _finish(row, OutboxStatus.FAILED, route.missing)
+                return _receipt(row, already_sent=False)
+            now = utcnow()
+            if row.attempts and now - row.created_at > GIVE_UP_AFTER:
+                _finish(
+                    row,
+                    OutboxStatus.FAILED,
+                    f"gave up after {row.attempts} tries over {GIVE_UP_AFTER.days} days; "
+                    f"last error: {row.last_error}",
+                )
+                return _receipt(row, already_sent=False)
+            row.status = OutboxStatus.SENDING.value
+            row.attempts += 1
+            row.last_attempt_at = now
+            message = OutgoingMessage(
+                idempotency_key=row.idempotency_key,
+                provider_id=row.provider_id,
+                reseller_team_id=row.reseller_team_id,
+                recipient=Recipient(row.recipient),
+                kind=NotificationKind(row.kind),
+                address=route.address,
+                subject=row.subject,
+                body=row.body,
+                created_at=row.created_at,
+            )
+            return _Attempt(row.id, message, channel)
+
+    def _settle(self, row_id: int, status: OutboxStatus, error: str | None = None) -> Notification:
+        with self._db.transaction() as session:
+            row = session.get_one(Notification, row_id)
+            _finish(row, status, error)
+            return row
+
+    def deliver(self, key: str) -> NotificationReceipt:
+        """Hand the message to its channel unless it is settled; a channel that is down raises,
+        so that the activity is retried, after the error is noted on the row."""
+        attempt = self._claim(key)
+        if isinstance(attempt, NotificationReceipt):
+            return attempt
+        message = attempt.message
+        try:
+            attempt.channel.deliver(message)
+        except DeliveryRefused as refused:
+            row = self._settle(attempt.row_id, OutboxStatus.BOUNCED, str(refused))
+            logger.warning("%s to %s bounced: %s", message.kind.value, message.address, refused)
+            return _receipt(row, already_sent=False)
+        except Exception as error:
+            with self._db.transaction() as session:
+                session.get_one(
+                    Notification, attempt.row_id
+                ).last_error = f"{type(error).__name__}: {error}"
+            raise
+        row = self._settle(attempt.row_id, OutboxStatus.SENT)
+        count_notification(message.kind.value, message.recipient.value)
+        logger.info("sent %s to %s: %s", message.kind.value, message.address, message.subject)
+        return _receipt(row, already_sent=False)
+
+    @activity.defn(name=ActivityName.DELIVER_NOTIFICATION)
+    def deliver_notification(self, request: DeliveryRequest) -> NotificationReceipt:
+        """Deliver one recorded message; a bounced or failed one is a non-retryable failure
+        whose message says why (it is on the outbox row too)."""
+        receipt = self.deliver(request.idempotency_key)
+        if receipt.status in (OutboxStatus.BOUNCED, OutboxStatus.FAILED):
+            raise ApplicationError(
+                f"{receipt.status} to {receipt.address or 'nowhere'}: {receipt.error}",
+                type=REFUSED_TYPE,
+                non_retryable=True,
+            )
+        return receipt
+
+    def send(self, request: NotificationRequest) -> NotificationReceipt:
+        """Record and deliver in one go, as runs recorded before delivery was apart expect;
+        a refused message is returned settled, not raised."""
+        self.record(request)
+        return self.deliver(request.idempotency_key)
 
     @activity.defn(name=ActivityName.SEND_NOTIFICATION)
     def send_notification(self, request: NotificationRequest) -> NotificationReceipt:
         return self.send(request)
 
-    def send(self, request: NotificationRequest) -> NotificationReceipt:
-        """Render, record and deliver one message, unless its key was already sent."""
-        try:
-            row, address = self._outbox_row(request)
-        except IntegrityError:
-            row, address = self._outbox_row(request)  # a concurrent attempt inserted it first
-        if row.status == SENT:
-            return _receipt(row, already_sent=True)
-        self._channel.deliver(
-            idempotency_key=row.idempotency_key,
-            recipient=Recipient(row.recipient),
-            address=address,
-            subject=row.subject,
-            body=row.body,
+    @activity.defn(name=ActivityName.DELIVER_OUTBOX)
+    def deliver_outbox(self, batch: OutboxBatch) -> OutboxDelivered:
+        """Deliver a batch's undelivered messages, each on its own: one channel error does not
+        hold up the others, and the activity is retried for the ones left."""
+        started = time.perf_counter()
+        in_batch = (
+            Notification.provider_id == batch.provider_id,
+            Notification.idempotency_key.startswith(batch.key_prefix, autoescape=True),
         )
+        unsettled = [OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]
         with self._db.transaction() as session:
-            stored = session.get(Notification, row.id)
-            assert stored is not None
-            stored.status = SENT
-            stored.sent_at = utcnow()
-            row = stored
-        logger.info("sent %s to %s: %s", request.kind.value, address, row.subject)
-        return _receipt(row, already_sent=False)
+            keys = list(
+                session.scalars(
+                    select(Notification.idempotency_key)
+                    .where(*in_batch, Notification.status.in_(unsettled))
+                    .order_by(Notification.id)
+                )
+            )
+        errors: list[str] = []
+        for key in keys:
+            activity.heartbeat(key)
+            try:
+                self.deliver(key)
+            except Exception as error:
+                errors.append(f"{key}: {type(error).__name__}: {error}")
+        if errors:
+            raise ApplicationError(
+                f"{len(errors)} of {len(keys)} messages could not be delivered yet and will be "
+                f"retried; the first: {errors[0]}",
+                type="DeliveryUnavailable",
+            )
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(Notification.status, func.count())
+                .where(*in_batch)
+                .group_by(Notification.status)
+            )
+            counts = {status: int(count) for status, count in rows}
+        return OutboxDelivered(
+            sent=counts.get(OutboxStatus.SENT.value, 0),
+            refused=counts.get(OutboxStatus.BOUNCED.value, 0)
+            + counts.get(OutboxStatus.FAILED.value, 0),
+            seconds=round(time.perf_counter() - started, 3),
+        )

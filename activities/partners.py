@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.counters import count_transition
 from activities.idempotent import already_recorded, insert_once
 from activities.metrics import partner_metrics
 from activities.offers import apply_access_change
@@ -129,6 +130,7 @@ class PartnerRecordActivities:
             also=lambda session: _upsert_listing(session, record),
         )
         if written:
+            count_transition(t.to_status.value, t.actor.value)
             activity.logger.info(
                 "%s: %s -> %s (%s)", record.workflow_id, t.from_status, t.to_status, t.reason
             )
@@ -162,7 +164,8 @@ class PartnerRecordActivities:
         )
         record = write.transition
         with self._db.transaction() as session:
-            if not already_recorded(session, TransitionLogEntry, record.idempotency_key):
+            written = not already_recorded(session, TransitionLogEntry, record.idempotency_key)
+            if written:
                 session.add(_transition_row(record))
                 _upsert_listing(session, record)
             apply_access_change(session, write.access)
@@ -170,5 +173,7 @@ class PartnerRecordActivities:
                 session, PartnerNote, write.note.idempotency_key
             ):
                 session.add(_note_row(write.note))
+        if written:
+            count_transition(record.transition.to_status.value, record.transition.actor.value)
         activity.logger.info("%s: enrolled as %s", record.workflow_id, write.tier.value)
         return EnrollmentWritten(context=context, metrics=metrics)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import case, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
@@ -40,6 +40,7 @@ from models.review import (
     ScorecardsSent,
     TierFigures,
     review_id,
+    scorecard_key_prefix,
 )
 from models.schema import (
     Order,
@@ -449,7 +450,7 @@ def scorecard_requests(
         ahead = next_tier(tier, metrics, plan.program)
         requests.append(
             NotificationRequest(
-                idempotency_key=f"{plan.review_id}/scorecard/{row.reseller_team_id}",
+                idempotency_key=scorecard_key_prefix(plan.review_id) + row.reseller_team_id,
                 provider_id=plan.provider_id,
                 reseller_team_id=row.reseller_team_id,
                 kind=NotificationKind.SCORECARD,
@@ -475,14 +476,20 @@ def finish_review(db: Database, closing: ReviewClosing) -> None:
         )
 
 
+class Outbox(Protocol):
+    def record(self, request: NotificationRequest) -> NotificationReceipt:
+        """Put the message in the outbox."""
+
+    def send(self, request: NotificationRequest) -> NotificationReceipt:
+        """Put the message in the outbox and deliver it."""
+
+
 class ReviewActivities:
     """The review's database work, in the activity thread pool."""
 
-    def __init__(
-        self, db: Database, send: Callable[[NotificationRequest], NotificationReceipt]
-    ) -> None:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
         self._db = db
-        self._send = send
+        self._outbox = outbox
 
     @activity.defn(name=ActivityName.OPEN_REVIEW)
     def open_review(self, request: OpenReview) -> ReviewPlan:
@@ -505,16 +512,27 @@ class ReviewActivities:
         finish_review(self._db, closing)
         return report
 
-    @activity.defn(name=ActivityName.SEND_SCORECARDS)
-    def send_scorecards(self, plan: ReviewPlan) -> ScorecardsSent:
+    def _each_scorecard(
+        self, plan: ReviewPlan, handle: Callable[[NotificationRequest], NotificationReceipt]
+    ) -> ScorecardsSent:
         """Every listed partner's scorecard, resuming after the last reseller a try heartbeated."""
         started = time.perf_counter()
         details = activity.info().heartbeat_details
         after, sent = (str(details[0]), int(details[1])) if details else ("", 0)
         while batch := scorecard_requests(self._db, plan, after, plan.batch_size):
             for request in batch:
-                self._send(request)
+                handle(request)
             sent += len(batch)
             after = batch[-1].reseller_team_id
             activity.heartbeat(after, sent)
         return ScorecardsSent(sent=sent, seconds=round(time.perf_counter() - started, 3))
+
+    @activity.defn(name=ActivityName.SEND_SCORECARDS)
+    def send_scorecards(self, plan: ReviewPlan) -> ScorecardsSent:
+        """Record and deliver each scorecard: what reviews started before delivery was apart do."""
+        return self._each_scorecard(plan, self._outbox.send)
+
+    @activity.defn(name=ActivityName.RECORD_SCORECARDS)
+    def record_scorecards(self, plan: ReviewPlan) -> ScorecardsSent:
+        """Put each listed partner's scorecard in the outbox; delivery follows on its own."""
+        return self._each_scorecard(plan, self._outbox.record)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import agreements, offers, orders, partners, program, reviews
+from api import agreements, delivery, offers, orders, partners, program, reviews, templates
 from api.deps import Services
 from api.errors import install_error_handlers
 from workers.settings import Settings
@@ -16,7 +16,9 @@ from workers.worker import connect_temporal, open_database
 DESCRIPTION = """\
 Run a reseller partner program: enroll and steer preferred partners, send in
 orders so their metrics are real, set who sees which offer, grant exclusive
-agreements, and read (or start) the monthly and quarterly program reviews.
+agreements, read (or start) the monthly and quarterly program reviews, write
+the messages partners receive, choose how they reach them (log, email, signed
+webhook) and read the outbox.
 Every request carries the provider's key in `x-api-key`.
 """
 
@@ -47,6 +49,6 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     if services is not None:
         app.state.services = services
     install_error_handlers(app)
-    for module in (partners, offers, orders, program, agreements, reviews):
+    for module in (partners, offers, orders, program, agreements, reviews, templates, delivery):
         app.include_router(module.router)
     return app

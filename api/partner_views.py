@@ -9,10 +9,18 @@ from pydantic import AwareDatetime, Field, field_validator
 
 from api.views import ApiModel
 from models.metrics import PartnerMetrics, next_tier
-from models.partner import ActorKind, NoteKind, PartnerState, PartnerStatus
+from models.partner import (
+    ActorKind,
+    IssueResponse,
+    IssueSeverity,
+    NoteKind,
+    PartnerState,
+    PartnerStatus,
+)
 from models.program import ProgramSettings, Tier
 
-TEAM_ID = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")
+TEAM_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
+TEAM_ID = Field(min_length=1, max_length=200, pattern=TEAM_ID_PATTERN)
 TEXT = Field(min_length=1, max_length=4000)
 OfferId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
@@ -82,6 +90,13 @@ class NoteBody(ActionBody):
     text: str = TEXT
 
 
+class IssueBody(ReasonBody):
+    severity: IssueSeverity = Field(
+        default=IssueSeverity.MINOR,
+        description="minor climbs the progressive response one step, serious two.",
+    )
+
+
 class CriterionView(ApiModel):
     name: str
     label: str
@@ -131,6 +146,14 @@ class NoteView(ApiModel):
     author: str
 
 
+class IssueView(ApiModel):
+    sequence: int = Field(description="The note that records it.")
+    at: datetime
+    reason: str
+    severity: IssueSeverity
+    response: IssueResponse
+
+
 class PartnerView(ApiModel):
     provider_id: str
     reseller_team_id: str
@@ -146,6 +169,9 @@ class PartnerView(ApiModel):
     next_tier: NextTierView | None
     transitions: list[TransitionView]
     notes: list[NoteView]
+    issues: list[IssueView] = Field(
+        description="Issues reported within the program's issue window, and the response."
+    )
 
 
 class PartnerListItem(ApiModel):
@@ -186,4 +212,5 @@ def partner_view(state: PartnerState, metrics: PartnerMetrics | None = None) -> 
         next_tier=next_tier_view(state.tier, metrics, state.program),
         transitions=[TransitionView.model_validate(t) for t in state.transitions],
         notes=[NoteView.model_validate(n) for n in state.notes],
+        issues=[IssueView.model_validate(i) for i in state.issues],
     )

@@ -17,6 +17,7 @@ from api.partner_views import (
     BlockBody,
     EnrollBody,
     GraceBody,
+    IssueBody,
     NoteBody,
     PartnerListItem,
     PartnerView,
@@ -30,6 +31,7 @@ from models.partner import (
     BlockRequest,
     EnrollmentRequest,
     GraceChange,
+    IssueReport,
     NoteInput,
     PartnerStatus,
     ProviderAction,
@@ -186,6 +188,17 @@ async def change_tier(
     reseller_team_id: TeamPath, body: TierBody, provider: ProviderDep, svc: ServicesDep
 ) -> PartnerView:
     return await _apply(svc, provider, reseller_team_id, TierChange, body)
+
+
+@router.post("/{reseller_team_id}/issues", summary="Report an issue with a partner")
+async def report_issue(
+    reseller_team_id: TeamPath, body: IssueBody, provider: ProviderDep, svc: ServicesDep
+) -> PartnerView:
+    """The progressive response: the first issue within the program's issue window (90 days
+    by default) sends the partner a friendly notice, a repeat a formal notice, and the next
+    one puts it at risk, with a grace period before removal. A serious issue counts twice.
+    Each report is kept as an `issue` note."""
+    return await _apply(svc, provider, reseller_team_id, IssueReport, body)
 
 
 async def _apply(

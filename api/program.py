@@ -96,6 +96,7 @@ class ProgramPatch(ApiModel):
     grace_period_days: int | None = None
     auto_enroll: bool | None = None
     candidate_lapse_days: int | None = None
+    issue_window_days: int | None = None
     version: Annotated[int, Field(ge=1)] | None = Field(
         default=None, description="The version this change is based on."
     )

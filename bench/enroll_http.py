@@ -279,7 +279,7 @@ async def run(options: argparse.Namespace, console: Console) -> Results:
         async with dev_server(metrics_port) as env:
             total = WARMUP + options.partners + options.throughput
             console.print(f"seeding {results.database}: 1 provider, {total} resellers with orders…")
-            db = open_database(database_url)
+            db = open_database(database_url, upgrade=True)
             try:
                 seeded_at = time.perf_counter()
                 seeded = await asyncio.to_thread(seed, db, options.partners, options.throughput)

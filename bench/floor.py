@@ -52,6 +52,10 @@ class FloorEntity:
         await workflow.wait_condition(lambda: False)
         return Touched(key=self._key, touches=self._touches)  # pragma: no cover
 
+    @workflow.signal(name="poke")
+    def poke(self, request: Touch) -> None:
+        self._touches += 1
+
     @workflow.update(name="touch")
     async def touch(self, request: Touch) -> Touched:
         for _ in range(request.activities):
@@ -94,6 +98,18 @@ async def touch_with_start(
             task_queue=task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         ),
+    )
+
+
+async def poke_with_start(client: Client, key: str, task_queue: str = FLOOR_TASK_QUEUE) -> None:
+    """Signal-with-start of a new entity, as a review nominates a new candidate."""
+    await client.start_workflow(
+        FloorEntity.run,
+        FloorInput(key=key),
+        id=floor_workflow_id(key),
+        task_queue=task_queue,
+        start_signal="poke",
+        start_signal_args=[Touch(request=key)],
     )
 
 

@@ -15,11 +15,14 @@ review reads is the one real partner workflows wrote. Then, with the worker idle
 2. the plain script a provider would otherwise run from cron, with no Temporal:
    `open_review`, `assess`, `build_report` in this process (its rows are then
    deleted, so the review below starts from the same database);
-3. the review: `ProgramReviewWorkflow` started as the product starts it
+3. Temporal's own floor for the fan-out: signal-with-start of as many new
+   trivial workflows as the review will nominate, as many in flight as the
+   fan-out keeps (bench/floor.py, worked by a worker in this process);
+4. the review: `ProgramReviewWorkflow` started as the product starts it
    (workers/review_client.py), timed from the start to its result, with the
    worker's peak memory (VmHWM, reset just before), each process's CPU, the
    worker's CPU profile (bench/sampler.py) and the review's own history;
-4. the woken partners: how long until every one of them has recorded its
+5. the woken partners: how long until every one of them has recorded its
    transition and sent its notice (they run after the review has answered).
 
 It prints the figures and writes them into bench/README.md (one block per size
@@ -45,8 +48,10 @@ from typing import Any, TypeVar
 from rich.console import Console
 from sqlalchemy import delete, func, select
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from activities.metrics import metrics_query
+from activities.review_fanout import CONCURRENT_SIGNALS
 from activities.reviews import assess, build_report, open_review
 from bench.environment import (
     CpuMeter,
@@ -64,6 +69,7 @@ from bench.environment import (
     stack_process,
 )
 from bench.figures import BenchError
+from bench.floor import FLOOR_TASK_QUEUE, FloorEntity, poke_with_start
 from bench.histories import run_spans
 from bench.report import README, write_block
 from bench.review_report import README_BEFORE, ReviewResults, block_key, markdown, print_report
@@ -76,6 +82,7 @@ from models.partner import ActorKind, AtRiskFlag, EnrollmentRequest, PartnerStat
 from models.review import OpenReview, ReviewCadence, ReviewRequest
 from models.schema import Notification, PreferredListEntry, ProgramReview, ReviewSnapshot
 from models.schema import TransitionLogEntry as Transition
+from models.standing import Standing
 from workers.partner_client import PartnerPrograms
 from workers.review_client import Reviews
 from workers.worker import open_database
@@ -306,6 +313,14 @@ async def measure(console: Console, results: ReviewResults, seeded: SeedPlan, se
         console.print("the plain script: open_review, assess, build_report, no Temporal…")
         await asyncio.to_thread(plain_review, db, seeded, results)
 
+        nominations = seeded.expected().get(Standing.NEW_CANDIDATE.value, 0)
+        console.print(
+            f"Temporal alone: signal-with-start of {nominations} new trivial workflows "
+            f"({CONCURRENT_SIGNALS} in flight)…"
+        )
+        results.floor_nominations = nominations
+        results.floor_fan_out = await signal_with_start_floor(client, nominations)
+
         console.print(f"the review of {seeded.period.label} through the workflow…")
         await asyncio.sleep(QUIET_SECONDS)
         profile = WorkerProfile(worker, profile_path)
@@ -348,6 +363,18 @@ async def measure(console: Console, results: ReviewResults, seeded: SeedPlan, se
         results.spans = run_spans(await handle.fetch_history())
 
 
+async def signal_with_start_floor(client: Client, count: int) -> float:
+    """Seconds Temporal takes to signal-with-start `count` new workflows that only count."""
+    async with Worker(client, task_queue=FLOOR_TASK_QUEUE, workflows=[FloorEntity]):
+        started = time.perf_counter()
+        await bounded(
+            lambda index: poke_with_start(client, f"fan-out-{index}"),
+            range(count),
+            CONCURRENT_SIGNALS,
+        )
+        return time.perf_counter() - started
+
+
 async def run(options: argparse.Namespace, console: Console) -> ReviewResults:
     began = time.perf_counter()
     database = backend(options.database)
@@ -373,7 +400,7 @@ async def run(options: argparse.Namespace, console: Console) -> ReviewResults:
         tempfile.TemporaryDirectory(prefix="partnerflow-bench-review-") as tmp,
         fresh_database(options.database, Path(tmp), "partnerflow_bench_review") as database_url,
     ):
-        db = open_database(database_url)
+        db = open_database(database_url, upgrade=True)
         try:
             console.print(
                 f"seeding {database}: {options.resellers} resellers, about {options.orders} "

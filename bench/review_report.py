@@ -37,6 +37,9 @@ class ReviewResults:
     """Standings the seed's roles call for."""
     seed: SeedResult | None = None
     enroll_seconds: float = 0.0
+    floor_nominations: int = 0
+    floor_fan_out: float = 0.0
+    """Seconds Temporal alone took to signal-with-start as many new trivial workflows."""
     aggregation_cold: float = 0.0
     aggregation_warm: float = 0.0
     aggregation_rows: int = 0
@@ -62,6 +65,11 @@ class ReviewResults:
     @property
     def ratio(self) -> float:
         return self.total / self.plain["total"]
+
+    @property
+    def best_ratio(self) -> float:
+        """The ratio if the review cost only the plain script plus Temporal's own fan-out."""
+        return (self.plain["total"] + self.floor_fan_out) / self.plain["total"]
 
     @property
     def size(self) -> str:
@@ -145,12 +153,26 @@ def stage_rows(r: ReviewResults) -> list[Row]:
             "",
             f"{woken} partners woken in {fan.batches} batches",
         ),
+        (
+            "Temporal alone: signal-with-start of as many new trivial workflows",
+            _s(r.floor_fan_out),
+            "",
+            f"{r.floor_nominations} workflows; fan-out ÷ this {fan.seconds / r.floor_fan_out:.2f}×"
+            if r.floor_fan_out
+            else "",
+        ),
         ("report", _s(outcome.report_seconds), _s(r.plain.get("report", 0)), ""),
         (
             "total: review start → result / the plain script",
             _s(r.total),
             _s(r.plain["total"]),
             f"ratio {r.ratio:.2f}×",
+        ),
+        (
+            "the plain script + Temporal's own fan-out alone",
+            "",
+            _s(r.plain["total"] + r.floor_fan_out),
+            f"ratio {r.best_ratio:.2f}×: the least Temporal allows here",
         ),
         (
             "until every woken partner recorded its transition and notice",

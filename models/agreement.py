@@ -282,6 +282,10 @@ class AgreementState(BaseModel):
     ended_at: AwareDatetime | None = None
     end_reason: str | None = None
     sequence: int = 0
+    undelivered: list[str] = Field(
+        default_factory=list,
+        description="Outbox keys a term was still delivering when the agreement renewed.",
+    )
 
     def next_sequence(self) -> int:
         self.sequence += 1

@@ -10,8 +10,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.schema import Base
-
 DEFAULT_DATABASE_URL = "sqlite:///.partnerflow/partnerflow.db"
 
 
@@ -39,10 +37,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.close()
 
     return engine
-
-
-def create_schema(engine: Engine) -> None:
-    Base.metadata.create_all(engine)
 
 
 class Database:

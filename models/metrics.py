@@ -47,10 +47,13 @@ class CriterionResult(Frozen):
     met: bool
     at_most: bool = Field(default=False, description="The required value is a ceiling.")
 
-    def describe(self) -> str:
+    def formatted(self) -> tuple[str, str]:
+        """The actual and the required value as a person reads them ("85.0%", "90.0%")."""
         digits = _digits(self.name, self.actual, self.required, self.met)
-        actual = _format(self.name, self.actual, digits)
-        required = _format(self.name, self.required, digits)
+        return _format(self.name, self.actual, digits), _format(self.name, self.required, digits)
+
+    def describe(self) -> str:
+        actual, required = self.formatted()
         if self.at_most:
             return f"{self.label} {actual} {'<=' if self.met else '>'} {required}"
         return f"{self.label} {actual} {'>=' if self.met else '<'} {required}"

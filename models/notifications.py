@@ -6,8 +6,9 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
-from models.agreement import AgreementKind, Scorecard
+from models.agreement import AgreementKind, AgreementStatus, Scorecard
 from models.metrics import CriterionResult, PartnerMetrics
+from models.partner import IssueSeverity
 from models.program import Frozen, Tier
 
 
@@ -32,6 +33,9 @@ class NotificationKind(StrEnum):
     EXCLUSIVE_RENEWED = "exclusive_renewed"
     EXCLUSIVE_EXPIRED = "exclusive_expired"
     EXCLUSIVE_TERMINATED = "exclusive_terminated"
+    FRIENDLY_NOTICE = "friendly_notice"
+    FORMAL_NOTICE = "formal_notice"
+    EXCLUSIVE_ENDED_NOTICE = "exclusive_ended_notice"
 
 
 class Recipient(StrEnum):
@@ -50,6 +54,29 @@ class AgreementNotice(Frozen):
     term_end: AwareDatetime
     cure_deadline: AwareDatetime | None = None
     scorecard: Scorecard | None = None
+    ended_as: AgreementStatus | None = Field(
+        default=None, description="How an agreement that has ended ended: expired or terminated."
+    )
+
+
+class EarlierIssue(Frozen):
+    at: AwareDatetime
+    reason: str
+
+
+class IssueNotice(Frozen):
+    """A problem the provider reported, and where it stands in the progressive response."""
+
+    reason: str
+    severity: IssueSeverity
+    reported_at: AwareDatetime
+    earlier: list[EarlierIssue] = Field(
+        default_factory=list, description="The other issues reported within the window."
+    )
+    window_days: int
+    escalates_until: AwareDatetime = Field(
+        description="Until when another issue escalates the response (this one's date + window)."
+    )
 
 
 class NotificationContext(Frozen):
@@ -67,6 +94,7 @@ class NotificationContext(Frozen):
     next_tier: Tier | None = None
     next_tier_criteria: list[CriterionResult] = Field(default_factory=list)
     period: str | None = None
+    issue: IssueNotice | None = None
 
 
 class NotificationRequest(Frozen):
@@ -84,4 +112,6 @@ class NotificationReceipt(Frozen):
     channel: str
     subject: str
     status: str
-    already_sent: bool = Field(description="True when a retry found the message already sent.")
+    already_sent: bool = Field(description="True when a retry found the message already settled.")
+    address: str | None = None
+    error: str | None = Field(default=None, description="The last delivery error, if any.")

@@ -39,7 +39,32 @@ class NoteKind(StrEnum):
     CALL = "call"
     EMAIL = "email"
     MEETING = "meeting"
+    ISSUE = "issue"
     OTHER = "other"
+
+
+class IssueSeverity(StrEnum):
+    """How far one reported issue moves a partner up the progressive response."""
+
+    MINOR = "minor"
+    SERIOUS = "serious"
+
+    @property
+    def steps(self) -> int:
+        return 2 if self is IssueSeverity.SERIOUS else 1
+
+
+class IssueResponse(StrEnum):
+    """The rungs of the progressive response that a reported issue can reach."""
+
+    FRIENDLY_NOTICE = "friendly_notice"
+    FORMAL_NOTICE = "formal_notice"
+    AT_RISK = "at_risk"
+
+    @classmethod
+    def for_level(cls, level: int) -> IssueResponse:
+        """The response to the `level`-th step of issues within the program's window."""
+        return (cls.FRIENDLY_NOTICE, cls.FORMAL_NOTICE, cls.AT_RISK)[min(level, 3) - 1]
 
 
 def _text(value: str, *, field: str) -> str:
@@ -124,6 +149,13 @@ class RemovalRequest(ReasonedAction):
     pass
 
 
+class IssueReport(ReasonedAction):
+    """A problem with a partner (late installs, a complaint): the progressive response answers
+    it with a friendly notice, then a formal one, then puts the partner at risk."""
+
+    severity: IssueSeverity = IssueSeverity.MINOR
+
+
 class NoteInput(ProviderAction):
     kind: NoteKind = NoteKind.OTHER
     text: str
@@ -158,6 +190,16 @@ class Note(Frozen):
     kind: NoteKind
     text: str
     author: str
+
+
+class ReportedIssue(Frozen):
+    """One reported issue as the workflow keeps it, to count the issues within the window."""
+
+    sequence: int = Field(description="The sequence of the note that records it.")
+    at: AwareDatetime
+    reason: str
+    severity: IssueSeverity
+    response: IssueResponse
 
 
 class Transition(Frozen):
@@ -200,7 +242,14 @@ class PartnerState(BaseModel):
     sequence: int = 0
     transitions: list[Transition] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
+    issues: list[ReportedIssue] = Field(
+        default_factory=list, description="Issues reported within the program's issue window."
+    )
     continued_runs: int = 0
+    undelivered: list[str] = Field(
+        default_factory=list,
+        description="Outbox keys a run was still delivering when it continued as new.",
+    )
 
     def next_sequence(self) -> int:
         self.sequence += 1

@@ -112,6 +112,12 @@ class ProgramSettings(Frozen):
     )
     auto_enroll: bool = False
     candidate_lapse_days: int = Field(default=30, ge=1, le=365)
+    issue_window_days: int = Field(
+        default=90,
+        ge=7,
+        le=730,
+        description="Reported issues within this many days escalate the progressive response.",
+    )
     version: int = Field(default=1, ge=1)
 
     @field_validator("grace_period_days")

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
 
+from models.delivery import OutboxDelivered
 from models.program import Frozen, ProgramSettings
 
 _MONTH = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")
@@ -88,6 +89,20 @@ def review_summary(provider_id: str, period: ReviewPeriod) -> str:
     return f"{period.cadence.value.capitalize()} review of provider {provider_id}, {period.label}"
 
 
+def review_details(provider_id: str, period: ReviewPeriod) -> str:
+    """The review's static details in the Temporal UI: what it does and where to read it."""
+    return (
+        f"The {period.cadence.value} program review of provider {provider_id} for "
+        f"{period.label} ({period.start:%Y-%m-%d} to {period.end:%Y-%m-%d}): one aggregation "
+        "of every reseller's orders, a signal to each partner whose standing changed, "
+        + ("each partner's scorecard, " if period.cadence is ReviewCadence.QUARTERLY else "")
+        + "and the program report.\n\n"
+        "**Current Details** show the stage; each activity's summary says what it did. "
+        f"The report is the result, and `GET /provider/reviews/{period.cadence.value}/"
+        f"{period.label}` shows it with every reseller's standing."
+    )
+
+
 class ReviewRequest(Frozen):
     """What starts a review. Without a period (a Schedule's start) it covers the last one ended."""
 
@@ -154,8 +169,13 @@ class FanOut(Frozen):
 
 
 class ScorecardsSent(Frozen):
-    sent: int
+    sent: int = Field(description="Scorecards sent, or put in the outbox where delivery is apart.")
     seconds: float
+
+
+def scorecard_key_prefix(review: str) -> str:
+    """What the outbox keys of a review's scorecards start with."""
+    return f"{review}/scorecard/"
 
 
 class TierFigures(Frozen):
@@ -209,5 +229,6 @@ class ReviewOutcome(Frozen):
     assessment: Assessment
     fan_out: FanOut
     scorecards: ScorecardsSent | None
+    scorecards_delivered: OutboxDelivered | None = None
     report: ProgramReport
     report_seconds: float

@@ -231,8 +231,46 @@ class Notification(Base):
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(2000))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_notifications_partner", "provider_id", "reseller_team_id"),)
+    __table_args__ = (
+        Index("ix_notifications_partner", "provider_id", "reseller_team_id"),
+        Index("ix_notifications_provider_status", "provider_id", "status"),
+    )
+
+
+class DeliverySettingsRow(Base):
+    """A provider's delivery channel and what it needs; no row means the log channel."""
+
+    __tablename__ = "delivery_settings"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    smtp_host: Mapped[str | None] = mapped_column(String(255))
+    smtp_port: Mapped[int] = mapped_column(Integer)
+    smtp_security: Mapped[str] = mapped_column(String(20))
+    smtp_username: Mapped[str | None] = mapped_column(String(320))
+    smtp_password: Mapped[str | None] = mapped_column(Text)
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    provider_email: Mapped[str | None] = mapped_column(String(320))
+    provider_webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PartnerContactRow(Base):
+    """Where one provider's messages reach one partner."""
+
+    __tablename__ = "partner_contacts"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Agreement(Base):
@@ -407,3 +445,18 @@ class ReviewSnapshot(Base):
     signalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_review_snapshots_review_standing", "review_id", "standing"),)
+
+
+class MessageTemplateVersion(Base):
+    """A provider's own template for one kind of message. Every save is a new version and the
+    latest is in force; a version with neither subject nor body puts the shipped one back."""
+
+    __tablename__ = "message_templates"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,8 +4,10 @@ time-skipping Temporal test server, and a worker running the real activities."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,8 @@ from sqlalchemy.engine import make_url
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from models.database import Database, create_schema, make_engine
+from migrations.runner import upgrade_database
+from models.database import Database, make_engine
 from tests.helpers import TrackedAgreements, TrackedPrograms, TrackedReviews, replay_histories
 from workers.binaries import find_binary
 from workers.partner_client import PartnerPrograms
@@ -31,14 +34,15 @@ def pytest_report_header() -> str:
     return "PostgreSQL suite: skipped (set PARTNERFLOW_TEST_POSTGRES_URL to run it)"
 
 
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
-    """A fresh program database with the schema created, on each backend."""
-    if request.param == "sqlite":
+@contextmanager
+def _fresh_database(backend: str, tmp_path: Path) -> Iterator[Database]:
+    """An empty program database: an SQLite file, or a schema of its own on PostgreSQL."""
+    if backend == "sqlite":
         database = Database.from_url(f"sqlite:///{tmp_path / 'partnerflow.db'}")
-        create_schema(database.engine)
-        yield database
-        database.engine.dispose()
+        try:
+            yield database
+        finally:
+            database.engine.dispose()
         return
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL suite: PARTNERFLOW_TEST_POSTGRES_URL is not set")
@@ -50,15 +54,43 @@ def db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
     # (PARTNERFLOW_DATABASE_URL) works in the same schema.
     url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
     engine = make_engine(url.render_as_string(hide_password=False))
-    database = Database(engine)
-    create_schema(engine)
     try:
-        yield database
+        yield Database(engine)
     finally:
         engine.dispose()
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to head once, which each test's `db` starts as a copy of."""
+    path = tmp_path_factory.mktemp("migrated") / "partnerflow.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        upgrade_database(engine)
+    finally:
+        engine.dispose()  # the last connection's close checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path, migrated_sqlite: Path) -> Iterator[Database]:
+    """A fresh program database migrated to the head revision, on each backend."""
+    if request.param == "sqlite":
+        shutil.copyfile(migrated_sqlite, tmp_path / "partnerflow.db")
+    with _fresh_database(request.param, tmp_path) as database:
+        if request.param != "sqlite":
+            upgrade_database(database.engine)
+        yield database
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
+    """A program database with no schema at all, on each backend."""
+    with _fresh_database(request.param, tmp_path) as database:
+        yield database
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from workers.workflow_requests import (
     rejection_message,
 )
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
+from workflows.summaries import agreement_static_details, agreement_summary
 
 
 class AgreementRequestRejected(RequestRejected):
@@ -89,11 +90,10 @@ class Agreements:
                             SearchAttributePair(RESELLER_TEAM_ID, team_id),
                         ]
                     ),
-                    static_summary=f"Exclusive {agreement_id} of provider {provider_id} "
-                    f"for {team_id}",
-                    static_details=f"{request.terms.kind.value.capitalize()} exclusive agreement "
-                    f"{agreement_id} of provider {provider_id}: offer {request.terms.offer_id} "
-                    f"for reseller {team_id}.",
+                    static_summary=agreement_summary(provider_id, agreement_id, request.terms),
+                    static_details=agreement_static_details(
+                        provider_id, agreement_id, request.terms
+                    ),
                 ),
                 id=f"create/{request.request_id}" if request.request_id else None,
             )

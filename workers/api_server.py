@@ -13,6 +13,7 @@ import uvicorn
 from api.app import create_app
 from api.deps import Services
 from workers.settings import Settings
+from workers.telemetry import build_runtime
 from workers.temporal_client import register_search_attributes
 from workers.wiring import SHUTDOWN_GRACE
 from workers.worker import connect_temporal, open_database, stop_on_signals
@@ -59,6 +60,8 @@ async def running_api(
         port=port,
         log_level=log_level,
         lifespan="off",
+        # uvicorn's lines go through the process's own logging: one format, text or JSON.
+        log_config=None,
         timeout_graceful_shutdown=int(SHUTDOWN_GRACE.total_seconds()),
     )
     server = _EmbeddedServer(config)
@@ -79,11 +82,11 @@ async def serve_api(settings: Settings, host: str, port: int) -> None:
     """`partnerflow api`: serve until SIGTERM or Ctrl-C, finishing the requests in flight."""
     stop = stop_on_signals()
     check_port_free(host, port)
-    client = await connect_temporal(settings)
-    await register_search_attributes(client)
     db = open_database(settings.database_url)
-    services = Services(db=db, client=client, task_queue=settings.task_queue)
     try:
+        client = await connect_temporal(settings, build_runtime(settings))
+        await register_search_attributes(client)
+        services = Services(db=db, client=client, task_queue=settings.task_queue)
         async with running_api(services, host, port, log_level="info") as url:
             logger.info("API docs at %s/docs", url)
             await stop.wait()

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import SQLAlchemyError
 
 from services.providers import create_provider
 from workers.agreement_client import Agreements
 from workers.agreement_views import agreement_table, events_table, scorecards_table
 from workers.api_server import DEFAULT_API_HOST, DEFAULT_API_PORT, serve_api
-from workers.cli_support import ask, console, fail, program_database, run
+from workers.cli_support import ask, console, fail, program_database, run, valid
+from workers.db_cli import db_app
+from workers.delivery_cli import contacts_app, delivery_app, outbox_app
 from workers.dev import run_dev
 from workers.dev_server import (
     DEFAULT_PORT,
@@ -20,24 +21,20 @@ from workers.dev_server import (
     DEFAULT_UI_PORT,
     DevConfig,
 )
+from workers.logs import configure_logging
 from workers.offers_cli import offers_app
 from workers.orders_cli import orders_app
 from workers.partners_cli import partners_app
 from workers.reviews_cli import create_schedules, reviews_app
 from workers.settings import Settings
-from workers.worker import (
-    configure_logging,
-    display_url,
-    open_database,
-    run_worker,
-)
+from workers.templates_cli import templates_app
+from workers.worker import run_worker
 
 app = typer.Typer(
     help="partnerflow: a reseller partner program as durable Temporal workflows.",
     no_args_is_help=True,
     add_completion=False,
 )
-db_app = typer.Typer(help="The program database.", no_args_is_help=True)
 agreements_app = typer.Typer(help="Exclusive agreements of a provider.", no_args_is_help=True)
 providers_app = typer.Typer(help="Providers and their API keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -47,16 +44,23 @@ app.add_typer(offers_app, name="offers")
 app.add_typer(orders_app, name="orders")
 app.add_typer(providers_app, name="providers")
 app.add_typer(reviews_app, name="reviews")
+app.add_typer(templates_app, name="templates")
+app.add_typer(delivery_app, name="delivery")
+app.add_typer(contacts_app, name="contacts")
+app.add_typer(outbox_app, name="outbox")
 
 
 @app.command()
 def worker() -> None:
     """Run a worker for the partner program until SIGTERM or Ctrl-C.
 
-    Configured by PARTNERFLOW_DATABASE_URL, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.
+    Configured by PARTNERFLOW_DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+    PARTNERFLOW_METRICS_ADDRESS and PARTNERFLOW_LOG_FORMAT. It refuses a database
+    whose schema is not this version's: run `partnerflow db upgrade` first.
     """
-    configure_logging()
-    run(run_worker(Settings()))
+    settings = valid(Settings)
+    configure_logging(settings.log_format, settings.log_level)
+    run(run_worker(settings))
 
 
 @app.command()
@@ -80,7 +84,7 @@ def dev(
 ) -> None:
     """The local stack: Temporal dev server and UI, demo data, a worker and the HTTP API.
     What `make run` runs."""
-    settings = Settings()
+    settings = valid(Settings)
     config = DevConfig(
         port=port,
         ui_port=ui_port,
@@ -88,7 +92,7 @@ def dev(
         state_dir=state_dir,
         api_port=api_port,
     )
-    configure_logging(log_file=config.app_log)
+    configure_logging(settings.log_format, settings.log_level, log_file=config.app_log)
     run(run_dev(config, settings, console))
 
 
@@ -101,8 +105,9 @@ def api(
 
     Configured by PARTNERFLOW_DATABASE_URL, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.
     """
-    configure_logging()
-    run(serve_api(Settings(), host, port))
+    settings = valid(Settings)
+    configure_logging(settings.log_format, settings.log_level)
+    run(serve_api(settings, host, port))
 
 
 @providers_app.command("create")
@@ -126,17 +131,6 @@ def providers_create(
     console.print(f"API key   {created.api_key}", soft_wrap=True, highlight=False)
     console.print("[dim]The key is shown once: keep it now. Send it as the x-api-key header.[/]")
     console.print(run(create_schedules(Settings(), created.provider_id)), highlight=False)
-
-
-@db_app.command("init")
-def db_init() -> None:
-    """Create the program database's tables (those that are missing) at PARTNERFLOW_DATABASE_URL."""
-    url = Settings().database_url
-    try:
-        open_database(url).engine.dispose()
-    except SQLAlchemyError as error:
-        raise fail(f"could not create the schema at {display_url(url)}: {error}") from None
-    console.print(f"Schema ready at {display_url(url)}")
 
 
 @agreements_app.command("show")

@@ -18,11 +18,13 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api.errors import describe_errors
+from migrations.runner import SchemaNotCurrent
 from services.errors import ConflictError, InputError, NotFoundError
 from workers.api_server import ApiPortTaken
 from workers.binaries import MissingBinary
 from workers.dev_server import DevServerError
 from workers.settings import Settings
+from workers.telemetry import MetricsUnavailable
 from workers.worker import TemporalUnreachable, connect_temporal, display_url, open_database
 from workers.workflow_requests import RequestRejected, WorkflowNotFound
 
@@ -55,6 +57,8 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         WorkflowNotFound,
         RequestRejected,
         ApiPortTaken,
+        SchemaNotCurrent,
+        MetricsUnavailable,
     ) as error:
         message = str(error)
     except ValidationError as error:
@@ -75,6 +79,8 @@ def program_database() -> Iterator[Session]:
     url = Settings().database_url
     try:
         db = open_database(url)
+    except SchemaNotCurrent as error:
+        raise fail(str(error)) from None
     except SQLAlchemyError as error:
         raise fail(f"the program database at {display_url(url)} failed: {error}") from None
     try:

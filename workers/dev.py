@@ -26,8 +26,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from api.deps import Services
-from models.contract import AGREEMENT_WORKFLOW, partner_workflow_id
+from models.contract import partner_workflow_id
 from models.database import Database
+from models.operator_queries import AT_RISK, EXCLUSIVES_IN_FORCE, PARTNERS, REVIEWS
 from models.partner import PartnerStatus
 from workers.agreement_client import Agreements
 from workers.api_server import running_api
@@ -126,9 +127,10 @@ def print_next_steps(
     for outcome in outcomes:
         if outcome.error:
             console.print(f"[yellow]{outcome.partner.reseller.team_id}: {outcome.error}[/]")
-    partners_query = f'ProviderId="{DEMO_PROVIDER_ID}"'
-    at_risk_query = f'ProviderId="{DEMO_PROVIDER_ID}" AND PartnerStatus="at_risk"'
-    agreements_query = f'ProviderId="{DEMO_PROVIDER_ID}" AND WorkflowType="{AGREEMENT_WORKFLOW}"'
+    partners_query = PARTNERS.render(DEMO_PROVIDER_ID)
+    at_risk_query = AT_RISK.render(DEMO_PROVIDER_ID)
+    agreements_query = EXCLUSIVES_IN_FORCE.render(DEMO_PROVIDER_ID)
+    reviews_query = REVIEWS.render(DEMO_PROVIDER_ID)
     temporal = _installed_command("temporal")
     partnerflow = _installed_command("partnerflow")
     custom_port = config.port != DEFAULT_PORT
@@ -142,6 +144,7 @@ def print_next_steps(
     if at_risk:
         lines.append(f"[bold]a partner at risk[/]  {at_risk.url}")
     lines.append(f"[bold]acme's exclusives[/]  {_search_url(config, agreements_query)}")
+    lines.append(f"[bold]acme's reviews[/]     {_search_url(config, reviews_query)}")
     lines.append(f"[bold]review Schedules[/]   {_schedules_url(config)}  [dim](pause them here)[/]")
     lines += [
         f"[bold]HTTP API[/]           {config.api_url}  (OpenAPI: {config.api_url}/docs)",
@@ -238,7 +241,7 @@ async def run_dev(
     """The local stack, until `stop` is set (by default: SIGTERM or Ctrl-C)."""
     console = console or Console()
     stop = stop or stop_on_signals()
-    db = open_database(config.database_url(settings))
+    db = open_database(config.database_url(settings), upgrade=True)
     try:
         await _until_stopped(_start_demo(console, config, settings, db), stop)
     finally:

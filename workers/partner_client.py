@@ -34,6 +34,7 @@ from models.partner import (
     BlockRequest,
     EnrollmentRequest,
     GraceChange,
+    IssueReport,
     Nomination,
     NoteInput,
     PartnerState,
@@ -54,6 +55,7 @@ from workers.workflow_requests import (
     rejection_message,
 )
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
+from workflows.summaries import partner_static_details, partner_summary, standing
 
 R = TypeVar("R")
 
@@ -74,7 +76,14 @@ _UPDATES: dict[type[ProviderAction], Any] = {
     UnblockRequest: PartnerLifecycleWorkflow.unblock,
     RemovalRequest: PartnerLifecycleWorkflow.remove,
     NoteInput: PartnerLifecycleWorkflow.add_note,
+    IssueReport: PartnerLifecycleWorkflow.report_issue,
 }
+
+
+def _enrolled_as(request: EnrollmentRequest) -> str:
+    """`preferred, silver` (from its effective date, if later): what an enrollment makes."""
+    later = f" from {request.effective_date:%Y-%m-%d}" if request.effective_date else ""
+    return f"{standing(PartnerStatus.PREFERRED, request.tier)}{later}"
 
 
 class PartnerPrograms:
@@ -93,8 +102,8 @@ class PartnerPrograms:
             provider_id=provider_id, reseller_team_id=reseller_team_id, **extra
         )
 
-    def _start_options(self, provider_id: str, reseller_team_id: str) -> dict[str, Any]:
-        """How a partner workflow starts, whichever request starts it."""
+    def _start_options(self, provider_id: str, reseller_team_id: str, start: str) -> dict[str, Any]:
+        """How a partner workflow starts; `start` says, in the UI, what this run began as."""
         return {
             "id": partner_workflow_id(provider_id, reseller_team_id),
             "task_queue": self.task_queue,
@@ -108,9 +117,8 @@ class PartnerPrograms:
                     SearchAttributePair(PARTNER_TIER, Tier.BRONZE.value),
                 ]
             ),
-            "static_summary": f"Partner {reseller_team_id} of provider {provider_id}",
-            "static_details": f"Lifecycle of reseller {reseller_team_id} in the partner program "
-            f"of provider {provider_id}.",
+            "static_summary": partner_summary(provider_id, reseller_team_id, start),
+            "static_details": partner_static_details(provider_id, reseller_team_id),
         }
 
     def handle(
@@ -131,7 +139,7 @@ class PartnerPrograms:
                 start_workflow_operation=WithStartWorkflowOperation(
                     PartnerLifecycleWorkflow.run,
                     self._input(provider_id, reseller_team_id),
-                    **self._start_options(provider_id, reseller_team_id),
+                    **self._start_options(provider_id, reseller_team_id, _enrolled_as(request)),
                 ),
                 id=f"enroll/{request.request_id}" if request.request_id else None,
             )
@@ -147,7 +155,9 @@ class PartnerPrograms:
             self._input(provider_id, reseller_team_id),
             start_signal="nominate",
             start_signal_args=[nomination],
-            **self._start_options(provider_id, reseller_team_id),
+            **self._start_options(
+                provider_id, reseller_team_id, f"candidate for {nomination.tier.value}"
+            ),
         )
 
     async def review(
@@ -217,7 +227,8 @@ class PartnerPrograms:
     async def apply(
         self, provider_id: str, reseller_team_id: str, request: ProviderAction
     ) -> PartnerState:
-        """Send a provider action (flag, grace change, tier, block, unblock, remove, note)."""
+        """Send a provider action (flag, grace change, tier, block, unblock, remove, note,
+        issue)."""
         update = _UPDATES.get(type(request))
         if update is None:
             raise TypeError(f"no partner update takes a {type(request).__name__}")

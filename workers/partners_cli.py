@@ -15,6 +15,8 @@ from models.partner import (
     AtRiskFlag,
     BlockRequest,
     EnrollmentRequest,
+    IssueReport,
+    IssueSeverity,
     NoteInput,
     NoteKind,
     PartnerState,
@@ -68,6 +70,14 @@ def state_table(state: PartnerState) -> Table:
     if state.last_review_id:
         table.add_row("last review", f"{state.last_review_id} ({when(state.last_review_at)})")
     table.add_row("notes", str(len(state.notes)))
+    if state.issues:
+        table.add_row(
+            "issues",
+            "\n".join(
+                f"{when(i.at)} {i.severity.value}: {i.reason} ({i.response.value})"
+                for i in state.issues
+            ),
+        )
     return table
 
 
@@ -164,6 +174,22 @@ def flag(
 ) -> None:
     """Flag a preferred partner at risk: it is warned and has a grace period to recover."""
     request = valid(lambda: AtRiskFlag(reason=reason, grace_days=grace_days, requested_by=by))
+    _act(provider_id, reseller_team_id, request)
+
+
+@partners_app.command("report-issue")
+def report_issue(
+    provider_id: Provider,
+    reseller_team_id: Team,
+    reason: Reason,
+    severity: Annotated[
+        IssueSeverity, typer.Option(help="minor climbs the response one step, serious two.")
+    ] = IssueSeverity.MINOR,
+    by: By = "cli",
+) -> None:
+    """Report an issue: a friendly notice first, a formal one for a repeat within the
+    program's issue window, then at risk."""
+    request = valid(lambda: IssueReport(reason=reason, severity=severity, requested_by=by))
     _act(provider_id, reseller_team_id, request)
 
 

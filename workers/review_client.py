@@ -17,6 +17,7 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.common import (
+    Priority,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDReusePolicy,
@@ -29,6 +30,7 @@ from models.review import (
     ReviewOutcome,
     ReviewRequest,
     resolve_period,
+    review_details,
     review_id,
     review_summary,
 )
@@ -42,6 +44,10 @@ CRON = {
 }
 CATCHUP_WINDOW = timedelta(days=7)
 """A review missed while the cluster was down still runs if it comes back within a week."""
+
+REVIEW_PRIORITY = Priority(priority_key=1)
+"""Ahead of the default 3: a review's own tasks, which its child and activities inherit, do not
+queue behind the work of the thousands of partners its fan-out has just woken."""
 
 
 class ReviewRejected(RequestRejected):
@@ -83,6 +89,8 @@ class Reviews:
                     [SearchAttributePair(PROVIDER_ID, request.provider_id)]
                 ),
                 static_summary=review_summary(request.provider_id, period),
+                priority=REVIEW_PRIORITY,
+                static_details=review_details(request.provider_id, period),
             )
         except WorkflowAlreadyStartedError:
             return self.client.get_workflow_handle_for(ProgramReviewWorkflow.run, rid)
@@ -130,6 +138,11 @@ class Reviews:
                     [SearchAttributePair(PROVIDER_ID, provider_id)]
                 ),
                 static_summary=f"Start the {cadence.value} review of provider {provider_id}",
+                priority=REVIEW_PRIORITY,
+                static_details=f"Run by the Schedule {schedule_id(provider_id, cadence)}: works "
+                f"out the {cadence.value} period that has just ended and reviews it as the child "
+                f"review/{provider_id}/{cadence.value}/{{period}}, once per period. Pause the "
+                "Schedule on the UI's Schedules page.",
             ),
             spec=ScheduleSpec(cron_expressions=[CRON[cadence]]),
             policy=SchedulePolicy(catchup_window=CATCHUP_WINDOW),

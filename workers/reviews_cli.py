@@ -118,7 +118,10 @@ def run_review(
         )
         return
     _print_review(provider_id, target)
-    if outcome.scorecards is not None:
+    if outcome.scorecards_delivered is not None:
+        delivered = outcome.scorecards_delivered
+        console.print(f"{delivered.sent} scorecards delivered, {delivered.refused} refused")
+    elif outcome.scorecards is not None:
         console.print(f"{outcome.scorecards.sent} scorecards sent")
 
 

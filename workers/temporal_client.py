@@ -9,14 +9,18 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
+async def connect(
+    address: str, namespace: str = "default", runtime: Runtime | None = None
+) -> Client:
+    """A client; `runtime` (see workers/telemetry.py) brings metrics and core log forwarding."""
     return await Client.connect(
-        address, namespace=namespace, data_converter=pydantic_data_converter
+        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
     )
 
 

@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.agreements import AgreementActivities
-from activities.channels import LogChannel, NotificationChannel
+from activities.channels import NotificationChannel
 from activities.metrics import MetricsActivities
 from activities.notifications import NotificationActivities
 from activities.offers import OfferAccessActivities
@@ -45,9 +45,9 @@ def build_activities(
     metrics = MetricsActivities(db)
     records = PartnerRecordActivities(db)
     offers = OfferAccessActivities(db)
-    notifications = NotificationActivities(db, channel or LogChannel())
+    notifications = NotificationActivities(db, channel)
     agreements = AgreementActivities(db)
-    reviews = ReviewActivities(db, notifications.send)
+    reviews = ReviewActivities(db, notifications)
     fan_out = ReviewFanOutActivities(db, PartnerPrograms(client, task_queue))
     return [
         metrics.compute_partner_metrics,
@@ -58,6 +58,9 @@ def build_activities(
         offers.grant_preferred_offers,
         offers.revoke_offer_access,
         notifications.send_notification,
+        notifications.record_notification,
+        notifications.deliver_notification,
+        notifications.deliver_outbox,
         agreements.grant_exclusive,
         agreements.end_exclusive,
         agreements.check_partner_listing,
@@ -68,6 +71,7 @@ def build_activities(
         reviews.open_review,
         reviews.assess_resellers,
         reviews.send_scorecards,
+        reviews.record_scorecards,
         reviews.write_program_report,
         fan_out.wake_partners,
     ]
@@ -83,6 +87,9 @@ def build_worker(
     max_cached_workflows: int = 1000,
 ) -> Worker:
     """A worker for the partner program; a caller that passes an executor shuts it down.
+
+    Messages go out through each provider's own channel, or through `channel` for every
+    provider where one is given.
 
     With `max_cached_workflows=0` the worker keeps no workflow in memory and so
     takes no sticky tasks: every task replays the history from the start.

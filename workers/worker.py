@@ -12,17 +12,17 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
-from models.database import Database, create_schema
+from migrations.runner import require_current_schema, upgrade_database
+from models.database import Database
 from workers.review_client import Reviews
 from workers.review_schedules import ensure_every_provider
 from workers.settings import Settings
+from workers.telemetry import build_runtime
 from workers.temporal_client import connect, register_search_attributes
 from workers.wiring import ACTIVITY_THREADS, build_worker
-
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 logger = logging.getLogger("partnerflow.worker")
 
@@ -31,44 +31,48 @@ class TemporalUnreachable(Exception):
     """No Temporal server answers at the configured address."""
 
 
-def configure_logging(level: int = logging.INFO, log_file: Path | None = None) -> None:
-    """Readable log lines on stderr, or into `log_file` with only warnings left on stderr."""
-    formatter = logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT)
-    console = logging.StreamHandler()
-    console.setFormatter(formatter)
-    handlers: list[logging.Handler] = [console]
-    if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        console.setLevel(logging.WARNING)
-        to_file = logging.FileHandler(log_file, encoding="utf-8")
-        to_file.setFormatter(formatter)
-        handlers.append(to_file)
-    logging.basicConfig(level=level, handlers=handlers, force=True)
-
-
 def display_url(url: str) -> str:
     """A database URL safe to print: the password masked."""
     return make_url(url).render_as_string(hide_password=True)
 
 
-def open_database(url: str) -> Database:
-    """The program database with its schema in place (creating an SQLite file's directory)."""
+def make_sqlite_directory(url: str) -> None:
+    """Create the directory an SQLite database file goes in; other URLs need nothing."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def open_database(url: str, *, upgrade: bool = False) -> Database:
+    """The program database at this code's schema revision (an SQLite file's directory made).
+
+    Without `upgrade`, a schema that is not current raises SchemaNotCurrent, which says to run
+    `partnerflow db upgrade`; with it (the local stack's own SQLite file), it is migrated here.
+    """
+    make_sqlite_directory(url)
     db = Database.from_url(url)
     try:
-        create_schema(db.engine)
+        if upgrade:
+            migrated = upgrade_database(db.engine)
+            if migrated.before.revisions != migrated.after.revisions:
+                logger.info(
+                    "program database %s migrated from %s to %s",
+                    display_url(url),
+                    ", ".join(migrated.before.revisions) or migrated.before.state.value,
+                    ", ".join(migrated.after.revisions),
+                )
+        else:
+            require_current_schema(db.engine)
     except BaseException:
         db.engine.dispose()
         raise
     return db
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
     """A client for the configured namespace, or TemporalUnreachable saying what to do."""
     try:
-        return await connect(settings.temporal_address, settings.temporal_namespace)
+        return await connect(settings.temporal_address, settings.temporal_namespace, runtime)
     except RuntimeError as error:
         raise TemporalUnreachable(
             f"Temporal does not answer at {settings.temporal_address} "
@@ -101,23 +105,28 @@ def stop_on_signals() -> asyncio.Event:
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Serve the partner program's task queue until `stop` is set (by default: a signal).
 
+    It refuses a database whose schema is not this code's before it touches Temporal.
     At start it creates the review Schedules that any provider lacks (not in
     `build_worker`: the time-skipping test server has no Schedules).
     """
     stop = stop or stop_on_signals()
-    client = await connect_temporal(settings)
-    added = await register_search_attributes(client)
-    if added:
-        logger.info("registered search attributes %s", ", ".join(added))
     db = open_database(settings.database_url)
     try:
+        client = await connect_temporal(settings, build_runtime(settings))
+        added = await register_search_attributes(client)
+        if added:
+            logger.info("registered search attributes %s", ", ".join(added))
         async with running_worker(client, db, settings.task_queue):
             logger.info(
-                "worker polling task queue %r on %s (namespace %s), database %s",
+                "worker polling task queue %r on %s (namespace %s) as %s, database %s%s",
                 settings.task_queue,
                 settings.temporal_address,
                 settings.temporal_namespace,
+                client.identity,
                 display_url(settings.database_url),
+                f", metrics on http://{settings.metrics_address}/metrics"
+                if settings.metrics_address
+                else "",
             )
             await ensure_every_provider(Reviews(client, settings.task_queue), db)
             await stop.wait()

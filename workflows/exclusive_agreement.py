@@ -19,6 +19,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import InvalidRequest, day, run_activity
+from workflows.deliveries import Deliveries
+from workflows.summaries import one_line
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -64,11 +66,14 @@ with workflow.unsafe.imports_passed_through():
         NotificationContext,
         NotificationKind,
         NotificationRequest,
+        Recipient,
     )
     from models.partner import ActorKind
     from models.program import Tier
     from models.records import PartnerRef
 
+PATCH_PROVIDER_TOLD_OF_END = "provider-told-of-end"
+"""Runs from this patch on tell the provider too when an agreement ends without its action."""
 UNCLAIMED_AFTER = timedelta(days=1)
 """A run started without its `create` update ends after this long."""
 
@@ -91,6 +96,12 @@ def _missed(card: Scorecard) -> str:
     return "; ".join(line.describe() for line in failed(card.lines))
 
 
+def _scope(terms: AgreementTerms) -> str:
+    """`regional exclusive on 9 ZIP codes`, `service exclusive`."""
+    zips = f" on {len(terms.zip_codes)} ZIP codes" if terms.zip_codes else ""
+    return f"{terms.kind.value} exclusive{zips}"
+
+
 @workflow.defn(name=AGREEMENT_WORKFLOW)
 class ExclusiveAgreementWorkflow:
     @workflow.init
@@ -101,6 +112,7 @@ class ExclusiveAgreementWorkflow:
         self._lock = asyncio.Lock()
         self._changes = 0
         self._renewed = False
+        self._deliveries = Deliveries()
 
     @property
     def state(self) -> AgreementState:
@@ -116,7 +128,7 @@ class ExclusiveAgreementWorkflow:
                 await workflow.wait_condition(
                     lambda: self._state is not None or self._refused is not None,
                     timeout=UNCLAIMED_AFTER,
-                    timeout_summary="waiting for the agreement's terms",
+                    timeout_summary=f"wait a day at most for the terms of {input.agreement_id}",
                 )
             except TimeoutError:
                 workflow.set_current_details("closed: no terms arrived")
@@ -125,6 +137,8 @@ class ExclusiveAgreementWorkflow:
             if self._state is None:
                 return None
         self._publish()
+        self._deliveries.resume(self.state.undelivered)
+        self.state.undelivered = []
         while not self.state.status.is_closed and not self._renewed:
             due = self._next_deadline()
             if due.at <= workflow.now():
@@ -140,6 +154,10 @@ class ExclusiveAgreementWorkflow:
                 await self._on_deadline(due)
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._renewed and not self.state.status.is_closed:
+            await self._deliveries.settle()
+            await workflow.wait_condition(workflow.all_handlers_finished)
+        if self._renewed and not self.state.status.is_closed:
+            self.state.undelivered = self._deliveries.pending
             workflow.continue_as_new(
                 AgreementWorkflowInput(
                     provider_id=self.state.provider_id,
@@ -147,6 +165,7 @@ class ExclusiveAgreementWorkflow:
                     state=self.state,
                 )
             )
+        await workflow.wait_condition(self._deliveries.all_done)
         return self.state
 
     def _woken(self, changes_seen: int) -> bool:
@@ -155,10 +174,21 @@ class ExclusiveAgreementWorkflow:
     def _next_deadline(self) -> _Deadline:
         s = self.state
         if s.status is AgreementStatus.IN_BREACH and s.cure_deadline is not None:
-            return _Deadline("cure", s.cure_deadline, f"cure period ends {day(s.cure_deadline)}")
+            return _Deadline(
+                "cure",
+                s.cure_deadline,
+                f"cure period of {s.agreement_id} ends {day(s.cure_deadline)}: "
+                "the orders placed during it decide",
+            )
         at = s.next_review_at
-        what = "term ends" if s.period_number >= s.periods_in_term else "review period ends"
-        return _Deadline("review", at, f"{what} {day(at)} (term {s.term_number})")
+        if s.period_number >= s.periods_in_term:
+            what = f"term {s.term_number} of {s.agreement_id} ends {day(at)}: renew or expire"
+        else:
+            what = (
+                f"period {s.period_number} of term {s.term_number} of {s.agreement_id} ends "
+                f"{day(at)}: score it"
+            )
+        return _Deadline("review", at, what)
 
     async def _on_deadline(self, due: _Deadline) -> None:
         async with self._lock:
@@ -207,7 +237,10 @@ class ExclusiveAgreementWorkflow:
                         term_end=term_end,
                     ),
                     GrantResult,
-                    summary=f"make offer {terms.offer_id} exclusive to {terms.reseller_team_id}",
+                    summary=one_line(
+                        f"make offer {terms.offer_id} selected for {terms.reseller_team_id} "
+                        f"alone: {_scope(terms)} until {day(term_end)}"
+                    ),
                 )
             except ActivityError as error:
                 message = _refusal(error)
@@ -547,7 +580,8 @@ class ExclusiveAgreementWorkflow:
             ActivityName.CHECK_PARTNER_LISTING,
             PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
             PartnerListing,
-            summary=f"is {s.reseller_team_id} still a preferred partner",
+            summary=f"check that {s.reseller_team_id} is still on {s.provider_id}'s preferred "
+            f"list, before scoring period {s.period_number} of term {s.term_number}",
         )
         if listing.on_preferred_list:
             return True
@@ -579,7 +613,10 @@ class ExclusiveAgreementWorkflow:
                 **self._ref().model_dump(), status=status, reason=reason, at=workflow.now()
             ),
             None,
-            summary=f"restore offer {s.terms.offer_id} to {previous}",
+            summary=one_line(
+                f"end {s.agreement_id} ({status.value}): offer {s.terms.offer_id} back to "
+                f"{previous}; {reason}"
+            ),
         )
         s.status = status
         s.ended_at = workflow.now()
@@ -598,6 +635,14 @@ class ExclusiveAgreementWorkflow:
             reason=reason,
             scorecard=card,
         )
+        if actor is not ActorKind.PROVIDER and workflow.patched(PATCH_PROVIDER_TOLD_OF_END):
+            await self._notify(
+                NotificationKind.EXCLUSIVE_ENDED_NOTICE,
+                reason=reason,
+                scorecard=card,
+                ended_as=status,
+                recipient=Recipient.PROVIDER,
+            )
 
     # ------------------------------------------------------------------ side effects
 
@@ -623,8 +668,10 @@ class ExclusiveAgreementWorkflow:
                 window_end=end,
             ),
             PartnerMetrics,
-            summary=f"orders of {s.reseller_team_id} under {s.agreement_id}, "
-            f"{day(start)} to {day(end)}",
+            summary=one_line(
+                f"count {s.reseller_team_id}'s orders under {s.agreement_id} "
+                f"({_scope(s.terms)}), {day(start)} to {day(end)}, for its {kind.value} scorecard"
+            ),
         )
         lines = score(metrics, min_monthly_orders, s.terms.standards)
         card = Scorecard(
@@ -650,8 +697,10 @@ class ExclusiveAgreementWorkflow:
                 scorecard=card,
             ),
             None,
-            summary=f"{kind.value} scorecard of {s.agreement_id}: "
-            + ("met" if card.met else f"missed {_missed(card)}"),
+            summary=one_line(
+                f"{kind.value} scorecard of {s.agreement_id}, {day(start)} to {day(end)}: "
+                + ("met every term" if card.met else f"missed {_missed(card)}")
+            ),
         )
         return card
 
@@ -686,11 +735,14 @@ class ExclusiveAgreementWorkflow:
                 breaches_in_term=s.breaches_in_term,
             ),
             None,
-            summary=f"{s.agreement_id}: {kind.value} ({s.status.value})",
+            summary=one_line(f"{s.agreement_id}: {kind.value} ({s.status.value}): {summary}"),
         )
 
-    async def _notify(self, kind: NotificationKind, **notice: Any) -> None:
-        """Tell the partner, keyed by the latest event so a retry never sends twice."""
+    async def _notify(
+        self, kind: NotificationKind, recipient: Recipient = Recipient.PARTNER, **notice: Any
+    ) -> None:
+        """Tell the partner (or the provider), keyed by the latest event so a retry never sends
+        twice."""
         s = self.state
         reason = notice.pop("reason", None)
         fields: dict[str, Any] = {
@@ -703,22 +755,19 @@ class ExclusiveAgreementWorkflow:
             "cure_deadline": s.cure_deadline,
         }
         fields.update(notice)
-        await run_activity(
-            ActivityName.SEND_NOTIFICATION,
-            NotificationRequest(
-                idempotency_key=s.idempotency_key(
-                    workflow.info().workflow_id, kind.value, s.events[-1].sequence
-                ),
-                provider_id=s.provider_id,
-                reseller_team_id=s.reseller_team_id,
-                kind=kind,
-                context=NotificationContext(
-                    tier=Tier.SILVER, reason=reason, agreement=AgreementNotice(**fields)
-                ),
+        request = NotificationRequest(
+            idempotency_key=s.idempotency_key(
+                workflow.info().workflow_id, kind.value, s.events[-1].sequence
             ),
-            None,
-            summary=f"{kind.value} to {s.reseller_team_id}",
+            provider_id=s.provider_id,
+            reseller_team_id=s.reseller_team_id,
+            kind=kind,
+            recipient=recipient,
+            context=NotificationContext(
+                tier=Tier.SILVER, reason=reason, agreement=AgreementNotice(**fields)
+            ),
         )
+        await self._deliveries.send(request)
 
     def _publish(self) -> None:
         s = self.state
@@ -730,9 +779,10 @@ class ExclusiveAgreementWorkflow:
             ]
         )
         lines = [
-            f"**{s.status.value}** · {s.terms.kind.value} exclusive of {s.reseller_team_id} "
-            f"on {s.terms.offer_id}",
-            f"term {s.term_number}: {day(s.term_start)} to {day(s.term_end)}",
+            f"Exclusive {s.agreement_id} of provider {s.provider_id}: **{s.status.value}**, "
+            f"{s.terms.kind.value}, {s.reseller_team_id} on offer {s.terms.offer_id}",
+            f"term {s.term_number}: {day(s.term_start)} to {day(s.term_end)}, "
+            f"period {s.period_number} of {s.periods_in_term}",
         ]
         if s.status.is_closed:
             lines.append(f"ended {day(s.ended_at)}: {s.end_reason}")
@@ -744,4 +794,12 @@ class ExclusiveAgreementWorkflow:
             lines.append(f"amended terms apply from {day(s.next_review_at)}")
         if s.renewal_confirmed_by:
             lines.append(f"renewed early by {s.renewal_confirmed_by}")
+        if s.scorecards:
+            card = s.scorecards[-1]
+            lines.append(
+                f"last review: {card.kind.value} scorecard {day(card.period_start)} to "
+                f"{day(card.period_end)}, " + ("met" if card.met else f"missed {_missed(card)}")
+            )
+        else:
+            lines.append("last review: none yet")
         workflow.set_current_details("\n\n".join(lines))

@@ -19,6 +19,16 @@ from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, InvalidRequest, run_activity
 from workflows.common import day as _day
+from workflows.deliveries import Deliveries
+from workflows.summaries import (
+    by,
+    metrics_summary,
+    offer_access_summary,
+    one_line,
+    partner_details,
+    standing,
+    transition_summary,
+)
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -40,6 +50,8 @@ with workflow.unsafe.imports_passed_through():
         failed,
     )
     from models.notifications import (
+        EarlierIssue,
+        IssueNotice,
         NotificationContext,
         NotificationKind,
         NotificationRequest,
@@ -47,11 +59,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.offers import OfferAccessChange
     from models.partner import (
+        MAX_TEXT,
         ActorKind,
         AtRiskFlag,
         BlockRequest,
         EnrollmentRequest,
         GraceChange,
+        IssueReport,
+        IssueResponse,
         Nomination,
         Note,
         NoteInput,
@@ -60,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
         PartnerStatus,
         PartnerWorkflowInput,
         RemovalRequest,
+        ReportedIssue,
         ReviewSignal,
         TierChange,
         Transition,
@@ -120,12 +136,15 @@ class PartnerLifecycleWorkflow:
         self._changes = 0
         self._outbox: list[tuple[NotificationKind, NotificationContext, int]] = []
         """Messages to send from the run loop, after the request that caused them answered."""
+        self._deliveries = Deliveries()
 
     # ------------------------------------------------------------------ run loop
 
     @workflow.run
     async def run(self, input: PartnerWorkflowInput) -> PartnerState:
         self._publish()
+        self._deliveries.resume(self.state.undelivered)
+        self.state.undelivered = []
         if input.state is None and workflow.patched(PATCH_FIRST_REQUEST_DECIDES):
             await workflow.wait_condition(workflow.all_handlers_finished)
             if self._started_for_nothing():
@@ -143,9 +162,12 @@ class PartnerLifecycleWorkflow:
             if self._history_too_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._send_outbox()
-                if not self.state.is_closed:
+                await self._deliveries.settle()
+                if self.state.is_closed:
+                    break
+                if workflow.all_handlers_finished() and not self._outbox:
                     self._continue_as_new()
-                break
+                continue  # a request came in meanwhile: serve it, then try again
             due = self._next_deadline()
             if due is not None and due.at <= workflow.now():
                 await self._on_deadline(due)
@@ -161,6 +183,7 @@ class PartnerLifecycleWorkflow:
                 await self._on_deadline(due)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._send_outbox()
+        await workflow.wait_condition(self._deliveries.all_done)
         return self.state
 
     def _started_for_nothing(self) -> bool:
@@ -185,6 +208,7 @@ class PartnerLifecycleWorkflow:
 
     def _continue_as_new(self) -> None:
         self.state.continued_runs += 1
+        self.state.undelivered = self._deliveries.pending
         workflow.continue_as_new(
             PartnerWorkflowInput(
                 provider_id=self.state.provider_id,
@@ -198,14 +222,22 @@ class PartnerLifecycleWorkflow:
         s = self.state
         if s.scheduled_enrollment and s.scheduled_enrollment.effective_date:
             at = s.scheduled_enrollment.effective_date
-            return _Deadline("effective_date", at, f"enrollment takes effect {_day(at)}")
+            tier = s.scheduled_enrollment.tier.value
+            return _Deadline(
+                "effective_date", at, f"enroll {s.reseller_team_id} as {tier} on {_day(at)}"
+            )
         if s.status is PartnerStatus.AT_RISK and s.grace_deadline:
             return _Deadline(
-                "grace", s.grace_deadline, f"grace period ends {_day(s.grace_deadline)}"
+                "grace",
+                s.grace_deadline,
+                f"grace period of {s.reseller_team_id} ends {_day(s.grace_deadline)}: "
+                "a last metric check, then recovery or removal",
             )
         if s.status is PartnerStatus.CANDIDATE and s.candidate_since and s.program:
             at = s.candidate_since + timedelta(days=s.program.candidate_lapse_days)
-            return _Deadline("lapse", at, f"candidacy lapses {_day(at)}")
+            return _Deadline(
+                "lapse", at, f"candidacy of {s.reseller_team_id} lapses {_day(at)} unless approved"
+            )
         return None
 
     async def _on_deadline(self, due: _Deadline) -> None:
@@ -288,7 +320,9 @@ class PartnerLifecycleWorkflow:
         async with self._lock:
             self._check_flag()
             context = await self._load_context()
-            metrics = await self._metrics(context.program)
+            metrics = await self._metrics(
+                context.program, "the criteria behind the provider's flag"
+            )
             grace_days = request.grace_days or context.program.grace_period_days
             results = self._retention_check(metrics, context.program)
             await self._enter_at_risk(
@@ -479,6 +513,83 @@ class PartnerLifecycleWorkflow:
             await self._add_note(request)
             return self.state
 
+    @workflow.update(name="report_issue")
+    async def report_issue(self, report: IssueReport) -> PartnerState:
+        """The progressive response: a friendly notice, a formal one for a repeat within the
+        program's issue window, then at risk (a serious issue counts twice)."""
+        async with self._lock:
+            self._check_report()
+            context = await self._load_context()
+            await self._respond_to_issue(report, context.program)
+            return self.state
+
+    @report_issue.validator
+    def _validate_report(self, report: IssueReport) -> None:
+        self._check_report()
+
+    def _check_report(self) -> None:
+        s = self.state
+        if not s.status.on_preferred_list:
+            raise InvalidRequest(
+                f"only a partner on the preferred list can be sent notices; {s.reseller_team_id} "
+                f"is {s.status.value}"
+            )
+
+    async def _respond_to_issue(self, report: IssueReport, program: ProgramSettings) -> None:
+        s = self.state
+        now = workflow.now()
+        window = timedelta(days=program.issue_window_days)
+        earlier = [issue for issue in s.issues if issue.at > now - window]
+        level = sum(issue.severity.steps for issue in earlier) + report.severity.steps
+        response = IssueResponse.for_level(level)
+        if response is IssueResponse.AT_RISK and s.status is PartnerStatus.AT_RISK:
+            response = IssueResponse.FORMAL_NOTICE  # already on the way to removal
+        heading = f"{report.severity.value} issue reported, {response.value.replace('_', ' ')}: "
+        await self._add_note(
+            NoteInput(
+                kind=NoteKind.ISSUE,
+                text=heading + report.reason[: MAX_TEXT - len(heading)],
+                requested_by=report.requested_by,
+            )
+        )
+        note = s.notes[-1]
+        s.issues = [
+            *earlier,
+            ReportedIssue(
+                sequence=note.sequence,
+                at=now,
+                reason=report.reason,
+                severity=report.severity,
+                response=response,
+            ),
+        ]
+        notice = IssueNotice(
+            reason=report.reason,
+            severity=report.severity,
+            reported_at=now,
+            earlier=[EarlierIssue(at=issue.at, reason=issue.reason) for issue in earlier],
+            window_days=program.issue_window_days,
+            escalates_until=now + window,
+        )
+        if response is not IssueResponse.AT_RISK:
+            kind = (
+                NotificationKind.FRIENDLY_NOTICE
+                if response is IssueResponse.FRIENDLY_NOTICE
+                else NotificationKind.FORMAL_NOTICE
+            )
+            await self._notify(kind, self._context(issue=notice), sequence=note.sequence)
+            return
+        metrics = await self._metrics(program, "the figures behind the reported issues")
+        await self._enter_at_risk(
+            f"{len(earlier) + 1} issues reported within {program.issue_window_days} days, "
+            f"the latest: {report.reason}",
+            failed(self._retention_check(metrics, program)),
+            program.grace_period_days,
+            ActorKind.PROVIDER,
+            report.requested_by,
+            issue=notice,
+        )
+
     # ------------------------------------------------------------------ signals
 
     @workflow.signal(name="review")
@@ -607,7 +718,7 @@ class PartnerLifecycleWorkflow:
         s = self.state
         if context is None or not workflow.patched(PATCH_CONTEXT_LOADED_ONCE):
             context = await self._load_context()
-        metrics = await self._metrics(context.program)
+        metrics = await self._metrics(context.program, "the figures of the welcome")
         s.scheduled_enrollment = None
         s.enrolled_at = workflow.now()
         s.last_metrics = metrics
@@ -688,8 +799,11 @@ class PartnerLifecycleWorkflow:
                 result_type=EnrollmentWritten,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,
-                summary=f"enroll {s.reseller_team_id} as {request.tier.value}: program, "
-                "metrics, transition, offers",
+                summary=one_line(
+                    f"enroll {s.reseller_team_id}: {standing(s.status, s.tier)} -> "
+                    f"{standing(PartnerStatus.PREFERRED, request.tier)} by "
+                    f"{by(actor, actor_id)}: list row, metrics, transition, preferred offers"
+                ),
             )
         except ActivityError as error:
             if isinstance(error.cause, ApplicationError) and error.cause.non_retryable:
@@ -723,6 +837,8 @@ class PartnerLifecycleWorkflow:
         grace_days: int,
         actor: ActorKind,
         actor_id: str | None,
+        *,
+        issue: IssueNotice | None = None,
     ) -> None:
         s = self.state
         now = workflow.now()
@@ -743,14 +859,19 @@ class PartnerLifecycleWorkflow:
         await self._notify(
             NotificationKind.AT_RISK_WARNING,
             self._context(
-                reason=reason, failed_criteria=failed_criteria, grace_deadline=s.grace_deadline
+                reason=reason,
+                failed_criteria=failed_criteria,
+                grace_deadline=s.grace_deadline,
+                **({"issue": issue} if issue else {}),
             ),
         )
 
     async def _grace_expired(self) -> None:
         """The deadline has come: check the metrics one last time, then recover or remove."""
         context = await self._load_context()
-        metrics = await self._metrics(context.program)
+        metrics = await self._metrics(
+            context.program, "the last check at the grace deadline: recover or remove"
+        )
         self.state.last_metrics = metrics
         if await self._recover_if_met(metrics, context.program, ActorKind.TIMER, "grace-deadline"):
             return
@@ -881,8 +1002,7 @@ class PartnerLifecycleWorkflow:
                 grace_deadline=s.grace_deadline,
             ),
             None,
-            summary=f"{s.reseller_team_id}: {transition.from_status or 'new'} -> "
-            f"{to_status.value} ({to_tier.value})",
+            summary=transition_summary(s.reseller_team_id, transition),
         )
         return transition
 
@@ -907,17 +1027,7 @@ class PartnerLifecycleWorkflow:
         self._publish_details()
 
     def _publish_details(self) -> None:
-        s = self.state
-        lines = [f"**{s.status.value}** · {s.tier.value}"]
-        if s.grace_deadline:
-            lines.append(f"grace deadline: {_day(s.grace_deadline)}")
-        if s.failed_criteria:
-            lines.append("failing: " + "; ".join(c.describe() for c in s.failed_criteria))
-        if s.scheduled_enrollment:
-            lines.append(f"enrollment on {_day(s.scheduled_enrollment.effective_date)}")
-        if s.last_review_at:
-            lines.append(f"last review: {s.last_review_id} on {_day(s.last_review_at)}")
-        workflow.set_current_details("\n\n".join(lines))
+        workflow.set_current_details(partner_details(self.state))
 
     # ------------------------------------------------------------------ checks
 
@@ -945,23 +1055,26 @@ class PartnerLifecycleWorkflow:
             ActivityName.LOAD_PARTNER_CONTEXT,
             PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
             PartnerContext,
-            summary=f"program of {s.provider_id} and reseller {s.reseller_team_id}",
+            summary=f"read the program of {s.provider_id} and the reseller {s.reseller_team_id}",
         )
         s.program = context.program
         return context
 
-    async def _metrics(self, program: ProgramSettings) -> PartnerMetrics:
+    async def _metrics(self, program: ProgramSettings, purpose: str) -> PartnerMetrics:
         s = self.state
+        request = MetricsRequest(
+            provider_id=s.provider_id,
+            reseller_team_id=s.reseller_team_id,
+            as_of=workflow.now(),
+            window_days=program.metrics_window_days,
+        )
         metrics: PartnerMetrics = await self._activity(
             ActivityName.COMPUTE_PARTNER_METRICS,
-            MetricsRequest(
-                provider_id=s.provider_id,
-                reseller_team_id=s.reseller_team_id,
-                as_of=workflow.now(),
-                window_days=program.metrics_window_days,
-            ),
+            request,
             PartnerMetrics,
-            summary=f"metrics of {s.reseller_team_id} over {program.metrics_window_days} days",
+            summary=metrics_summary(
+                s.reseller_team_id, request.window_days, request.as_of, purpose
+            ),
         )
         return metrics
 
@@ -969,24 +1082,16 @@ class PartnerLifecycleWorkflow:
         s = self.state
         tier = s.tier if s.status.on_preferred_list else None
         name = ActivityName.GRANT_PREFERRED_OFFERS if tier else ActivityName.REVOKE_OFFER_ACCESS
-        await self._activity(
-            name,
-            OfferAccessChange(
-                provider_id=s.provider_id,
-                reseller_team_id=s.reseller_team_id,
-                tier=tier,
-                revoke_selected=revoke_selected,
-                blocked_offer_ids=s.blocked_offer_ids,
-                block_all=s.status is PartnerStatus.BLOCKED,
-                reason=reason,
-            ),
-            None,
-            summary=(
-                f"grant {tier.value} offers to {s.reseller_team_id}"
-                if tier
-                else f"revoke offer access of {s.reseller_team_id}"
-            ),
+        change = OfferAccessChange(
+            provider_id=s.provider_id,
+            reseller_team_id=s.reseller_team_id,
+            tier=tier,
+            revoke_selected=revoke_selected,
+            blocked_offer_ids=s.blocked_offer_ids,
+            block_all=s.status is PartnerStatus.BLOCKED,
+            reason=reason,
         )
+        await self._activity(name, change, None, summary=offer_access_summary(change))
 
     async def _end_exclusives(self, reason: str) -> None:
         """Tell each of the partner's agreements in force that the partner has left."""
@@ -995,7 +1100,7 @@ class PartnerLifecycleWorkflow:
             ActivityName.FIND_PARTNER_EXCLUSIVES,
             PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
             PartnerExclusives,
-            summary=f"exclusive agreements of {s.reseller_team_id}",
+            summary=f"find the exclusive agreements {s.reseller_team_id} holds, to end them",
         )
         for workflow_id in exclusives.workflow_ids:
             try:
@@ -1022,22 +1127,15 @@ class PartnerLifecycleWorkflow:
         s = self.state
         if sequence is None:
             sequence = s.transitions[-1].sequence
-        await self._activity(
-            ActivityName.SEND_NOTIFICATION,
-            NotificationRequest(
-                idempotency_key=s.idempotency_key(
-                    workflow.info().workflow_id, kind.value, sequence
-                ),
-                provider_id=s.provider_id,
-                reseller_team_id=s.reseller_team_id,
-                kind=kind,
-                recipient=Recipient.PROVIDER if to_provider else Recipient.PARTNER,
-                context=context,
-            ),
-            None,
-            summary=f"{kind.value} to "
-            + (f"provider {s.provider_id}" if to_provider else s.reseller_team_id),
+        request = NotificationRequest(
+            idempotency_key=s.idempotency_key(workflow.info().workflow_id, kind.value, sequence),
+            provider_id=s.provider_id,
+            reseller_team_id=s.reseller_team_id,
+            kind=kind,
+            recipient=Recipient.PROVIDER if to_provider else Recipient.PARTNER,
+            context=context,
         )
+        await self._deliveries.send(request)
 
     async def _add_note(self, request: NoteInput) -> None:
         s = self.state
@@ -1060,5 +1158,5 @@ class PartnerLifecycleWorkflow:
                 note=note,
             ),
             None,
-            summary=f"{request.kind.value} note on {s.reseller_team_id}",
+            summary=one_line(f"{request.kind.value} note on {s.reseller_team_id}: {request.text}"),
         )

@@ -20,14 +20,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.workflow import ActivityHandle, ParentClosePolicy
 
 from workflows.common import run_activity
+from workflows.deliveries import DELIVERY_RETRY, PATCH_DELIVERY_APART
 
 with workflow.unsafe.imports_passed_through():
-    from models.contract import REVIEW_WORKFLOW, ActivityName
+    from models.contract import PROVIDER_ID, REVIEW_WORKFLOW, ActivityName
+    from models.delivery import OutboxBatch, OutboxDelivered
     from models.review import (
         Assessment,
         FanOut,
@@ -41,8 +48,10 @@ with workflow.unsafe.imports_passed_through():
         ReviewRequest,
         ScorecardsSent,
         resolve_period,
+        review_details,
         review_id,
         review_summary,
+        scorecard_key_prefix,
     )
     from models.standing import WAKING
 
@@ -51,6 +60,9 @@ ASSESS_TIMEOUT = timedelta(minutes=30)
 FAN_OUT_TIMEOUT = timedelta(hours=2)
 HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 """A fan-out heartbeats as each partner is woken: a worker that died is noticed within this."""
+DELIVERY_HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+"""Delivering scorecards heartbeats before each one; a slow mail server may take a while over
+one, each of its exchanges timing out after 10 s."""
 
 
 @workflow.defn(name=REVIEW_WORKFLOW)
@@ -74,7 +86,9 @@ class ProgramReviewWorkflow:
     async def _run_as_child(
         self, request: ReviewRequest, period: ReviewPeriod, rid: str
     ) -> ReviewOutcome | None:
-        workflow.set_current_details(f"Reviewing period {period.label} as {rid}")
+        workflow.set_current_details(
+            f"{review_summary(request.provider_id, period)}: reviewed as the child {rid}"
+        )
         try:
             return await workflow.execute_child_workflow(
                 ProgramReviewWorkflow.run,
@@ -83,6 +97,10 @@ class ProgramReviewWorkflow:
                 id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 static_summary=review_summary(request.provider_id, period),
+                static_details=review_details(request.provider_id, period),
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(PROVIDER_ID, request.provider_id)]
+                ),
             )
         except WorkflowAlreadyStartedError:
             workflow.set_current_details(f"{rid} had already been started: nothing to do")
@@ -90,65 +108,114 @@ class ProgramReviewWorkflow:
 
     async def _review(self, request: ReviewRequest, period: ReviewPeriod) -> ReviewOutcome:
         provider = request.provider_id
-        self._stage(period, "opening")
+        self._stage(provider, period, "opening")
         plan: ReviewPlan = await run_activity(
             ActivityName.OPEN_REVIEW,
             OpenReview(provider_id=provider, period=period, batch_size=request.batch_size),
             ReviewPlan,
-            summary=f"open the {period.label} review of {provider}",
+            summary=f"open the {period.label} review of {provider}: record it and the "
+            "program version it applies",
         )
-        self._stage(period, f"assessing resellers under program version {plan.program_version}")
+        self._stage(
+            provider, period, f"assessing resellers under program version {plan.program_version}"
+        )
         assessment: Assessment = await run_activity(
             ActivityName.ASSESS_RESELLERS,
             plan,
             Assessment,
             summary=f"assess every reseller of {provider} over "
-            f"{plan.window_start:%Y-%m-%d} to {plan.window_end:%Y-%m-%d}",
+            f"{plan.window_start:%Y-%m-%d} to {plan.window_end:%Y-%m-%d} in one aggregation, "
+            f"under program version {plan.program_version}",
             timeout=ASSESS_TIMEOUT,
         )
         changed = sum(n for s, n in assessment.standings.items() if s in WAKING)
-        self._stage(period, f"{assessment.resellers} resellers assessed; waking {changed}")
+        self._stage(
+            provider, period, f"{assessment.resellers} resellers assessed; waking {changed}"
+        )
+        waking = ", ".join(
+            f"{assessment.standings[s]} {s.value}" for s in WAKING if assessment.standings.get(s)
+        )
         fan_out: FanOut = await run_activity(
             ActivityName.WAKE_PARTNERS,
             plan,
             FanOut,
-            summary=f"wake the {changed} partners of {provider} whose standing changed",
+            summary=f"wake the {changed} partners of {provider} whose standing changed"
+            + (f" ({waking})" if waking else ""),
             timeout=FAN_OUT_TIMEOUT,
             heartbeat_timeout=HEARTBEAT_TIMEOUT,
         )
         scorecards: ScorecardsSent | None = None
+        delivery: ActivityHandle[OutboxDelivered] | None = None
         if period.cadence is ReviewCadence.QUARTERLY:
-            self._stage(period, "sending scorecards")
-            scorecards = await run_activity(
-                ActivityName.SEND_SCORECARDS,
-                plan,
-                ScorecardsSent,
-                summary=f"send every partner of {provider} its {period.label} scorecard",
-                timeout=FAN_OUT_TIMEOUT,
-                heartbeat_timeout=HEARTBEAT_TIMEOUT,
-            )
-        self._stage(period, "writing the program report")
+            if workflow.patched(PATCH_DELIVERY_APART):
+                self._stage(provider, period, "recording scorecards")
+                scorecards = await run_activity(
+                    ActivityName.RECORD_SCORECARDS,
+                    plan,
+                    ScorecardsSent,
+                    summary=f"put every partner of {provider} its {period.label} scorecard "
+                    "in the outbox",
+                    timeout=FAN_OUT_TIMEOUT,
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                )
+                delivery = self._deliver_scorecards(plan)
+            else:
+                self._stage(provider, period, "sending scorecards")
+                scorecards = await run_activity(
+                    ActivityName.SEND_SCORECARDS,
+                    plan,
+                    ScorecardsSent,
+                    summary=f"send each listed partner of {provider} its {period.label} scorecard",
+                    timeout=FAN_OUT_TIMEOUT,
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                )
+        self._stage(provider, period, "writing the program report")
         report_started = workflow.now()
         report: ProgramReport = await run_activity(
             ActivityName.WRITE_PROGRAM_REPORT,
             ReviewClosing(plan=plan, fan_out=fan_out),
             ProgramReport,
-            summary=f"write the {period.label} program report of {provider}",
+            summary=f"write the {period.label} program report of {provider}: enrollment, "
+            "retention, graduations, volume, quality and revenue by tier",
             timeout=ASSESS_TIMEOUT,
         )
+        report_seconds = (workflow.now() - report_started).total_seconds()
+        delivered: OutboxDelivered | None = None
+        if delivery is not None:
+            self._stage(provider, period, "report written; delivering the scorecards")
+            delivered = await delivery
         workflow.set_current_details(
-            f"Review of {period.label} done: {assessment.resellers} resellers assessed, "
+            f"{review_summary(provider, period)}: **done**\n\n"
+            f"{assessment.resellers} resellers assessed, "
             f"{fan_out.signalled} partners signalled, {fan_out.nominated} candidates nominated; "
-            f"enrollment {report.enrollment_by_tier}, {report.partners_at_risk} at risk."
+            "enrolled: "
+            + (", ".join(f"{n} {tier}" for tier, n in report.enrollment_by_tier.items()) or "none")
+            + f"; {report.partners_at_risk} at risk."
         )
         return ReviewOutcome(
             review_id=plan.review_id,
             assessment=assessment,
             fan_out=fan_out,
             scorecards=scorecards,
+            scorecards_delivered=delivered,
             report=report,
-            report_seconds=(workflow.now() - report_started).total_seconds(),
+            report_seconds=report_seconds,
         )
 
-    def _stage(self, period: ReviewPeriod, what: str) -> None:
-        workflow.set_current_details(f"Review of {period.label}: {what}")
+    def _deliver_scorecards(self, plan: ReviewPlan) -> ActivityHandle[OutboxDelivered]:
+        """Deliver the recorded scorecards while the report is written; a partner whose
+        channel is down is retried without holding up the others."""
+        return workflow.start_activity(
+            ActivityName.DELIVER_OUTBOX,
+            OutboxBatch(
+                provider_id=plan.provider_id, key_prefix=scorecard_key_prefix(plan.review_id)
+            ),
+            result_type=OutboxDelivered,
+            start_to_close_timeout=FAN_OUT_TIMEOUT,
+            heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
+            retry_policy=DELIVERY_RETRY,
+            summary=f"deliver the {plan.period.label} scorecards of {plan.provider_id}",
+        )
+
+    def _stage(self, provider: str, period: ReviewPeriod, what: str) -> None:
+        workflow.set_current_details(f"{review_summary(provider, period)}: **{what}**")

@@ -13,14 +13,18 @@ from activities.messages import render
 from activities.notifications import NotificationActivities
 from models.agreement import AgreementKind, Scorecard, ScorecardKind
 from models.database import Database
+from models.delivery import OutgoingMessage
 from models.metrics import CriterionResult, PartnerMetrics
 from models.notifications import (
     AgreementNotice,
+    EarlierIssue,
+    IssueNotice,
     NotificationContext,
     NotificationKind,
     NotificationRequest,
     Recipient,
 )
+from models.partner import IssueSeverity
 from models.program import Tier
 from models.schema import Notification
 from workers.demo_data import add_provider, add_reseller
@@ -77,13 +81,19 @@ class RecordingChannel:
     delivered: list[Delivery] = field(default_factory=list)
     attempts: int = 0
 
-    def deliver(
-        self, *, idempotency_key: str, recipient: Recipient, address: str, subject: str, body: str
-    ) -> None:
+    def deliver(self, message: OutgoingMessage) -> None:
         self.attempts += 1
         if self.attempts <= self.failures:
             raise ConnectionError("mail server unavailable")
-        self.delivered.append(Delivery(idempotency_key, recipient, address, subject, body))
+        self.delivered.append(
+            Delivery(
+                message.idempotency_key,
+                message.recipient,
+                message.address,
+                message.subject,
+                message.body,
+            )
+        )
 
 
 @pytest.fixture
@@ -158,7 +168,8 @@ def test_failed_delivery_is_retried_into_one_sent_message(seeded: Database) -> N
     with pytest.raises(ConnectionError):
         env.run(activities.send_notification, request())
     rows = outbox(seeded)
-    assert [(r.status, r.sent_at) for r in rows] == [("pending", None)]
+    assert [(r.status, r.sent_at, r.attempts) for r in rows] == [("sending", None, 1)]
+    assert rows[0].last_error == "ConnectionError: mail server unavailable"
 
     # Temporal retries the activity: the same key finds the pending row and sends it.
     receipt = env.run(activities.send_notification, request())
@@ -187,6 +198,14 @@ CONTEXT = NotificationContext(
     period="2025-Q2",
     next_tier=Tier.GOLD,
     next_tier_criteria=[RATING_MISS],
+    issue=IssueNotice(
+        reason="installs missed their appointments",
+        severity=IssueSeverity.MINOR,
+        reported_at=EFFECTIVE,
+        earlier=[EarlierIssue(at=WINDOW_END, reason="a billing complaint")],
+        window_days=90,
+        escalates_until=DEADLINE,
+    ),
 )
 REASON = CONTEXT.reason or ""
 FAILED = ["acceptance 85.0% < 90.0%", "rating 4.6 < 4.8"]
@@ -209,6 +228,21 @@ EXPECTED: dict[NotificationKind, list[str]] = {
         "What gold requires",
         "MISSED  rating 4.6 < 4.8",
         *METRIC_FACTS,
+    ],
+    NotificationKind.FRIENDLY_NOTICE: [
+        "installs missed",
+        "2025-07-01",
+        "formal notice",
+        "2025-08-15",
+    ],
+    NotificationKind.FORMAL_NOTICE: [
+        "formal notice",
+        "2 issues",
+        "within 90 days",
+        "installs missed",
+        "2025-06-01: a billing complaint",
+        "2025-08-15",
+        "at risk",
     ],
 }
 
@@ -258,6 +292,7 @@ AGREEMENT_EXPECTED: dict[NotificationKind, list[str]] = {
     NotificationKind.EXCLUSIVE_RENEWED: [*SCOPE, "term 2", "2025-08-15", AGREEMENT_REASON],
     NotificationKind.EXCLUSIVE_EXPIRED: [*SCOPE, AGREEMENT_REASON, *CARD_FACTS],
     NotificationKind.EXCLUSIVE_TERMINATED: [*SCOPE, AGREEMENT_REASON, *CARD_FACTS],
+    NotificationKind.EXCLUSIVE_ENDED_NOTICE: [*SCOPE, "Team A", AGREEMENT_REASON, *CARD_FACTS],
 }
 
 

@@ -133,3 +133,31 @@ async def test_steering_a_partner_over_http(acme):
     removed = await acme.delete(f"{PREFERRED}/{team}", params={"reason": "did not recover"})
     assert removed.status_code == 200 and removed.json()["status"] == "removed"
     assert acme.program.notifications(team, "removed")
+
+
+async def test_reported_issues_climb_the_progressive_response(acme, globex):
+    team = await acme.program.add_reseller("team-issues", GOOD)
+    await enroll(acme, team)
+    issues = f"/provider/partners/{team}/issues"
+
+    first = await acme.post(issues, {"reason": "missed installs", "requestedBy": "ops"})
+    assert first.status_code == 200, first.text
+    [issue] = first.json()["issues"]
+    assert (issue["reason"], issue["severity"], issue["response"]) == (
+        "missed installs",
+        "minor",
+        "friendly_notice",
+    )
+    assert first.json()["notes"][-1]["kind"] == "issue"
+    serious = await acme.post(issues, {"reason": "fake orders", "severity": "serious"})
+    assert serious.status_code == 200, serious.text
+    assert serious.json()["status"] == "at_risk"
+    assert [i["response"] for i in serious.json()["issues"]] == ["friendly_notice", "at_risk"]
+    assert len(await acme.program.sent(team, "friendly_notice")) == 1
+    assert len(await acme.program.sent(team, "at_risk_warning")) == 1
+
+    bad = await acme.post(issues, {"reason": "x", "severity": "grave"})
+    assert bad.status_code == 422 and "severity" in bad.json()["detail"]
+    empty = await acme.post(issues, {"reason": ""})
+    assert empty.status_code == 422 and "reason" in empty.json()["detail"]
+    assert (await globex.post(issues, {"reason": "not mine"})).status_code == 404

@@ -22,7 +22,14 @@ CONFIG_VARIABLES = (
     "PARTNERFLOW_DEV_PORT",
     "PARTNERFLOW_DEV_UI_PORT",
     "PARTNERFLOW_STATE_DIR",
+    "PARTNERFLOW_METRICS_ADDRESS",
+    "PARTNERFLOW_LOG_FORMAT",
+    "PARTNERFLOW_LOG_LEVEL",
 )
+
+
+DEV_READY = "Press Ctrl-C to stop."
+"""What `partnerflow dev` prints once the demo is loaded and everything answers."""
 
 
 def free_port() -> int:
@@ -103,3 +110,9 @@ class Command:
             else:
                 self.lines.append(line)
         return code
+
+
+def dev_stack(cwd: Path, port: int, ui_port: int, api_port: int) -> Command:
+    """`partnerflow dev`, what `make run` runs, on these ports with its state under `cwd`."""
+    ports = ["--port", str(port), "--ui-port", str(ui_port), "--api-port", str(api_port)]
+    return Command(["dev", *ports], cwd=cwd)

@@ -32,25 +32,28 @@ def test_dev_help_names_its_port_variables():
     assert "PARTNERFLOW_DEV_PORT" in result.output
 
 
-def test_db_init_creates_the_tables(tmp_path):
+def test_db_upgrade_creates_the_schema_then_has_nothing_to_do(tmp_path):
     path = tmp_path / "state" / "partnerflow.db"
-    url = f"sqlite:///{path}"
-    for _ in range(2):  # a second run finds the tables and changes nothing
-        result = runner.invoke(app, ["db", "init"], env={"PARTNERFLOW_DATABASE_URL": url})
-        assert result.exit_code == 0, result.output
-        assert "Schema ready" in result.output
-    engine = create_engine(url)
+    env = {"PARTNERFLOW_DATABASE_URL": f"sqlite:///{path}", "COLUMNS": "200"}
+    first = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert first.exit_code == 0, first.output
+    assert "Created the schema" in first.output
+    again = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert again.exit_code == 0, again.output
+    assert "nothing to do" in again.output
+    engine = create_engine(f"sqlite:///{path}")
     try:
-        assert set(inspect(engine).get_table_names()) == set(Base.metadata.tables)
+        tables = set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
 
 
-def test_db_init_reports_an_unreachable_database():
+def test_db_upgrade_reports_an_unreachable_database():
     url = f"postgresql+psycopg://nobody:secret@127.0.0.1:{free_port()}/nowhere"
-    result = runner.invoke(app, ["db", "init"], env={"PARTNERFLOW_DATABASE_URL": url})
+    result = runner.invoke(app, ["db", "upgrade"], env={"PARTNERFLOW_DATABASE_URL": url})
     assert result.exit_code == 1
-    assert "could not create the schema" in result.output
+    assert "the program database at" in result.output and "failed" in result.output
     assert "secret" not in result.output
 
 
@@ -144,6 +147,11 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
     assert "preferred" in enrolled.output and "silver" in enrolled.output
     noted = await cli("note", pid, team, "called about installs", "--kind", "call")
     assert noted.exit_code == 0 and "│ 1" in noted.output.replace("notes ", "│ ")
+    reported = await cli("report-issue", pid, team, "--reason", "no-show", "--severity", "minor")
+    assert reported.exit_code == 0, reported.output
+    assert "no-show (friendly_notice)" in reported.output
+    serious = await cli("report-issue", pid, team, "--reason", "x", "--severity", "grave")
+    assert serious.exit_code == 2 and "grave" in serious.output
     flagged = await cli("flag", pid, team, "--reason", "late installs", "--grace-days", "30")
     assert flagged.exit_code == 0 and "at_risk" in flagged.output
     twice = await cli("flag", pid, team, "--reason", "again")
@@ -164,7 +172,7 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
     assert removed.exit_code == 0 and "removed" in removed.output
     state = await programs.state(pid, team)
     assert [t.actor_id for t in state.transitions][0] == "ops"
-    assert [n.kind.value for n in state.notes] == ["call"]
+    assert [n.kind.value for n in state.notes] == ["call", "issue"]
 
 
 def test_offers_commands_set_who_sees_what(db):
@@ -203,3 +211,49 @@ def test_offers_commands_set_who_sees_what(db):
     assert listed.exit_code == 0 and "4 offer(s)" in listed.output
     missing = cli("update", pid, "nope", "--name", "x")
     assert missing.exit_code == 1 and "nope" in missing.output
+
+
+def test_templates_commands_show_set_preview_and_reset(db, tmp_path):
+    program = Program(db, None, ProgramSettings()).create()
+    pid = program.provider_id
+    with db.transaction() as session:
+        add_reseller(session, "team-t", "Team T")
+    variables = {
+        "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "COLUMNS": "200",
+    }
+
+    def cli(*args: str) -> Result:
+        return runner.invoke(app, ["templates", *args], env=variables)
+
+    listed = cli("list", pid)
+    assert listed.exit_code == 0, listed.output
+    assert "friendly_notice" in listed.output and "shipped" in listed.output
+    shipped = cli("show", pid, "removed", "--part", "body")
+    assert shipped.exit_code == 0 and "{{ reason }}" in shipped.output
+
+    body = tmp_path / "removed.j2"
+    body.write_text("{{ partner }}, you are off the {{ provider }} list: {{ reason }}\n")
+    saved = cli("set", pid, "removed", str(body), "--subject", "Goodbye, {{ partner }}")
+    assert saved.exit_code == 0, saved.output
+    assert "own subject and body (v1" in saved.output
+    shown = cli("show", pid, "removed")
+    assert "own subject and body" in shown.output and "failed_criteria" in shown.output
+
+    previewed = cli("preview", pid, "removed", "--partner", "team-t")
+    assert previewed.exit_code == 0, previewed.output
+    assert "Subject: Goodbye, Team T" in previewed.output
+    assert f"Team T, you are off the Provider {pid} list" in previewed.output
+
+    body.write_text("Hi {{ partner }}\n{{ reason.__class__ }}\n")
+    refused = cli("set", pid, "removed", str(body))
+    assert refused.exit_code == 1
+    assert "body line 2: not allowed" in refused.output
+    draft = cli("preview", pid, "removed", str(body))
+    assert draft.exit_code == 1 and "unsafe" in draft.output
+    unknown = cli("preview", pid, "removed", "--partner", "team-nobody")
+    assert unknown.exit_code == 1 and "unknown reseller 'team-nobody'" in unknown.output
+
+    reset = cli("reset", pid, "removed")
+    assert reset.exit_code == 0 and "shipped" in reset.output
+    assert cli("set", "nobody", "removed", "--subject", "x").exit_code == 1

@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
+from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED_SERVICES = {
@@ -122,7 +123,10 @@ def test_partnerflow_is_configured_by_environment(services, name):
         "PARTNERFLOW_DATABASE_URL",
         "TEMPORAL_ADDRESS",
         "TEMPORAL_NAMESPACE",
-    }
+        "PARTNERFLOW_LOG_FORMAT",
+    } | ({"PARTNERFLOW_METRICS_ADDRESS"} if name == "partnerflow-worker" else set())
+    Settings.model_validate(environment)  # every value is one partnerflow accepts
+    assert environment["PARTNERFLOW_LOG_FORMAT"] == "json"
     url = make_url(environment["PARTNERFLOW_DATABASE_URL"])
     assert (url.drivername, url.host, url.port, url.database) == (
         "postgresql+psycopg",
@@ -143,7 +147,7 @@ def test_the_worker_starts_after_the_schema_and_the_search_attributes(services):
         "partnerflow-db-init": "service_completed_successfully",
         "temporal-search-attributes": "service_completed_successfully",
     }
-    assert services["partnerflow-db-init"]["command"] == ["partnerflow", "db", "init"]
+    assert services["partnerflow-db-init"]["command"] == ["partnerflow", "db", "upgrade"]
 
 
 def test_the_api_listens_on_port_8000_after_the_schema(services):
@@ -151,6 +155,16 @@ def test_the_api_listens_on_port_8000_after_the_schema(services):
     assert api["command"] == ["partnerflow", "api", "--host", "0.0.0.0", "--port", "8000"]
     assert api["ports"] == ["8000:8000"]
     assert _depends(api) == _depends(services["partnerflow-worker"])
+    assert "http://127.0.0.1:8000/" in " ".join(api["healthcheck"]["test"])
+
+
+def test_each_worker_serves_metrics_on_its_own_port(services):
+    worker = services["partnerflow-worker"]
+    host, port = worker["environment"]["PARTNERFLOW_METRICS_ADDRESS"].split(":")
+    assert host == "0.0.0.0"
+    # A container port alone: `--scale` gives each replica its own host port.
+    assert worker["ports"] == [port]
+    assert f"http://127.0.0.1:{port}/metrics" in " ".join(worker["healthcheck"]["test"])
 
 
 def test_the_dockerfile_installs_every_package():

@@ -18,10 +18,10 @@ from urllib.parse import quote
 import pytest
 
 from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
-from tests.workers.processes import Command, free_port, port_open
+from tests.workers.processes import DEV_READY, Command, dev_stack, free_port, port_open
 from workers.demo import DEMO_AGREEMENTS, DEMO_PROVIDER_ID
 
-READY = "Press Ctrl-C to stop."
+READY = DEV_READY
 START_TIMEOUT = 60
 
 
@@ -90,10 +90,7 @@ def ports() -> tuple[int, int]:
 
 def _dev(tmp_path: Path, ports: tuple[int, int], api_port: int | None = None) -> Command:
     port, ui_port = ports
-    api = str(api_port or free_port())
-    return Command(
-        ["dev", "--port", str(port), "--ui-port", str(ui_port), "--api-port", api], cwd=tmp_path
-    )
+    return dev_stack(tmp_path, port, ui_port, api_port or free_port())
 
 
 def _api_partners(api_port: int, key: str) -> dict[str, Any]:

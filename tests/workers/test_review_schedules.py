@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,21 +23,20 @@ from typer.testing import CliRunner, Result
 from api.app import create_app
 from api.deps import Services
 from models.database import Database
+from models.operator_queries import REVIEWS
 from models.partner import EnrollmentRequest
 from models.program import ProgramSettings
 from models.review import ReviewCadence, ReviewPeriod, review_id
 from models.schema import ProgramReview
 from services.providers import issue_key
-from tests.helpers import Program
-from tests.workers.processes import free_port
+from tests.helpers import Program, replay_histories
+from tests.workers.dev_temporal import DevTemporal, await_listed, dev_temporal
 from workers.cli import app
 from workers.demo_data import SLIPPING, OrderProfile
-from workers.dev_server import DevConfig, dev_server
 from workers.partner_client import PartnerPrograms
-from workers.review_client import Reviews, schedule_id
+from workers.review_client import REVIEW_PRIORITY, schedule_id
 from workers.review_schedules import describe_schedules
 from workers.settings import Settings
-from workers.wiring import build_worker
 from workers.worker import run_worker
 from workers.workflow_requests import poll_until
 
@@ -47,23 +46,11 @@ REVIEW_TIMEOUT = 60
 runner = CliRunner()
 
 
-@dataclass
-class DevTemporal:
-    client: Client
-    address: str
-    task_queue: str
-    reviews: Reviews
-
-
 @pytest.fixture
 async def temporal(tmp_path: Path, db: Database) -> AsyncIterator[DevTemporal]:
     """The dev server, and a worker on the test's database and a queue of its own."""
-    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=tmp_path / "temporal")
-    task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
-    async with dev_server(config) as server, build_worker(server.client, db, task_queue=task_queue):
-        yield DevTemporal(
-            server.client, config.address, task_queue, Reviews(server.client, task_queue)
-        )
+    async with dev_temporal(tmp_path / "temporal", db) as temporal:
+        yield temporal
 
 
 @pytest.fixture
@@ -149,6 +136,10 @@ async def test_a_triggered_schedule_reviews_the_period_just_ended(
         interval=0.2,
     )
     assert status is WorkflowExecutionStatus.COMPLETED
+    # The child inherited the Schedule's priority: its tasks go ahead of the partners it woke.
+    described = await temporal.client.get_workflow_handle(rid).describe()
+    priority = described.raw_description.workflow_execution_info.priority
+    assert priority.priority_key == REVIEW_PRIORITY.priority_key == 1
     with db.transaction() as session:
         row = session.get_one(ProgramReview, rid)
         assert (row.provider_id, row.cadence, row.period) == (pid, "monthly", period.label)
@@ -162,6 +153,16 @@ async def test_a_triggered_schedule_reviews_the_period_just_ended(
     (run,) = state.recent_runs
     assert run.workflow_id is not None and run.workflow_id.startswith(f"review/{pid}/monthly-")
     assert state.runs == 1
+    record_to = os.environ.get("PARTNERFLOW_RECORD_HISTORIES")
+    await replay_histories(
+        temporal.client,
+        {run.workflow_id, rid},
+        Path(record_to) if record_to else None,
+        label="review-by-schedule",
+    )
+    # The Schedule's run and the review it started are both found by the provider's ID.
+    reviews = await await_listed(temporal.client, REVIEWS.render(pid), {run.workflow_id, rid})
+    assert reviews == {run.workflow_id, rid}
 
     # Triggered again for the same period: the Schedule runs, the period is not reviewed twice.
     await temporal.reviews.schedule(pid, ReviewCadence.MONTHLY).trigger()

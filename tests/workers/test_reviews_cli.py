@@ -126,15 +126,13 @@ def test_run_without_temporal_says_what_to_do(db, program):
 
 
 def test_providers_create_without_temporal_leaves_the_schedules_to_the_worker(tmp_path):
-    result = runner.invoke(
-        app,
-        ["providers", "create", "--name", "Initech Fiber"],
-        env={
-            "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-            "PARTNERFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'partnerflow.db'}",
-            "COLUMNS": "200",
-        },
-    )
+    variables = {
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "PARTNERFLOW_DATABASE_URL": f"sqlite:///{tmp_path / 'partnerflow.db'}",
+        "COLUMNS": "200",
+    }
+    assert runner.invoke(app, ["db", "upgrade"], env=variables).exit_code == 0
+    result = runner.invoke(app, ["providers", "create", "--name", "Initech Fiber"], env=variables)
     assert result.exit_code == 0, result.output
     assert "provider  initech-fiber" in result.output
     assert "the worker creates its review Schedules when it starts" in result.output

@@ -30,7 +30,7 @@ def _settings(env, database_url: str) -> Settings:
 async def test_the_worker_serves_partners_until_stopped(env, tmp_path):
     url = f"sqlite:///{tmp_path / 'nested' / 'dir' / 'partnerflow.db'}"
     settings = _settings(env, url)
-    db = open_database(url)
+    db = open_database(url, upgrade=True)
     try:
         program = Program(db, env, ProgramSettings()).create()
         team = await program.add_reseller("team-a", GOOD)
@@ -49,6 +49,7 @@ async def test_the_worker_serves_partners_until_stopped(env, tmp_path):
 
 def test_the_worker_process_stops_cleanly_on_sigterm(env, tmp_path):
     settings = _settings(env, f"sqlite:///{tmp_path / 'partnerflow.db'}")
+    open_database(settings.database_url, upgrade=True).engine.dispose()
     worker = Command(
         ["worker"],
         cwd=tmp_path,
@@ -70,9 +71,9 @@ async def test_an_unreachable_temporal_says_what_to_do():
         await connect_temporal(settings)
 
 
-def test_open_database_is_idempotent(tmp_path):
+def test_open_database_with_upgrade_is_idempotent(tmp_path):
     url = f"sqlite:///{tmp_path / 'a' / 'partnerflow.db'}"
     for _ in range(2):
-        db: Database = open_database(url)
+        db: Database = open_database(url, upgrade=True)
         db.engine.dispose()
     assert (tmp_path / "a" / "partnerflow.db").exists()

@@ -31,7 +31,7 @@ from models.contract import AGREEMENT_STATUS, PROVIDER_ID, RESELLER_TEAM_ID
 from models.offers import Visibility
 from models.partner import EnrollmentRequest, PartnerStatus, RemovalRequest
 from models.program import ProgramSettings
-from models.schema import Agreement, AgreementScorecard, ExclusiveClaim, Offer
+from models.schema import Agreement, AgreementScorecard, ExclusiveClaim, Notification, Offer
 from tests.helpers import Program, TrackedAgreements
 from workers.agreement_client import AgreementNotFound, AgreementRequestRejected
 from workers.demo_data import GOOD, WEAK, OrderProfile, add_offer, add_reseller, generate_orders
@@ -134,9 +134,15 @@ class Exclusive:
         return self.program.offer_visibility(self.offer_id)
 
     def notification_kinds(self) -> list[str]:
+        """The partner's messages about the exclusive."""
         return [
-            n.kind for n in self.program.notifications(self.team) if n.kind.startswith("exclusive")
+            n.kind
+            for n in self.program.notifications(self.team)
+            if n.kind.startswith("exclusive") and n.recipient == "partner"
         ]
+
+    def provider_notices(self) -> list[Notification]:
+        return [n for n in self.program.notifications(self.team) if n.recipient == "provider"]
 
 
 @pytest.fixture
@@ -183,6 +189,10 @@ async def test_a_full_term_of_four_quarterly_reviews_then_expiry(env, exclusive)
         *["exclusive_review"] * 4,
         "exclusive_expired",
     ]
+    [told] = exclusive.provider_notices()
+    assert told.kind == "exclusive_ended_notice"
+    assert told.subject == f"Exclusive {exclusive.agreement_id} of team-north has expired"
+    assert "does not renew automatically" in told.body
     assert exclusive.offer() == ("preferred", [])
     assert exclusive.offer_id in exclusive.program.visible_offers(other), "restored for others"
     with exclusive.program.db.transaction() as session:
@@ -261,6 +271,9 @@ async def test_a_second_breach_in_the_term_ends_the_exclusive(exclusive):
     assert "second breach in term 1" in (state.end_reason or "")
     assert exclusive.offer() == ("preferred", [])
     assert exclusive.notification_kinds()[-1] == "exclusive_terminated"
+    [told] = exclusive.provider_notices()
+    assert told.kind == "exclusive_ended_notice" and "has ended" in told.subject
+    assert "second breach in term 1" in told.body
 
 
 async def test_a_breach_not_cured_in_time_ends_the_exclusive(exclusive):
@@ -299,6 +312,7 @@ async def test_termination_restores_the_previous_selected_audience(exclusive):
     assert exclusive.offer_id not in program.visible_offers(exclusive.team)
     [notice] = program.notifications(exclusive.team, "exclusive_terminated")
     assert "re-tendered" in notice.body
+    assert exclusive.provider_notices() == [], "the provider ended it: nothing to tell it"
 
     with pytest.raises(AgreementRequestRejected, match="has terminated"):
         await exclusive.agreements.apply(

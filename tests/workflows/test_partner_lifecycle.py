@@ -437,6 +437,9 @@ async def test_a_new_worker_carries_on_after_the_first_one_stopped(env, db, task
     async with build_worker(env.client, db, task_queue=task_queue, max_cached_workflows=0):
         await enroll(programs, program, team)
         await put_at_risk(programs, program, team)
+        # Delivered apart from the transitions: let the messages leave before the outage.
+        for kind in ("welcome", "at_risk_warning"):
+            await program.sent(team, kind)
 
     await env.sleep(44 * DAY)
     listing = program.listing(team)

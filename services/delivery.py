@@ -1,0 +1,172 @@
+"""Providers' delivery settings and partners' contacts, as the API, the CLI and the worker
+read and change them.
+
+Secrets are stored for the worker, which needs them in the clear to log in to
+the mail server and to sign webhooks; they are never shown back, except a
+webhook signing secret once, in the answer that made it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from pydantic import SecretStr
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models.delivery import ChannelKind, DeliveryChange, DeliverySettings, PartnerContact
+from models.program import Frozen
+from models.schema import DeliverySettingsRow, PartnerContactRow, Provider, Reseller, utcnow
+from services.errors import ConflictError, NotFoundError
+
+SECRET_PREFIX = "whsec_"
+
+
+class DeliveryUpdate(Frozen):
+    """The settings after a change, and the signing secret if the change made one."""
+
+    settings: DeliverySettings
+    new_webhook_secret: str | None = None
+
+
+class ContactRecord(Frozen):
+    """A partner's contact, and the reseller's own email that mail falls back to."""
+
+    reseller_team_id: str
+    contact: PartnerContact
+    reseller_email: str | None
+    updated_at: datetime | None = None
+
+
+def _flush(session: Session, what: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError as error:
+        # Two first writes at once: the primary key lets one in.
+        raise ConflictError(
+            f"{what} changed by another request at the same moment: try again"
+        ) from error
+
+
+def _require_provider(session: Session, provider_id: str) -> None:
+    if session.get(Provider, provider_id) is None:
+        raise NotFoundError(f"unknown provider {provider_id!r}")
+
+
+def _secret(value: str | None) -> SecretStr | None:
+    return SecretStr(value) if value is not None else None
+
+
+def _revealed(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def delivery_settings(session: Session, provider_id: str) -> DeliverySettings:
+    """The provider's settings, secrets included; the log channel where none are stored."""
+    row = session.get(DeliverySettingsRow, provider_id)
+    if row is None:
+        return DeliverySettings()
+    return DeliverySettings(
+        channel=ChannelKind(row.channel),
+        smtp_host=row.smtp_host,
+        smtp_port=row.smtp_port,
+        smtp_security=row.smtp_security,
+        smtp_username=row.smtp_username,
+        smtp_password=_secret(row.smtp_password),
+        from_address=row.from_address,
+        provider_email=row.provider_email,
+        provider_webhook_url=row.provider_webhook_url,
+        webhook_secret=_secret(row.webhook_secret),
+        updated_at=row.updated_at,
+    )
+
+
+def new_webhook_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
+def _store(session: Session, provider_id: str, settings: DeliverySettings) -> DeliverySettings:
+    row = session.get(DeliverySettingsRow, provider_id, with_for_update=True)
+    if row is None:
+        row = DeliverySettingsRow(provider_id=provider_id)
+        session.add(row)
+    row.channel = settings.channel.value
+    row.smtp_host = settings.smtp_host
+    row.smtp_port = settings.smtp_port
+    row.smtp_security = settings.smtp_security.value
+    row.smtp_username = settings.smtp_username
+    row.smtp_password = _revealed(settings.smtp_password)
+    row.from_address = settings.from_address
+    row.provider_email = settings.provider_email
+    row.provider_webhook_url = settings.provider_webhook_url
+    row.webhook_secret = _revealed(settings.webhook_secret)
+    row.updated_at = utcnow()
+    _flush(session, "the delivery settings were")
+    return settings.model_copy(update={"updated_at": row.updated_at})
+
+
+def change_delivery(session: Session, provider_id: str, change: DeliveryChange) -> DeliveryUpdate:
+    """Apply a change, checked whole; switching to the webhook channel without a secret makes
+    one, returned here once."""
+    _require_provider(session, provider_id)
+    merged = change.applied_to(delivery_settings(session, provider_id))
+    made: str | None = None
+    if merged["channel"] is ChannelKind.WEBHOOK and merged["webhook_secret"] is None:
+        made = new_webhook_secret()
+        merged["webhook_secret"] = SecretStr(made)
+    settings = DeliverySettings.model_validate(merged)
+    return DeliveryUpdate(settings=_store(session, provider_id, settings), new_webhook_secret=made)
+
+
+def rotate_webhook_secret(session: Session, provider_id: str) -> DeliveryUpdate:
+    """A new signing secret, in force for the next webhook sent; the old one stops working."""
+    _require_provider(session, provider_id)
+    current = delivery_settings(session, provider_id)
+    made = new_webhook_secret()
+    settings = current.model_copy(update={"webhook_secret": SecretStr(made)})
+    return DeliveryUpdate(settings=_store(session, provider_id, settings), new_webhook_secret=made)
+
+
+def _reseller(session: Session, provider_id: str, team_id: str) -> Reseller:
+    _require_provider(session, provider_id)
+    reseller = session.get(Reseller, team_id)
+    if reseller is None:
+        raise NotFoundError(f"unknown reseller {team_id!r}: no reseller has this team ID")
+    return reseller
+
+
+def partner_contact(session: Session, provider_id: str, team_id: str) -> ContactRecord:
+    reseller = _reseller(session, provider_id, team_id)
+    row = session.get(PartnerContactRow, (provider_id, team_id))
+    if row is None:
+        return ContactRecord(
+            reseller_team_id=team_id, contact=PartnerContact(), reseller_email=reseller.email
+        )
+    return ContactRecord(
+        reseller_team_id=team_id,
+        contact=PartnerContact(email=row.email, webhook_url=row.webhook_url),
+        reseller_email=reseller.email,
+        updated_at=row.updated_at,
+    )
+
+
+def set_partner_contact(
+    session: Session, provider_id: str, team_id: str, contact: PartnerContact
+) -> ContactRecord:
+    """Replace the partner's contact; its next message goes there, even one already waiting."""
+    reseller = _reseller(session, provider_id, team_id)
+    row = session.get(PartnerContactRow, (provider_id, team_id), with_for_update=True)
+    if row is None:
+        row = PartnerContactRow(provider_id=provider_id, reseller_team_id=team_id)
+        session.add(row)
+    row.email = contact.email
+    row.webhook_url = contact.webhook_url
+    row.updated_at = utcnow()
+    _flush(session, f"the contact of {team_id} was")
+    return ContactRecord(
+        reseller_team_id=team_id,
+        contact=contact,
+        reseller_email=reseller.email,
+        updated_at=row.updated_at,
+    )

@@ -1,0 +1,214 @@
+"""`/provider/delivery`, partners' contacts and `/provider/notifications` over HTTP: secrets go
+in and never come out, bad addresses are refused with the field named, and a partner's bad
+address is recorded and shown without holding the partner back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import ProviderApi
+from tests.api.test_partners import enroll
+from tests.receivers import WebhookRequest, webhook_receiver
+from workers.demo_data import GOOD
+from workers.workflow_requests import poll_until
+
+DELIVERY = "/provider/delivery"
+NOTIFICATIONS = "/provider/notifications"
+
+
+def contact_url(team: str) -> str:
+    return f"/provider/partners/{team}/contact"
+
+
+async def patched(api: ProviderApi, body: dict[str, Any]) -> dict[str, Any]:
+    response = await api.patch(DELIVERY, body)
+    assert response.status_code == 200, response.text
+    view: dict[str, Any] = response.json()
+    return view
+
+
+async def test_a_provider_starts_on_the_log_channel(acme):
+    response = await acme.get(DELIVERY)
+    assert response.status_code == 200, response.text
+    view = response.json()
+    assert view["channel"] == "log"
+    assert (view["smtpPasswordSet"], view["webhookSecretSet"]) == (False, False)
+    assert view["webhookSecret"] is None
+
+
+async def test_smtp_settings_are_kept_and_the_password_never_shown(acme):
+    view = await patched(
+        acme,
+        {
+            "channel": "email",
+            "smtpHost": "smtp.acme.example",
+            "smtpPort": 465,
+            "smtpSecurity": "tls",
+            "smtpUsername": "partners",
+            "smtpPassword": "hunter2-but-longer",
+            "fromAddress": "partners@acme.example",
+        },
+    )
+    assert (view["channel"], view["smtpHost"], view["smtpPort"]) == (
+        "email",
+        "smtp.acme.example",
+        465,
+    )
+    assert view["smtpSecurity"] == "tls" and view["smtpPasswordSet"] is True
+    read = await acme.get(DELIVERY)
+    for answer in (str(view), read.text):
+        assert "hunter2" not in answer
+
+    # A field left out keeps its value; null clears one.
+    view = await patched(acme, {"smtpPort": 2525, "smtpUsername": None, "smtpPassword": None})
+    assert (view["smtpPort"], view["smtpUsername"], view["smtpPasswordSet"]) == (2525, None, False)
+    assert view["smtpHost"] == "smtp.acme.example"
+
+
+async def test_switching_to_webhooks_makes_a_secret_shown_once(acme):
+    first = await patched(acme, {"channel": "webhook"})
+    secret = first["webhookSecret"]
+    assert secret.startswith("whsec_") and first["webhookSecretSet"] is True
+    read = await acme.get(DELIVERY)
+    assert read.json()["webhookSecret"] is None and secret not in read.text
+    again = await patched(acme, {"providerWebhookUrl": "https://ops.acme.example/hooks"})
+    assert again["webhookSecret"] is None
+
+    rotated = await acme.post(f"{DELIVERY}/webhook-secret")
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["webhookSecret"] not in (None, secret)
+
+    own = await patched(acme, {"webhookSecret": "whsec_one-we-chose-ourselves"})
+    assert own["webhookSecret"] is None and "one-we-chose" not in str(own)
+
+
+async def test_bad_settings_are_refused_with_the_field_named_and_nothing_changed(acme):
+    cases = [
+        ({"channel": "email"}, "the email channel needs an SMTP host and a from address"),
+        ({"channel": "pigeon"}, "channel"),
+        ({"smtpPort": 70000}, "smtpPort"),
+        ({"smtpHost": "smtp acme"}, "smtpHost: must be a host name"),
+        ({"fromAddress": "not-an-address"}, "fromAddress: value is not a valid email address"),
+        ({"providerWebhookUrl": "ftp://acme.example/x"}, "providerWebhookUrl: must be an http"),
+        ({"webhookSecret": "short"}, "webhookSecret"),
+        ({"smtpPassword": "pw"}, "an SMTP password needs an SMTP username"),
+        ({"colour": "red"}, "colour"),
+    ]
+    for body, says in cases:
+        response = await acme.patch(DELIVERY, body)
+        assert response.status_code == 422, (body, response.text)
+        assert says in response.json()["detail"], (body, response.text)
+    assert (await acme.get(DELIVERY)).json()["channel"] == "log"
+
+
+async def test_a_partners_contact_is_validated_and_falls_back_to_the_resellers_email(acme, globex):
+    team = await acme.program.add_reseller("team-mail", GOOD)
+    read = await acme.get(contact_url(team))
+    assert read.status_code == 200, read.text
+    assert read.json() == {
+        "resellerTeamId": team,
+        "email": None,
+        "webhookUrl": None,
+        "resellerEmail": f"partners@{team}.example",
+        "updatedAt": None,
+    }
+    put = await acme.put(
+        contact_url(team), {"email": "ops@team-mail.example", "webhookUrl": "https://t.example/h"}
+    )
+    assert put.status_code == 200, put.text
+    assert (put.json()["email"], put.json()["webhookUrl"]) == (
+        "ops@team-mail.example",
+        "https://t.example/h",
+    )
+    assert (await globex.get(contact_url(team))).json()["email"] is None, "per provider"
+
+    cases = [
+        ({"email": "ops at team"}, 422, "email: value is not a valid email address"),
+        ({"webhookUrl": "not a url"}, 422, "webhookUrl: must be a URL without spaces"),
+        ({"webhookUrl": "https://user:pw@t.example/h"}, 422, "must not carry a user name"),
+        ({"webhookUrl": "mailto:ops@t.example"}, 422, "must be an http:// or https:// URL"),
+    ]
+    for body, code, says in cases:
+        response = await acme.put(contact_url(team), body)
+        assert response.status_code == code, (body, response.text)
+        assert says in response.json()["detail"], (body, response.text)
+    unknown = await acme.put(contact_url("team-nobody"), {"email": "a@b.example"})
+    assert unknown.status_code == 404 and "unknown reseller 'team-nobody'" in unknown.text
+    cleared = await acme.put(contact_url(team), {})
+    assert (cleared.json()["email"], cleared.json()["webhookUrl"]) == (None, None)
+
+
+async def test_a_bounced_address_is_shown_and_the_partner_still_enrolled(acme, globex):
+    good = await acme.program.add_reseller("team-good", GOOD)
+    gone = await acme.program.add_reseller("team-gone", GOOD)
+    nowhere = await acme.program.add_reseller("team-nowhere", GOOD)
+
+    def answer(request: WebhookRequest, earlier: int) -> int:
+        return 404 if request.path.endswith(gone) else 200
+
+    with webhook_receiver(answer=answer) as receiver:
+        await patched(acme, {"channel": "webhook"})
+        for team in (good, gone):
+            response = await acme.put(contact_url(team), {"webhookUrl": receiver.url(f"/{team}")})
+            assert response.status_code == 200, response.text
+        partners = [await enroll(acme, team) for team in (good, gone, nowhere)]
+        assert all(p["status"] == "preferred" for p in partners)
+
+        async def settled() -> dict[str, Any]:
+            response = await acme.get(NOTIFICATIONS, params={"kind": "welcome"})
+            page: dict[str, Any] = response.json()
+            return page
+
+        await poll_until(
+            settled,
+            lambda page: (
+                page["total"] == 3
+                and all(item["status"] in ("sent", "bounced", "failed") for item in page["items"])
+            ),
+            timeout=15,
+        )
+
+    bounced = (await acme.get(NOTIFICATIONS, params={"status": "bounced"})).json()
+    assert bounced["total"] == 1
+    [item] = bounced["items"]
+    assert (item["resellerTeamId"], item["kind"], item["channel"]) == (gone, "welcome", "webhook")
+    assert item["address"] == receiver.url(f"/{gone}") and item["attempts"] == 1
+    assert "refused the message: HTTP 404" in item["lastError"]
+    assert item["subject"] and "orders" in item["body"]
+
+    [failed] = (await acme.get(NOTIFICATIONS, params={"status": "failed"})).json()["items"]
+    assert failed["resellerTeamId"] == nowhere and failed["address"] is None
+    assert failed["lastError"].startswith(f"no webhook URL for {nowhere}")
+
+    [sent] = (await acme.get(NOTIFICATIONS, params={"resellerTeamId": good})).json()["items"]
+    assert (sent["status"], sent["sentAt"] is not None) == ("sent", True)
+    one = await acme.get(f"{NOTIFICATIONS}/{sent['id']}")
+    assert one.status_code == 200 and one.json() == sent
+
+    for team in (good, gone, nowhere):
+        partner = (await acme.get(f"/provider/partners/{team}")).json()
+        assert partner["status"] == "preferred", team
+
+    first_page = (await acme.get(NOTIFICATIONS, params={"pageSize": 2})).json()
+    second_page = (await acme.get(NOTIFICATIONS, params={"pageSize": 2, "page": 2})).json()
+    assert (first_page["total"], len(first_page["items"]), len(second_page["items"])) == (3, 2, 1)
+    ids = [i["id"] for i in first_page["items"] + second_page["items"]]
+    assert ids == sorted(ids, reverse=True), "the latest first"
+
+    assert (await globex.get(NOTIFICATIONS)).json()["total"] == 0
+    assert (await globex.get(f"{NOTIFICATIONS}/{sent['id']}")).status_code == 404
+
+
+async def test_bad_outbox_queries_get_a_4xx(acme):
+    cases = [
+        ({"status": "lost"}, "status"),
+        ({"kind": "postcard"}, "kind"),
+        ({"pageSize": 0}, "pageSize"),
+        ({"resellerTeamId": "a/b"}, "resellerTeamId"),
+    ]
+    for params, says in cases:
+        response = await acme.get(NOTIFICATIONS, params=params)
+        assert response.status_code == 422, (params, response.text)
+        assert says in response.json()["detail"], (params, response.text)
+    missing = await acme.get(f"{NOTIFICATIONS}/999999")
+    assert missing.status_code == 404 and "no message 999999" in missing.text

@@ -1,0 +1,217 @@
+"""The migrations against the models, on SQLite and PostgreSQL: head is models/schema.py exactly,
+an old create_all database is adopted, and a schema that is not the code's is refused."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+from typer.testing import CliRunner
+
+import migrations.runner
+from migrations.runner import (
+    SchemaNotCurrent,
+    SchemaState,
+    code_heads,
+    new_revision,
+    schema_differences,
+    schema_status,
+    upgrade_database,
+)
+from models.schema import Base, Provider
+from tests.migrations.old_databases import BASELINE, made_before_migrations
+from workers.cli import app
+from workers.worker import open_database
+
+runner = CliRunner()
+TABLES = set(Base.metadata.tables)
+# Tables partnerflow did not have yet before program reviews (dropped in this order).
+REVIEW_TABLES = ("review_snapshots", "program_reviews")
+
+NEXT_REVISION = '''"""A revision newer than the code under test has."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9001"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table("probe", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade() -> None:
+    op.drop_table("probe")
+'''
+
+
+def _url(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_head_builds_exactly_the_models(db):
+    assert schema_status(db.engine).state is SchemaState.CURRENT
+    assert _tables(db.engine) == TABLES
+    assert schema_differences(db.engine) == []
+
+
+def test_a_new_database_is_refused_until_upgraded(empty_db):
+    with pytest.raises(SchemaNotCurrent, match=r"has no schema yet: run `partnerflow db upgrade`"):
+        open_database(_url(empty_db.engine)).engine.dispose()
+    result = upgrade_database(empty_db.engine)
+    assert result.before.state is SchemaState.EMPTY
+    assert set(result.created_tables) == TABLES
+    assert result.after.state is SchemaState.CURRENT
+    assert result.after.revisions == code_heads()
+    open_database(_url(empty_db.engine)).engine.dispose()
+
+
+def test_the_baseline_is_what_create_all_made_before_migrations(empty_db):
+    # While no later revision exists: models/schema.py is then partnerflow 0.1's schema.
+    if code_heads() != [BASELINE]:
+        pytest.skip("later revisions changed the models: tests/migrations/old_databases.py")
+    Base.metadata.create_all(empty_db.engine)
+    assert upgrade_database(empty_db.engine).created_tables == []
+    assert schema_differences(empty_db.engine) == []
+
+
+def test_a_database_made_by_create_all_is_refused_then_adopted(empty_db):
+    kept = made_before_migrations(empty_db)
+    with pytest.raises(SchemaNotCurrent, match="before schema migrations: run `partnerflow db"):
+        open_database(_url(empty_db.engine)).engine.dispose()
+
+    result = upgrade_database(empty_db.engine)
+    assert result.before.state is SchemaState.UNVERSIONED
+    assert not kept & set(result.created_tables)
+    assert result.after.state is SchemaState.CURRENT
+    assert schema_differences(empty_db.engine) == []
+    with empty_db.transaction() as session:
+        assert session.get(Provider, "acme") is not None
+
+
+def test_an_older_create_all_database_gains_what_it_lacked(empty_db):
+    made_before_migrations(empty_db, lacking=REVIEW_TABLES)
+    with empty_db.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE orders DROP COLUMN rating_comment"))
+
+    result = upgrade_database(empty_db.engine)
+    assert {"program_reviews", "review_snapshots"} <= set(result.created_tables)
+    assert schema_differences(empty_db.engine) == []
+    with empty_db.transaction() as session:
+        assert session.get(Provider, "acme") is not None
+
+
+@pytest.fixture
+def newer_code(tmp_path: Path) -> Path:
+    """This code's migrations plus one more revision, as the next partnerflow would ship them."""
+    location = tmp_path / "newer-migrations"
+    shutil.copytree(
+        migrations.runner.SCRIPT_LOCATION, location, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (location / "versions" / "9001_probe.py").write_text(NEXT_REVISION.format(head=code_heads()[0]))
+    return location
+
+
+def test_a_database_behind_the_code_is_refused_with_what_to_run(empty_db, newer_code, monkeypatch):
+    upgrade_database(empty_db.engine)
+    monkeypatch.setattr(migrations.runner, "SCRIPT_LOCATION", newer_code)
+    status = schema_status(empty_db.engine)
+    assert status.state is SchemaState.BEHIND
+    with pytest.raises(SchemaNotCurrent) as refused:
+        open_database(_url(empty_db.engine)).engine.dispose()
+    head = code_heads()
+    assert str(refused.value).endswith(
+        f"is at schema revision {status.revisions[0]}, and this partnerflow needs {head[0]}: "
+        "run `partnerflow db upgrade` (with the same PARTNERFLOW_DATABASE_URL), then start "
+        "this again"
+    )
+    assert upgrade_database(empty_db.engine).after.state is SchemaState.CURRENT
+    assert "probe" in _tables(empty_db.engine)
+
+
+def test_a_database_ahead_of_the_code_is_refused(empty_db, newer_code, monkeypatch):
+    with monkeypatch.context() as newer:
+        newer.setattr(migrations.runner, "SCRIPT_LOCATION", newer_code)
+        upgrade_database(empty_db.engine)
+    assert schema_status(empty_db.engine).state is SchemaState.UNKNOWN
+    with pytest.raises(SchemaNotCurrent, match="9001, which this partnerflow .* does not know"):
+        open_database(_url(empty_db.engine)).engine.dispose()
+    with pytest.raises(SchemaNotCurrent, match="a newer partnerflow has migrated it"):
+        upgrade_database(empty_db.engine)
+
+
+def test_db_commands_adopt_report_and_check(empty_db):
+    if empty_db.engine.dialect.name != "sqlite":
+        pytest.skip("the commands are the same on PostgreSQL; the runner is tested on both")
+    env = {"PARTNERFLOW_DATABASE_URL": _url(empty_db.engine), "COLUMNS": "200"}
+    made_before_migrations(empty_db, lacking=REVIEW_TABLES)
+
+    current = runner.invoke(app, ["db", "current"], env=env)
+    assert current.exit_code == 0, current.output
+    assert "unversioned" in current.output and "partnerflow db upgrade" in current.output
+    assert runner.invoke(app, ["db", "check"], env=env).exit_code == 1
+
+    upgraded = runner.invoke(app, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "Adopted the database" in upgraded.output
+    assert "program_reviews, review_snapshots" in upgraded.output
+
+    checked = runner.invoke(app, ["db", "check"], env=env)
+    assert checked.exit_code == 0, checked.output
+    assert f"at revision {code_heads()[0]} and matches" in checked.output
+
+    with empty_db.engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_orders_provider_created"))
+    drifted = runner.invoke(app, ["db", "check"], env=env)
+    assert drifted.exit_code == 1
+    assert "add_index ix_orders_provider_created on orders" in drifted.output
+
+
+def test_the_migrations_keep_utc_datetimes(db):
+    created = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    with db.transaction() as session:
+        session.add(Provider(id="acme", name="Acme Fiber", program={}, created_at=created))
+    with db.transaction() as session:
+        provider = session.get(Provider, "acme")
+        assert provider is not None and provider.created_at == created
+
+
+def test_a_new_revision_is_numbered_after_head_and_empty_when_nothing_changed(
+    tmp_path, monkeypatch
+):
+    location = tmp_path / "migrations"
+    shutil.copytree(
+        migrations.runner.SCRIPT_LOCATION, location, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    monkeypatch.setattr(migrations.runner, "SCRIPT_LOCATION", location)
+    head = code_heads()[0]
+    path = new_revision("nothing changed", tmp_path / "scratch.db")
+    assert path.parent == location / "versions"
+    assert path.name == f"{int(head) + 1:04d}_nothing_changed.py"
+    source = path.read_text()
+    assert f"down_revision: str | Sequence[str] | None = {head!r}" in source
+    upgrade = source.split("def upgrade() -> None:")[1].split("def downgrade")[0]
+    assert "pass" in upgrade and "op." not in upgrade
+
+
+def test_the_package_ships_every_migration_file():
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    setuptools = pyproject["tool"]["setuptools"]
+    assert "migrations*" in setuptools["packages"]["find"]["include"]
+    declared = set(setuptools["package-data"]["migrations"])
+    location = migrations.runner.SCRIPT_LOCATION
+    assert (location / "versions" / "__init__.py").exists()  # a package, so it is installed
+    for path in location.rglob("*"):
+        if path.is_file() and path.suffix not in (".py", ".pyc"):
+            assert str(path.relative_to(location)) in declared, path

@@ -1,0 +1,63 @@
+"""The Temporal dev server in the test's process, with a worker on the test's database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+
+from models.database import Database
+from tests.workers.processes import free_port
+from workers.dev_server import DevConfig, dev_server
+from workers.review_client import Reviews
+from workers.wiring import build_worker
+from workers.workflow_requests import poll_until
+
+
+@dataclass
+class DevTemporal:
+    client: Client
+    address: str
+    ui_port: int
+    task_queue: str
+    reviews: Reviews
+
+
+@asynccontextmanager
+async def dev_temporal(state_dir: Path, db: Database) -> AsyncIterator[DevTemporal]:
+    """The dev server (Schedules, visibility, the UI) and a worker on a queue of its own."""
+    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=state_dir)
+    task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
+    async with dev_server(config) as server, build_worker(server.client, db, task_queue=task_queue):
+        yield DevTemporal(
+            server.client,
+            config.address,
+            config.ui_port,
+            task_queue,
+            Reviews(server.client, task_queue),
+        )
+
+
+VISIBILITY_TIMEOUT = 30
+"""Visibility trails the workflows; on a loaded machine by seconds."""
+
+
+async def listed_ids(client: Client, query: str) -> set[str]:
+    return {execution.id async for execution in client.list_workflows(query)}
+
+
+async def await_listed(client: Client, query: str, expected: set[str]) -> set[str]:
+    """The IDs `query` lists once they are `expected` (or, after a while, whatever it lists)."""
+    try:
+        return await poll_until(
+            lambda: listed_ids(client, query),
+            lambda ids: ids == expected,
+            timeout=VISIBILITY_TIMEOUT,
+            interval=0.2,
+        )
+    except TimeoutError:
+        return await listed_ids(client, query)

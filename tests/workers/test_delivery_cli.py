@@ -1,0 +1,122 @@
+"""`partnerflow delivery|contacts|outbox ...` in-process with Typer's test runner, on the real
+database: settings without their secrets, contacts, and the outbox with its failures."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from activities.notifications import NotificationActivities
+from models.database import Database
+from models.notifications import NotificationContext, NotificationKind, NotificationRequest
+from models.program import Tier
+from workers.cli import app
+from workers.demo_data import add_provider, add_reseller
+
+runner = CliRunner()
+PROVIDER = "acme"
+
+
+@pytest.fixture
+def cli(db: Database):
+    with db.transaction() as session:
+        add_provider(session, PROVIDER, "Acme Fiber")
+        add_reseller(session, "team-a", "Team A", email="sales@team-a.example")
+    url = db.engine.url.render_as_string(hide_password=False)
+
+    def invoke(*args: str, **env: str) -> Result:
+        return runner.invoke(
+            app, list(args), env={"COLUMNS": "200", "PARTNERFLOW_DATABASE_URL": url, **env}
+        )
+
+    return invoke
+
+
+def test_delivery_settings_are_set_and_shown_without_secrets(cli):
+    shown = cli("delivery", "show", PROVIDER)
+    assert shown.exit_code == 0, shown.output
+    assert "channel" in shown.output and "log" in shown.output
+
+    email = cli(
+        "delivery",
+        "set",
+        PROVIDER,
+        "--channel",
+        "email",
+        "--smtp-host",
+        "smtp.acme.example",
+        "--smtp-username",
+        "partners",
+        "--from-address",
+        "partners@acme.example",
+        PARTNERFLOW_SMTP_PASSWORD="correct-horse-battery",
+    )
+    assert email.exit_code == 0, email.output
+    assert "smtp.acme.example:587" in email.output and "starttls" in email.output
+    assert "correct-horse" not in email.output
+    shown = cli("delivery", "show", PROVIDER)
+    assert "SMTP password" in shown.output and "set" in shown.output
+    assert "correct-horse" not in shown.output
+
+    webhook = cli("delivery", "set", PROVIDER, "--channel", "webhook")
+    assert webhook.exit_code == 0, webhook.output
+    assert "webhook signing secret  whsec_" in webhook.output
+    assert "shown once" in webhook.output
+    assert "whsec_" not in cli("delivery", "show", PROVIDER).output
+    rotated = cli("delivery", "rotate-secret", PROVIDER)
+    assert rotated.exit_code == 0 and "whsec_" in rotated.output
+
+
+def test_bad_settings_exit_1_saying_why(cli):
+    cases = [
+        (["--channel", "email"], "the email channel needs an SMTP host and a from address"),
+        (["--from-address", "nobody"], "value is not a valid email address"),
+        (["--provider-webhook-url", "ftp://x.example"], "must be an http:// or https:// URL"),
+    ]
+    for options, says in cases:
+        result = cli("delivery", "set", PROVIDER, *options)
+        assert result.exit_code == 1, result.output
+        assert says in result.output, result.output
+    unknown = cli("delivery", "set", "globex", "--channel", "log")
+    assert unknown.exit_code == 1 and "unknown provider 'globex'" in unknown.output
+
+
+def test_contacts_are_set_one_field_at_a_time(cli):
+    assert "sales@team-a.example" in cli("contacts", "show", PROVIDER, "team-a").output
+    first = cli("contacts", "set", PROVIDER, "team-a", "--email", "ops@team-a.example")
+    assert first.exit_code == 0, first.output
+    second = cli("contacts", "set", PROVIDER, "team-a", "--webhook-url", "https://a.example/h")
+    assert second.exit_code == 0, second.output
+    assert "ops@team-a.example" in second.output and "https://a.example/h" in second.output
+    cleared = cli("contacts", "set", PROVIDER, "team-a", "--email", "")
+    assert "ops@team-a.example" not in cleared.output
+    bad = cli("contacts", "set", PROVIDER, "team-a", "--webhook-url", "nope")
+    assert bad.exit_code == 1 and "webhook_url: must be an http" in bad.output
+    unknown = cli("contacts", "show", PROVIDER, "team-nobody")
+    assert unknown.exit_code == 1 and "unknown reseller 'team-nobody'" in unknown.output
+
+
+def test_the_outbox_lists_messages_and_shows_one_whole(cli, db):
+    cli("delivery", "set", PROVIDER, "--channel", "webhook")
+    activities = NotificationActivities(db)
+    for n, kind in enumerate((NotificationKind.WELCOME, NotificationKind.RECOVERED)):
+        request = NotificationRequest(
+            idempotency_key=f"partner/acme/team-a/p1/{n}/{kind.value}",
+            provider_id=PROVIDER,
+            reseller_team_id="team-a",
+            kind=kind,
+            context=NotificationContext(tier=Tier.SILVER, reason="back to standard"),
+        )
+        activities.send(request)  # no webhook URL: failed, with the reason
+
+    listed = cli("outbox", "list", PROVIDER, "--status", "failed")
+    assert listed.exit_code == 0, listed.output
+    assert "2 message(s)" in listed.output and "no webhook URL for team-a" in listed.output
+    assert "1 message(s)" in cli("outbox", "list", PROVIDER, "--kind", "welcome").output
+    assert "0 message(s)" in cli("outbox", "list", PROVIDER, "--status", "sent").output
+
+    shown = cli("outbox", "show", PROVIDER, "1")
+    assert shown.exit_code == 0, shown.output
+    assert "partner/acme/team-a/p1/0/welcome" in shown.output and "Team A" in shown.output
+    missing = cli("outbox", "show", PROVIDER, "99")
+    assert missing.exit_code == 1 and "no message 99" in missing.output

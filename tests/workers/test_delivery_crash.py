@@ -1,0 +1,88 @@
+"""A worker process killed after the partner's webhook got the message and before the outbox
+recorded it as sent: the next worker's retry carries the same Idempotency-Key, and the
+receiver keeps one message."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import uuid
+from pathlib import Path
+
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from models.database import Database
+from models.delivery import ChannelKind, DeliveryChange, PartnerContact
+from models.partner import EnrollmentRequest
+from models.program import ProgramSettings
+from services.delivery import change_delivery, set_partner_contact
+from tests.helpers import Program
+from tests.receivers import WebhookRequest, webhook_receiver
+from tests.workers.processes import Command, free_port
+from workers.demo_data import GOOD
+from workers.dev_server import DevConfig, dev_server
+from workers.partner_client import PartnerPrograms
+
+SECRET = "whsec_crash-test-signing-secret"
+HELD_FOR = 60.0
+
+
+async def test_a_worker_killed_between_send_and_record_sends_no_duplicate(db, tmp_path):
+    # The dev server: the time-skipping one never times out the killed worker's try.
+    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=tmp_path / "temporal")
+    async with dev_server(config) as server:
+        await _kill_mid_delivery(server.client, config.address, db, tmp_path)
+
+
+async def _kill_mid_delivery(client: Client, address: str, db: Database, tmp_path: Path) -> None:
+    program = Program(db, None, ProgramSettings()).create()
+    team = await program.add_reseller("team-crash", GOOD)
+    arrived, released = threading.Event(), threading.Event()
+
+    def answer(request: WebhookRequest, earlier: int) -> int:
+        if earlier == 0:  # the first try: it is in, and its worker dies before the answer
+            arrived.set()
+            released.wait(HELD_FOR)
+        return 200
+
+    task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
+    environment = {
+        "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "TEMPORAL_ADDRESS": address,
+        "PARTNERFLOW_TASK_QUEUE": task_queue,
+    }
+    with webhook_receiver(SECRET, answer=answer) as receiver:
+        with db.transaction() as session:
+            change_delivery(
+                session,
+                program.provider_id,
+                DeliveryChange(channel=ChannelKind.WEBHOOK, webhook_secret=SecretStr(SECRET)),
+            )
+            set_partner_contact(
+                session, program.provider_id, team, PartnerContact(webhook_url=receiver.url())
+            )
+        first = Command(["worker"], cwd=tmp_path, env=environment)
+        first.wait_for("worker polling task queue", timeout=30)
+        await PartnerPrograms(client, task_queue).enroll(
+            program.provider_id, team, EnrollmentRequest()
+        )
+        assert await asyncio.to_thread(arrived.wait, 30), "the welcome never reached the webhook"
+        first.stop(signal.SIGKILL)
+        released.set()
+        [sending] = program.notifications(team, "welcome")
+        assert (sending.status, sending.attempts) == ("sending", 1)
+
+        second = Command(["worker"], cwd=tmp_path, env=environment)
+        try:
+            second.wait_for("worker polling task queue", timeout=30)
+            # After the killed try's start-to-close timeout (30 s), the retry goes out.
+            [sent] = await program.sent(team, "welcome", timeout=120)
+        finally:
+            second.stop()
+    key = sent.idempotency_key
+    assert receiver.keys() == [key, key], "the retry carried the same Idempotency-Key"
+    assert list(receiver.messages) == [key], "the receiver kept one message"
+    assert receiver.unsigned == []
+    assert (sent.status, sent.attempts) == ("sent", 2)

@@ -1,0 +1,111 @@
+"""Messages on their way: delivered apart from the state changes that caused them.
+
+A workflow records each message in the outbox (quick, the database only) and
+awaits that; the delivery through the provider's channel, which may be down
+for hours, runs as its own activity that the workflow starts and does not
+await, so no state change waits on a mail server. The workflow waits for its
+deliveries before it closes, and hands the unfinished ones to its next run on
+continue-as-new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+from workflows.common import run_activity
+from workflows.summaries import notification_summary, one_line
+
+with workflow.unsafe.imports_passed_through():
+    from models.contract import ActivityName
+    from models.delivery import DeliveryRequest
+    from models.notifications import NotificationReceipt, NotificationRequest
+
+PATCH_DELIVERY_APART = "delivery-apart-from-recording"
+"""Runs from this patch on record messages under the lock and deliver them on the side."""
+DELIVERY_TIMEOUT = timedelta(seconds=30)
+"""One try: connecting and handing the message over (each exchange times out after 10 s)."""
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=5),
+)
+"""A channel that is down is tried again and again, at most 5 minutes apart, until the
+delivery gives up two days after the message was recorded (a bounce is not retried)."""
+HAND_OVER_AFTER = timedelta(minutes=5)
+"""How long a run about to continue as new lets its deliveries finish before it hands the
+rest to the next run."""
+
+
+class Deliveries:
+    """The deliveries a workflow run has started and not yet seen finish, by outbox key."""
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def pending(self) -> list[str]:
+        """Keys still being delivered, oldest first: what the next run must deliver."""
+        return list(self._pending)
+
+    def all_done(self) -> bool:
+        return not self._pending
+
+    async def send(self, request: NotificationRequest) -> None:
+        """Put the message in the outbox and deliver it on the side; runs from before the patch
+        record and deliver in one activity that the workflow awaits."""
+        told = notification_summary(request)
+        if not workflow.patched(PATCH_DELIVERY_APART):
+            await run_activity(ActivityName.SEND_NOTIFICATION, request, None, summary=told)
+            return
+        await run_activity(
+            ActivityName.RECORD_NOTIFICATION, request, None, summary=one_line(f"outbox: {told}")
+        )
+        self.start(request.idempotency_key, one_line(f"deliver: {told}"))
+
+    def start(self, key: str, summary: str) -> None:
+        """Deliver the recorded message with this key, without waiting for it."""
+        self._pending.append(key)
+        task = asyncio.create_task(self._deliver(key, summary))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Let the deliveries under way finish, for a while: a run that continues as new with
+        deliveries in flight abandons them (the next run starts them again)."""
+        if self._pending:
+            try:
+                await workflow.wait_condition(
+                    self.all_done,
+                    timeout=HAND_OVER_AFTER,
+                    timeout_summary="deliveries under way, before continuing as new",
+                )
+            except TimeoutError:
+                pass
+
+    def resume(self, keys: Iterable[str]) -> None:
+        """Deliver what an earlier run of this workflow had not finished delivering."""
+        for key in keys:
+            self.start(key, f"deliver {key.rsplit('/', 1)[-1]} (carried over)")
+
+    async def _deliver(self, key: str, summary: str) -> None:
+        try:
+            await workflow.execute_activity(
+                ActivityName.DELIVER_NOTIFICATION,
+                DeliveryRequest(idempotency_key=key),
+                result_type=NotificationReceipt,
+                start_to_close_timeout=DELIVERY_TIMEOUT,
+                retry_policy=DELIVERY_RETRY,
+                summary=summary,
+            )
+        except ActivityError as error:
+            # Bounced or failed for good: the outbox row says why, and the provider sees it.
+            workflow.logger.warning("message %s was not delivered: %s", key, error.cause)
+        finally:
+            self._pending.remove(key)
