@@ -225,7 +225,7 @@ class NotificationActivities:
                 _finish(row, OutboxStatus.FAILED, route.missing)
                 return _receipt(row, already_sent=False)
             now = utcnow()
-            if row.attempts and now - row.created_at > GIVE_UP_AFTER:
+            if row.attempts and now - (row.resent_at or row.created_at) > GIVE_UP_AFTER:
                 _finish(
                     row,
                     OutboxStatus.FAILED,
@@ -287,10 +287,32 @@ class NotificationActivities:
         if receipt.status in (OutboxStatus.BOUNCED, OutboxStatus.FAILED):
             raise ApplicationError(
                 f"{receipt.status} to {receipt.address or 'nowhere'}: {receipt.error}",
+                receipt.status,
                 type=REFUSED_TYPE,
                 non_retryable=True,
             )
         return receipt
+
+    def requeue(self, key: str) -> NotificationReceipt:
+        """Put a bounced or failed message back to pending, with two more days of tries; a
+        message pending, under way or sent is left as it is (a retried requeue finds it so)."""
+        with self._db.transaction() as session:
+            row = session.scalar(
+                select(Notification).where(Notification.idempotency_key == key).with_for_update()
+            )
+            if row is None:
+                raise ApplicationError(
+                    f"no message {key!r} in the outbox", type="UnknownMessage", non_retryable=True
+                )
+            if row.status in (OutboxStatus.BOUNCED.value, OutboxStatus.FAILED.value):
+                row.status = OutboxStatus.PENDING.value
+                row.resent_at = utcnow()
+            session.flush()
+            return _receipt(row, already_sent=row.status == OutboxStatus.SENT.value)
+
+    @activity.defn(name=ActivityName.REQUEUE_NOTIFICATION)
+    def requeue_notification(self, request: DeliveryRequest) -> NotificationReceipt:
+        return self.requeue(request.idempotency_key)
 
     def send(self, request: NotificationRequest) -> NotificationReceipt:
         """Record and deliver in one go, as runs recorded before delivery was apart expect;

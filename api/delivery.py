@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, status
 
 from api.delivery_views import (
     ContactBody,
@@ -13,17 +13,22 @@ from api.delivery_views import (
     DeliveryBody,
     DeliveryView,
     NotificationView,
+    ResendBatch,
+    ResendBody,
+    ResendStarted,
 )
-from api.deps import ProviderDep, SessionDep
+from api.deps import ProviderDep, ServicesDep, SessionDep
 from api.partner_views import TEAM_ID, TEAM_ID_PATTERN
 from api.views import Page
-from models.delivery import OutboxFilter, OutboxStatus
+from models.delivery import OutboxEntry, OutboxFilter, OutboxStatus
 from models.notifications import NotificationKind
 from services import delivery, outbox
+from workers.delivery_client import DeliveryUnderWay
 
 router = APIRouter(tags=["delivery"])
 TeamPath = Annotated[str, TEAM_ID]
 MAX_ID = 2**31 - 1
+NotificationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/provider/delivery", summary="How the provider's messages are delivered")
@@ -83,7 +88,7 @@ def list_notifications(
     where = OutboxFilter(reseller_team_id=reseller_team_id, kind=kind, status=status)
     entries, total = outbox.outbox_page(db, provider, where, page=page, page_size=page_size)
     return Page[NotificationView](
-        items=[NotificationView.model_validate(entry.model_dump()) for entry in entries],
+        items=[_view(entry) for entry in entries],
         total=total,
         page=page,
         page_size=page_size,
@@ -92,8 +97,53 @@ def list_notifications(
 
 @router.get("/provider/notifications/{notification_id}", summary="One message of the outbox")
 def get_notification(
-    notification_id: Annotated[int, Path(ge=1, le=MAX_ID)], provider: ProviderDep, db: SessionDep
+    notification_id: NotificationId, provider: ProviderDep, db: SessionDep
 ) -> NotificationView:
-    return NotificationView.model_validate(
-        outbox.outbox_entry(db, provider, notification_id).model_dump()
-    )
+    return _view(outbox.outbox_entry(db, provider, notification_id))
+
+
+@router.post(
+    "/provider/notifications/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send bounced or failed messages again",
+)
+async def resend_notifications(
+    body: ResendBody, provider: ProviderDep, svc: ServicesDep
+) -> ResendBatch:
+    """Once an address, a contact or the channel is fixed: the matching messages go back to
+    pending, each with two more days of tries, oldest first. A message already being
+    delivered is listed in `underWay` and left alone."""
+    with svc.db.transaction() as session:  # not held while Temporal answers
+        entries, total = outbox.resendable_entries(
+            session, provider, body.outbox_filter(), limit=body.limit
+        )
+    resent, under_way = [], []
+    for entry in entries:
+        try:
+            workflow_id = await svc.deliveries.resend(provider, entry)
+        except DeliveryUnderWay:
+            under_way.append(entry.id)
+            continue
+        resent.append(ResendStarted(notification=_view(entry), workflow_id=workflow_id))
+    return ResendBatch(resent=resent, under_way=under_way, remaining=total - len(entries))
+
+
+@router.post(
+    "/provider/notifications/{notification_id}/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send one bounced or failed message again",
+    responses={409: {"description": "The message was sent, or is on its way already."}},
+)
+async def resend_notification(
+    notification_id: NotificationId, provider: ProviderDep, svc: ServicesDep
+) -> ResendStarted:
+    """The message goes back to pending with two more days of tries, through the channel and
+    to the address in force now; `GET /provider/notifications/{id}` says how it went."""
+    with svc.db.transaction() as session:
+        entry = outbox.resendable_entry(session, provider, notification_id)
+    workflow_id = await svc.deliveries.resend(provider, entry)
+    return ResendStarted(notification=_view(entry), workflow_id=workflow_id)
+
+
+def _view(entry: OutboxEntry) -> NotificationView:
+    return NotificationView.model_validate(entry.model_dump())

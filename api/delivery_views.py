@@ -6,15 +6,19 @@ from datetime import datetime
 
 from pydantic import Field
 
+from api.partner_views import TEAM_ID_PATTERN
 from api.views import ApiModel
 from models.delivery import (
     ChannelKind,
     DeliveryChange,
     DeliverySettings,
     OutboxEntry,
+    OutboxFilter,
+    OutboxStatus,
     PartnerContact,
     SmtpSecurity,
 )
+from models.notifications import NotificationKind
 from services.delivery import ContactRecord, DeliveryUpdate
 
 
@@ -100,3 +104,39 @@ class NotificationView(OutboxEntry):
     delivery went (`attempts`, `lastError`; `bounced` and `failed` are final)."""
 
     model_config = ApiModel.model_config
+
+
+class ResendBody(ApiModel):
+    """Which bounced or failed messages to send again; none given means all of them (the
+    oldest `limit` per request)."""
+
+    reseller_team_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=TEAM_ID_PATTERN
+    )
+    kind: NotificationKind | None = None
+    status: OutboxStatus | None = Field(
+        default=None, description="`bounced` or `failed`; both when left out."
+    )
+    limit: int = Field(default=100, ge=1, le=500)
+
+    def outbox_filter(self) -> OutboxFilter:
+        return OutboxFilter(
+            reseller_team_id=self.reseller_team_id, kind=self.kind, status=self.status
+        )
+
+
+class ResendStarted(ApiModel):
+    """A message on its way again, and the workflow (`delivery/{idempotencyKey}`) that
+    delivers it; read the outbox for how it went."""
+
+    notification: NotificationView
+    workflow_id: str
+
+
+class ResendBatch(ApiModel):
+    """The messages on their way again, those already being delivered, and how many more
+    match (send the request again for them)."""
+
+    resent: list[ResendStarted]
+    under_way: list[int] = Field(description="IDs of messages already being delivered.")
+    remaining: int = Field(ge=0)

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from models.database import Database
 from services.providers import provider_for_key
 from workers.agreement_client import Agreements
+from workers.delivery_client import MessageDeliveries
 from workers.partner_client import PartnerPrograms
 from workers.review_client import Reviews
 
@@ -35,6 +36,10 @@ class Services:
     @property
     def reviews(self) -> Reviews:
         return Reviews(self.client, self.task_queue)
+
+    @property
+    def deliveries(self) -> MessageDeliveries:
+        return MessageDeliveries(self.client, self.task_queue)
 
 
 def services(request: Request) -> Services:

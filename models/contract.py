@@ -15,6 +15,7 @@ TASK_QUEUE = "partner-program"
 PARTNER_WORKFLOW = "PartnerLifecycleWorkflow"
 AGREEMENT_WORKFLOW = "ExclusiveAgreementWorkflow"
 REVIEW_WORKFLOW = "ProgramReviewWorkflow"
+MESSAGE_DELIVERY_WORKFLOW = "MessageDeliveryWorkflow"
 
 _PARTNER_PREFIX = "partner"
 _AGREEMENT_PREFIX = "agreement"
@@ -37,6 +38,12 @@ def agreement_workflow_id(provider_id: str, agreement_id: str) -> str:
     """`agreement/{provider_id}/{agreement_id}`, one exclusive agreement's workflow ID."""
     parts = _id_parts(provider_id=provider_id, agreement_id=agreement_id)
     return "/".join([_AGREEMENT_PREFIX, *parts])
+
+
+def delivery_workflow_id(idempotency_key: str) -> str:
+    """`delivery/{idempotency_key}`: one message's delivery on its own (the key starts with the
+    ID of the workflow that sent it)."""
+    return f"delivery/{idempotency_key}"
 
 
 def parse_partner_workflow_id(workflow_id: str) -> tuple[str, str]:
@@ -88,6 +95,7 @@ class ActivityName(StrEnum):
     RECORD_NOTIFICATION = "record_notification"
     DELIVER_NOTIFICATION = "deliver_notification"
     DELIVER_OUTBOX = "deliver_outbox"
+    REQUEUE_NOTIFICATION = "requeue_notification"
     FIND_PARTNER_EXCLUSIVES = "find_partner_exclusives"
     GRANT_EXCLUSIVE = "grant_exclusive"
     END_EXCLUSIVE = "end_exclusive"

@@ -200,6 +200,23 @@ class DeliveryRequest(Frozen):
     idempotency_key: str = Field(min_length=1, max_length=400)
 
 
+class MessageDeliveryInput(Frozen):
+    """Deliver one recorded message on its own: handed over by a workflow that closed before its
+    delivery settled, or sent again at the provider's request (`resend`: a bounced or failed
+    message goes back to pending, with two more days of tries)."""
+
+    idempotency_key: str = Field(min_length=1, max_length=400)
+    resend: bool = False
+
+
+class DeliveryOutcome(Frozen):
+    """How a message's delivery ended: `sent`, or `bounced`/`failed` with the reason."""
+
+    idempotency_key: str
+    status: OutboxStatus
+    reason: str | None = None
+
+
 class OutboxBatch(Frozen):
     """Deliver every undelivered message of a provider whose key starts with `key_prefix`."""
 
@@ -231,6 +248,7 @@ class OutboxEntry(Frozen):
     created_at: AwareDatetime
     last_attempt_at: AwareDatetime | None
     sent_at: AwareDatetime | None
+    resent_at: AwareDatetime | None = None
 
 
 class OutboxFilter(Frozen):

@@ -235,6 +235,9 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When a provider last asked for a bounced or failed message to be sent again: its
+    tries run for two more days from then."""
 
     __table_args__ = (
         Index("ix_notifications_partner", "provider_id", "reseller_team_id"),

@@ -6,9 +6,12 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from models.delivery import OutboxEntry, OutboxFilter
+from models.delivery import OutboxEntry, OutboxFilter, OutboxStatus
 from models.schema import Notification
-from services.errors import NotFoundError
+from services.errors import ConflictError, InputError, NotFoundError
+
+RESENDABLE = (OutboxStatus.BOUNCED, OutboxStatus.FAILED)
+"""What a provider can send again: a message that did not reach its partner, for good."""
 
 
 def _entry(row: Notification) -> OutboxEntry:
@@ -42,3 +45,31 @@ def outbox_entry(session: Session, provider_id: str, notification_id: int) -> Ou
     if row is None or row.provider_id != provider_id:
         raise NotFoundError(f"no message {notification_id} in the outbox of {provider_id}")
     return _entry(row)
+
+
+def resendable_entry(session: Session, provider_id: str, notification_id: int) -> OutboxEntry:
+    """The message, if it can be sent again: bounced or failed, not pending, under way or sent."""
+    entry = outbox_entry(session, provider_id, notification_id)
+    if entry.status not in RESENDABLE:
+        raise ConflictError(
+            f"message {notification_id} is {entry.status.value}: only a bounced or failed "
+            "message is sent again"
+        )
+    return entry
+
+
+def resendable_entries(
+    session: Session, provider_id: str, where: OutboxFilter, *, limit: int
+) -> tuple[list[OutboxEntry], int]:
+    """The oldest `limit` messages that pass the filter and can be sent again, and how many
+    there are in all; `where.status`, if given, must be bounced or failed."""
+    if where.status is not None and where.status not in RESENDABLE:
+        raise InputError(
+            f"status: only bounced or failed messages are sent again, not {where.status.value}"
+        )
+    query = outbox_query(provider_id, where)
+    if where.status is None:
+        query = query.where(Notification.status.in_([status.value for status in RESENDABLE]))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(None).order_by(Notification.id).limit(limit))
+    return [_entry(row) for row in rows], total

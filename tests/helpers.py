@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -101,16 +103,28 @@ async def replay_histories(
     client: Client, workflow_ids: set[str], record_to: Path | None = None, label: str = ""
 ) -> int:
     """Replay each workflow's history under the current code; optionally save it for later."""
+    histories = [
+        await client.get_workflow_handle(workflow_id).fetch_history()
+        for workflow_id in sorted(workflow_ids)
+    ]
+    return await replay(histories, record_to, label)
+
+
+async def replay(
+    histories: list[WorkflowHistory], record_to: Path | None = None, label: str = ""
+) -> int:
+    """Replay these histories under the current code; optionally save them for later (with
+    PARTNERFLOW_RECORD_HISTORIES=DIR, `record_to` defaults to DIR)."""
+    if record_to is None and (recording := os.environ.get("PARTNERFLOW_RECORD_HISTORIES")):
+        record_to = Path(recording)
     replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
-    replayed = 0
-    for workflow_id in sorted(workflow_ids):
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
+    for history in histories:
         await replayer.replay_workflow(history)
-        replayed += 1
         if record_to is not None:
-            name = re.sub(r"[^A-Za-z0-9]+", "-", f"{label}-{workflow_id.split('/')[-1]}")
-            (record_to / f"{name.strip('-')}.json").write_text(history.to_json())
-    return replayed
+            name = re.sub(r"[^A-Za-z0-9]+", "-", f"{label}-{history.workflow_id.split('/')[-1]}")
+            saved = {"workflowId": history.workflow_id, **json.loads(history.to_json())}
+            (record_to / f"{name.strip('-')}.json").write_text(json.dumps(saved, indent=2))
+    return len(histories)
 
 
 async def wait_for_state(

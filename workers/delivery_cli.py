@@ -11,6 +11,7 @@ import typer
 from models.delivery import (
     ChannelKind,
     DeliveryChange,
+    OutboxEntry,
     OutboxFilter,
     OutboxStatus,
     PartnerContact,
@@ -19,8 +20,11 @@ from models.delivery import (
 from models.notifications import NotificationKind
 from services import delivery, outbox
 from services.delivery import DeliveryUpdate
-from workers.cli_support import console, program_database, valid
+from workers.cli_support import console, program_database, run, valid
+from workers.delivery_client import DeliveryUnderWay, MessageDeliveries
 from workers.delivery_views import contact_table, delivery_table, message_table, outbox_table
+from workers.settings import Settings
+from workers.worker import connect_temporal
 
 delivery_app = typer.Typer(
     help="How a provider's messages are delivered: log, email (SMTP) or a signed webhook.",
@@ -171,3 +175,54 @@ def outbox_show(
     with program_database() as session:
         entry = outbox.outbox_entry(session, provider_id, notification_id)
     console.print(message_table(entry))
+
+
+@outbox_app.command("resend")
+def outbox_resend(
+    provider_id: ProviderArgument,
+    notification_id: Annotated[
+        int | None,
+        typer.Argument(min=1, max=2**31 - 1, help="One message's id; none for every match."),
+    ] = None,
+    partner: Annotated[str | None, typer.Option(help="Only this partner's messages.")] = None,
+    kind: Annotated[NotificationKind | None, typer.Option(help="Only this kind.")] = None,
+    status: Annotated[
+        OutboxStatus | None, typer.Option(help="Only bounced, or only failed (both if unset).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 100,
+) -> None:
+    """Send bounced or failed messages again, once the address, contact or channel is fixed:
+    each goes back to pending with two more days of tries (Temporal and a worker needed)."""
+    with program_database() as session:
+        if notification_id is not None:
+            entries = [outbox.resendable_entry(session, provider_id, notification_id)]
+            total = 1
+        else:
+            where = OutboxFilter(reseller_team_id=partner, kind=kind, status=status)
+            entries, total = outbox.resendable_entries(session, provider_id, where, limit=limit)
+    if not entries:
+        console.print(f"No bounced or failed message of {provider_id} matches.")
+        return
+    settings = Settings()
+
+    async def resend_all() -> list[tuple[OutboxEntry, str]]:
+        deliveries = MessageDeliveries(await connect_temporal(settings), settings.task_queue)
+        started = []
+        for entry in entries:
+            try:
+                started.append((entry, await deliveries.resend(provider_id, entry)))
+            except DeliveryUnderWay as error:
+                if notification_id is not None:
+                    raise
+                console.print(f"[yellow]{error}[/]", highlight=False)
+        return started
+
+    for entry, workflow_id in run(resend_all()):
+        console.print(
+            f"message {entry.id} ({entry.kind.value} to {entry.reseller_team_id}) is on its "
+            f"way again: {workflow_id}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if total > len(entries):
+        console.print(f"{total - len(entries)} more match: run the command again for them.")

@@ -101,6 +101,8 @@ def message_table(entry: OutboxEntry) -> Table:
     table.add_row("recorded", when(entry.created_at))
     table.add_row("last try", when(entry.last_attempt_at))
     table.add_row("sent", when(entry.sent_at))
+    if entry.resent_at is not None:
+        table.add_row("sent again", when(entry.resent_at))
     table.add_row("subject", escape(entry.subject))
     table.add_row("text", escape(entry.body))
     return table

@@ -23,6 +23,7 @@ from models.database import Database
 from workers.bytecode import cache_bytecode, workflow_sources
 from workers.partner_client import PartnerPrograms
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
+from workflows.message_delivery import MessageDeliveryWorkflow
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
 from workflows.program_review import ProgramReviewWorkflow
 
@@ -30,6 +31,7 @@ WORKFLOWS: Sequence[type] = (
     PartnerLifecycleWorkflow,
     ExclusiveAgreementWorkflow,
     ProgramReviewWorkflow,
+    MessageDeliveryWorkflow,
 )
 ACTIVITY_THREADS = 32
 SHUTDOWN_GRACE = timedelta(seconds=20)
@@ -61,6 +63,7 @@ def build_activities(
         notifications.record_notification,
         notifications.deliver_notification,
         notifications.deliver_outbox,
+        notifications.requeue_notification,
         agreements.grant_exclusive,
         agreements.end_exclusive,
         agreements.check_partner_listing,

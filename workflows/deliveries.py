@@ -3,9 +3,11 @@
 A workflow records each message in the outbox (quick, the database only) and
 awaits that; the delivery through the provider's channel, which may be down
 for hours, runs as its own activity that the workflow starts and does not
-await, so no state change waits on a mail server. The workflow waits for its
-deliveries before it closes, and hands the unfinished ones to its next run on
-continue-as-new.
+await, so no state change waits on a mail server. A workflow hands the
+deliveries still unfinished to its next run on continue-as-new; one that
+closes lets them finish for a while, then hands the rest to a
+MessageDeliveryWorkflow each, so that neither the run nor a new enrollment of
+the partner waits days for a channel that is down.
 """
 
 from __future__ import annotations
@@ -15,19 +17,34 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import run_activity
 from workflows.summaries import notification_summary, one_line
 
 with workflow.unsafe.imports_passed_through():
-    from models.contract import ActivityName
-    from models.delivery import DeliveryRequest
+    from models.contract import (
+        MESSAGE_DELIVERY_WORKFLOW,
+        PROVIDER_ID,
+        RESELLER_TEAM_ID,
+        ActivityName,
+        delivery_workflow_id,
+    )
+    from models.delivery import (
+        DeliveryOutcome,
+        DeliveryRequest,
+        MessageDeliveryInput,
+        OutboxStatus,
+    )
     from models.notifications import NotificationReceipt, NotificationRequest
 
 PATCH_DELIVERY_APART = "delivery-apart-from-recording"
 """Runs from this patch on record messages under the lock and deliver them on the side."""
+PATCH_HANDED_OVER_ON_CLOSE = "deliveries-handed-over-on-close"
+"""Runs from this patch on close after a while and leave the deliveries still unfinished to
+workflows of their own; earlier runs waited for every delivery to settle (up to two days)."""
 DELIVERY_TIMEOUT = timedelta(seconds=30)
 """One try: connecting and handing the message over (each exchange times out after 10 s)."""
 DELIVERY_RETRY = RetryPolicy(
@@ -38,8 +55,32 @@ DELIVERY_RETRY = RetryPolicy(
 """A channel that is down is tried again and again, at most 5 minutes apart, until the
 delivery gives up two days after the message was recorded (a bounce is not retried)."""
 HAND_OVER_AFTER = timedelta(minutes=5)
-"""How long a run about to continue as new lets its deliveries finish before it hands the
-rest to the next run."""
+"""How long a run about to continue as new, or to close, lets its deliveries finish before it
+hands the rest on."""
+
+
+async def deliver(key: str, summary: str) -> DeliveryOutcome:
+    """Deliver the recorded message with this key through the provider's channel, retried
+    while the channel is down; bounced or failed for good is an outcome, not an error."""
+    try:
+        receipt = await workflow.execute_activity(
+            ActivityName.DELIVER_NOTIFICATION,
+            DeliveryRequest(idempotency_key=key),
+            result_type=NotificationReceipt,
+            start_to_close_timeout=DELIVERY_TIMEOUT,
+            retry_policy=DELIVERY_RETRY,
+            summary=summary,
+        )
+    except ActivityError as error:
+        # Bounced or failed for good: the outbox row says why, and the provider sees it.
+        cause = error.cause
+        status, reason = OutboxStatus.FAILED, str(cause)
+        if isinstance(cause, ApplicationError):
+            reason = cause.message
+            if cause.details:
+                status = OutboxStatus(cause.details[0])
+        return DeliveryOutcome(idempotency_key=key, status=status, reason=reason)
+    return DeliveryOutcome(idempotency_key=key, status=OutboxStatus(receipt.status))
 
 
 class Deliveries:
@@ -76,7 +117,7 @@ class Deliveries:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def settle(self) -> None:
+    async def settle(self, before: str = "continuing as new") -> None:
         """Let the deliveries under way finish, for a while: a run that continues as new with
         deliveries in flight abandons them (the next run starts them again)."""
         if self._pending:
@@ -84,10 +125,20 @@ class Deliveries:
                 await workflow.wait_condition(
                     self.all_done,
                     timeout=HAND_OVER_AFTER,
-                    timeout_summary="deliveries under way, before continuing as new",
+                    timeout_summary=f"deliveries under way, before {before}",
                 )
             except TimeoutError:
                 pass
+
+    async def close(self) -> None:
+        """Before the run ends: the deliveries under way get a while to finish, and each one
+        left goes on in a MessageDeliveryWorkflow of its own, which outlives the run."""
+        if not workflow.patched(PATCH_HANDED_OVER_ON_CLOSE):
+            await workflow.wait_condition(self.all_done)
+            return
+        await self.settle("closing")
+        for key in self.pending:
+            await self._hand_over(key)
 
     def resume(self, keys: Iterable[str]) -> None:
         """Deliver what an earlier run of this workflow had not finished delivering."""
@@ -96,16 +147,30 @@ class Deliveries:
 
     async def _deliver(self, key: str, summary: str) -> None:
         try:
-            await workflow.execute_activity(
-                ActivityName.DELIVER_NOTIFICATION,
-                DeliveryRequest(idempotency_key=key),
-                result_type=NotificationReceipt,
-                start_to_close_timeout=DELIVERY_TIMEOUT,
-                retry_policy=DELIVERY_RETRY,
-                summary=summary,
-            )
-        except ActivityError as error:
-            # Bounced or failed for good: the outbox row says why, and the provider sees it.
-            workflow.logger.warning("message %s was not delivered: %s", key, error.cause)
+            outcome = await deliver(key, summary)
+            if outcome.status is not OutboxStatus.SENT:
+                workflow.logger.warning("message %s was not delivered: %s", key, outcome.reason)
         finally:
             self._pending.remove(key)
+
+    async def _hand_over(self, key: str) -> None:
+        info = workflow.info()
+        pairs = [
+            SearchAttributePair(attribute, value)
+            for attribute in (PROVIDER_ID, RESELLER_TEAM_ID)
+            if (value := info.typed_search_attributes.get(attribute)) is not None
+        ]
+        try:
+            await workflow.start_child_workflow(
+                MESSAGE_DELIVERY_WORKFLOW,
+                MessageDeliveryInput(idempotency_key=key),
+                id=delivery_workflow_id(key),
+                result_type=DeliveryOutcome,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=TypedSearchAttributes(pairs),
+                static_summary=one_line(
+                    f"deliver {key.rsplit('/', 1)[-1]} (handed over by {info.workflow_id})"
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # its delivery already goes on on its own

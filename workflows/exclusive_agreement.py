@@ -165,7 +165,7 @@ class ExclusiveAgreementWorkflow:
                     state=self.state,
                 )
             )
-        await workflow.wait_condition(self._deliveries.all_done)
+        await self._deliveries.close()
         return self.state
 
     def _woken(self, changes_seen: int) -> bool:

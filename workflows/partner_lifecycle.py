@@ -183,7 +183,7 @@ class PartnerLifecycleWorkflow:
                 await self._on_deadline(due)
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._send_outbox()
-        await workflow.wait_condition(self._deliveries.all_done)
+        await self._deliveries.close()
         return self.state
 
     def _started_for_nothing(self) -> bool:

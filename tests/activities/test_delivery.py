@@ -204,6 +204,38 @@ def test_delivery_gives_up_two_days_after_the_message_was_recorded(seeded):
     assert len(receiver.requests) == 1
 
 
+def test_a_message_sent_again_gets_two_more_days_of_tries_and_a_sent_one_is_left(seeded):
+    answers = iter([503, 503, 200])
+    with webhook_receiver(SECRET, answer=lambda r, earlier: next(answers)) as receiver:
+        webhook(seeded, receiver)
+        activities = NotificationActivities(seeded)
+        activities.record(request("k1"))
+        with pytest.raises(Exception, match="HTTP 503"):
+            activities.deliver("k1")
+        recorded_long_ago = utcnow() - timedelta(days=3)
+        with seeded.transaction() as session:
+            session.execute(update(Notification).values(created_at=recorded_long_ago))
+        assert activities.deliver("k1").status == "failed"
+
+        requeued = ActivityEnvironment().run(
+            activities.requeue_notification, DeliveryRequest(idempotency_key="k1")
+        )
+        assert requeued.status == "pending"
+        pending = row(seeded, "k1")
+        assert pending.resent_at is not None and pending.resent_at > recorded_long_ago
+        assert pending.attempts == 1 and "HTTP 503" in (pending.last_error or "")
+        assert activities.requeue("k1").status == "pending", "a retried requeue changes nothing"
+
+        with pytest.raises(Exception, match="HTTP 503"):
+            activities.deliver("k1")  # tried again, not given up: the two days run from the resend
+        assert activities.deliver("k1").status == "sent"
+        assert activities.requeue("k1").status == "sent", "a sent message is not sent again"
+    assert row(seeded, "k1").attempts == 3
+    assert len(receiver.requests) == 3 and list(receiver.messages) == ["k1"]
+    with pytest.raises(ApplicationError, match="no message 'k9'"):
+        activities.requeue("k9")
+
+
 def test_a_batch_delivers_each_message_and_is_retried_for_the_ones_left(seeded):
     def answer(request, earlier: int) -> int:
         return 500 if request.path == "/team-b" and earlier == 0 else 200

@@ -4,10 +4,12 @@ address is recorded and shown without holding the partner back."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from tests.api.conftest import ProviderApi
 from tests.api.test_partners import enroll
+from tests.helpers import replay_histories
 from tests.receivers import WebhookRequest, webhook_receiver
 from workers.demo_data import GOOD
 from workers.workflow_requests import poll_until
@@ -212,3 +214,70 @@ async def test_bad_outbox_queries_get_a_4xx(acme):
         assert says in response.json()["detail"], (params, response.text)
     missing = await acme.get(f"{NOTIFICATIONS}/999999")
     assert missing.status_code == 404 and "no message 999999" in missing.text
+
+
+async def test_a_provider_fixes_the_addresses_and_sends_the_messages_again(acme, globex):
+    good = await acme.program.add_reseller("team-good", GOOD)
+    moved = await acme.program.add_reseller("team-moved", GOOD)
+    nowhere = await acme.program.add_reseller("team-nowhere", GOOD)
+
+    def answer(request: WebhookRequest, earlier: int) -> int:
+        return 404 if request.path.startswith("/old/") else 200
+
+    async def welcome_of(team: str) -> dict[str, Any]:
+        page = (await acme.get(NOTIFICATIONS, params={"resellerTeamId": team})).json()
+        [item] = page["items"]
+        found: dict[str, Any] = item
+        return found
+
+    def settled(item: dict[str, Any]) -> bool:
+        return item["status"] in ("sent", "bounced", "failed")
+
+    with webhook_receiver(answer=answer) as receiver:
+        await patched(acme, {"channel": "webhook"})
+        await acme.put(contact_url(good), {"webhookUrl": receiver.url(f"/new/{good}")})
+        await acme.put(contact_url(moved), {"webhookUrl": receiver.url(f"/old/{moved}")})
+        for team in (good, moved, nowhere):
+            await enroll(acme, team)
+        sent, bounced, failed = [
+            await poll_until(partial(welcome_of, team), settled, timeout=15)
+            for team in (good, moved, nowhere)
+        ]
+        assert (sent["status"], bounced["status"], failed["status"]) == (
+            "sent",
+            "bounced",
+            "failed",
+        )
+
+        refused = await acme.post(f"{NOTIFICATIONS}/{sent['id']}/resend")
+        assert refused.status_code == 409 and "is sent" in refused.json()["detail"]
+        elsewhere = await globex.post(f"{NOTIFICATIONS}/{bounced['id']}/resend")
+        assert elsewhere.status_code == 404
+        bad = await acme.post(f"{NOTIFICATIONS}/resend", {"status": "sent"})
+        assert bad.status_code == 422 and "status" in bad.json()["detail"]
+
+        await acme.put(contact_url(moved), {"webhookUrl": receiver.url(f"/new/{moved}")})
+        await acme.put(contact_url(nowhere), {"webhookUrl": receiver.url(f"/new/{nowhere}")})
+        one = await acme.post(f"{NOTIFICATIONS}/{bounced['id']}/resend")
+        assert one.status_code == 202, one.text
+        assert one.json()["workflowId"] == f"delivery/{bounced['idempotencyKey']}"
+        batch = await acme.post(f"{NOTIFICATIONS}/resend", {"resellerTeamId": nowhere})
+        assert batch.status_code == 202, batch.text
+        assert [r["notification"]["id"] for r in batch.json()["resent"]] == [failed["id"]]
+        assert (batch.json()["underWay"], batch.json()["remaining"]) == ([], 0)
+
+        delivered = [
+            await poll_until(partial(welcome_of, team), lambda i: i["status"] == "sent", timeout=15)
+            for team in (moved, nowhere)
+        ]
+    for item, tries in zip(delivered, (2, 1), strict=True):  # no try without a contact
+        assert item["address"].startswith(receiver.url("/new/"))
+        assert item["attempts"] == tries and item["resentAt"] is not None
+    assert sorted(m["resellerTeamId"] for m in receiver.messages.values()) == sorted(
+        [good, moved, nowhere]
+    ), "each welcome reached its partner once"
+    again = await acme.post(f"{NOTIFICATIONS}/resend", {})
+    assert again.json() == {"resent": [], "underWay": [], "remaining": 0}
+    workflows = {one.json()["workflowId"], batch.json()["resent"][0]["workflowId"]}
+    assert acme.program.env is not None
+    await replay_histories(acme.program.env.client, workflows, label="resent")

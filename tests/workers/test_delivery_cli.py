@@ -3,15 +3,21 @@ database: settings without their secrets, contacts, and the outbox with its fail
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
 from activities.notifications import NotificationActivities
 from models.database import Database
 from models.notifications import NotificationContext, NotificationKind, NotificationRequest
 from models.program import Tier
+from models.schema import Notification
+from tests.receivers import webhook_receiver
 from workers.cli import app
 from workers.demo_data import add_provider, add_reseller
+from workers.workflow_requests import poll_until
 
 runner = CliRunner()
 PROVIDER = "acme"
@@ -96,7 +102,8 @@ def test_contacts_are_set_one_field_at_a_time(cli):
     assert unknown.exit_code == 1 and "unknown reseller 'team-nobody'" in unknown.output
 
 
-def test_the_outbox_lists_messages_and_shows_one_whole(cli, db):
+def send_two_messages_nowhere(cli, db: Database) -> None:
+    """A welcome and a recovery to team-a over webhooks, which fail: it has no webhook URL."""
     cli("delivery", "set", PROVIDER, "--channel", "webhook")
     activities = NotificationActivities(db)
     for n, kind in enumerate((NotificationKind.WELCOME, NotificationKind.RECOVERED)):
@@ -107,7 +114,11 @@ def test_the_outbox_lists_messages_and_shows_one_whole(cli, db):
             kind=kind,
             context=NotificationContext(tier=Tier.SILVER, reason="back to standard"),
         )
-        activities.send(request)  # no webhook URL: failed, with the reason
+        activities.send(request)
+
+
+def test_the_outbox_lists_messages_and_shows_one_whole(cli, db):
+    send_two_messages_nowhere(cli, db)
 
     listed = cli("outbox", "list", PROVIDER, "--status", "failed")
     assert listed.exit_code == 0, listed.output
@@ -120,3 +131,33 @@ def test_the_outbox_lists_messages_and_shows_one_whole(cli, db):
     assert "partner/acme/team-a/p1/0/welcome" in shown.output and "Team A" in shown.output
     missing = cli("outbox", "show", PROVIDER, "99")
     assert missing.exit_code == 1 and "no message 99" in missing.output
+
+
+async def test_failed_messages_are_sent_again_once_the_partner_has_a_contact(
+    cli, db, env, programs
+):
+    send_two_messages_nowhere(cli, db)
+    temporal = {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "PARTNERFLOW_TASK_QUEUE": programs.task_queue,
+    }
+
+    def statuses() -> list[str]:
+        with db.transaction() as session:
+            return list(session.scalars(select(Notification.status).order_by(Notification.id)))
+
+    async def now() -> list[str]:
+        return statuses()
+
+    with webhook_receiver() as receiver:
+        cli("contacts", "set", PROVIDER, "team-a", "--webhook-url", receiver.url("/team-a"))
+        resent = await asyncio.to_thread(cli, "outbox", "resend", PROVIDER, **temporal)
+        assert resent.exit_code == 0, resent.output
+        assert resent.output.count("is on its way again: delivery/partner/acme/team-a/") == 2
+        await poll_until(now, lambda found: found == ["sent", "sent"], timeout=15)
+    assert sorted(m["kind"] for m in receiver.messages.values()) == ["recovered", "welcome"]
+
+    again = await asyncio.to_thread(cli, "outbox", "resend", PROVIDER, "1", **temporal)
+    assert again.exit_code == 1 and "message 1 is sent" in again.output
+    nothing = cli("outbox", "resend", PROVIDER)
+    assert nothing.exit_code == 0 and "No bounced or failed message" in nothing.output

@@ -11,20 +11,35 @@ from email.message import EmailMessage
 
 import pytest
 from pydantic import SecretStr
+from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
 
+from models.contract import PROVIDER_ID, RESELLER_TEAM_ID, delivery_workflow_id
 from models.database import Database
-from models.delivery import ChannelKind, DeliveryChange, PartnerContact, SmtpSecurity
-from models.partner import AtRiskFlag, EnrollmentRequest, NoteInput, PartnerStatus
+from models.delivery import (
+    ChannelKind,
+    DeliveryChange,
+    OutboxStatus,
+    PartnerContact,
+    SmtpSecurity,
+)
+from models.partner import (
+    AtRiskFlag,
+    EnrollmentRequest,
+    NoteInput,
+    PartnerStatus,
+    RemovalRequest,
+)
 from models.program import ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewRequest
 from models.schema import Notification
 from services.delivery import change_delivery, set_partner_contact
-from tests.helpers import Program, TrackedPrograms, replay_histories
+from tests.helpers import Program, TrackedPrograms, replay, replay_histories
 from tests.receivers import WebhookRequest, mail_server, webhook_receiver
 from workers.demo_data import SLIPPING, OrderProfile
 from workers.wiring import build_worker
 from workers.workflow_requests import poll_until
 from workflows.deliveries import HAND_OVER_AFTER
+from workflows.message_delivery import MessageDeliveryWorkflow
 
 DAY = timedelta(days=1)
 SECRET = "whsec_the-providers-signing-secret"
@@ -228,3 +243,77 @@ async def test_a_delivery_still_failing_at_continue_as_new_is_finished_by_the_ne
     assert set(receiver.keys()) == {sent.idempotency_key}
     assert sent.attempts == len(receiver.requests) >= 2
     await replay_histories(env.client, programs.workflow_ids)
+
+
+async def test_a_removed_partner_closes_while_its_notice_is_retried_and_can_enroll_again(
+    env, programs, program
+):
+    """The removal notice cannot be delivered for now: the run closes after a while anyway,
+    its delivery goes on in a workflow of its own, and enrolling the partner again is not
+    refused meanwhile."""
+    team = await program.add_reseller("team-gone", SOLID)
+    receiving = threading.Event()
+
+    def answer(request: WebhookRequest, earlier: int) -> int:
+        return 200 if request.payload["kind"] != "removed" or receiving.is_set() else 503
+
+    with webhook_receiver(SECRET, answer=answer) as receiver:
+        configure(
+            program.db,
+            program.provider_id,
+            channel=ChannelKind.WEBHOOK,
+            webhook_secret=SecretStr(SECRET),
+        )
+        set_webhook(program, team, receiver.url(f"/partners/{team}"))
+        first = await programs.enroll(program.provider_id, team, EnrollmentRequest())
+        await program.sent(team, "welcome")
+        removed = await programs.apply(
+            program.provider_id, team, RemovalRequest(reason="contract ended")
+        )
+        assert removed.status is PartnerStatus.REMOVED
+        [notice] = await poll_until(
+            lambda: _now(program.notifications(team, "removed")), bool, timeout=10
+        )
+
+        # The run lets the notice's tries go on for five minutes, then closes.
+        await program.sleep(HAND_OVER_AFTER + timedelta(minutes=1))
+        run = programs.handle(program.provider_id, team)
+
+        closed_run: list[WorkflowHistory] = []
+
+        async def run_closed() -> bool:
+            # Not describe(): the time-skipping server's GraceDeadline does not decode.
+            closed_run[:] = [await run.fetch_history()]
+            return (
+                closed_run[0].events[-1].HasField("workflow_execution_completed_event_attributes")
+            )
+
+        await poll_until(run_closed, bool, timeout=10)
+        closed = await run.result()
+        assert closed.status is PartnerStatus.REMOVED
+        assert program.notifications(team, "removed")[0].status == "sending"
+        delivery = env.client.get_workflow_handle_for(
+            MessageDeliveryWorkflow.run, delivery_workflow_id(notice.idempotency_key)
+        )
+        described = await delivery.describe()
+        assert described.status is WorkflowExecutionStatus.RUNNING
+        assert described.workflow_type == "MessageDeliveryWorkflow"
+        attributes = described.typed_search_attributes
+        assert attributes.get(PROVIDER_ID) == program.provider_id
+        assert attributes.get(RESELLER_TEAM_ID) == team
+
+        again = await programs.enroll(program.provider_id, team, EnrollmentRequest())
+        assert again.status is PartnerStatus.PREFERRED
+        assert again.partnership_id != first.partnership_id
+
+        receiving.set()
+        outcome = await delivery.result()
+        assert outcome.status is OutboxStatus.SENT
+    [sent] = program.notifications(team, "removed")
+    assert sent.status == "sent" and sent.attempts == receiver.keys().count(sent.idempotency_key)
+    assert sent.attempts >= 2
+    kinds = sorted(m["kind"] for m in receiver.messages.values())
+    assert kinds == ["removed", "welcome", "welcome"], "one removal notice, one welcome per run"
+    assert receiver.unsigned == []
+    handed_over = await delivery.fetch_history()
+    await replay([closed_run[0], handed_over], label="removal-handed-over")
