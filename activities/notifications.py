@@ -146,6 +146,18 @@ def _finish(row: Notification, status: OutboxStatus, error: str | None = None) -
         row.last_error = error
 
 
+def _locked(session: Session, key: str) -> Notification:
+    """The outbox row with this key, locked until the transaction ends."""
+    row = session.scalar(
+        select(Notification).where(Notification.idempotency_key == key).with_for_update()
+    )
+    if row is None:
+        raise ApplicationError(
+            f"no message {key!r} in the outbox", type="UnknownMessage", non_retryable=True
+        )
+    return row
+
+
 class NotificationActivities:
     """Records each message once per idempotency key and delivers it at most once per key as
     far as the channel can tell, however often the activities retry."""
@@ -208,13 +220,7 @@ class NotificationActivities:
         """Count a try and mark the row `sending`, or settle it without one: already settled,
         nowhere to send it, or tried for too long."""
         with self._db.transaction() as session:
-            row = session.scalar(
-                select(Notification).where(Notification.idempotency_key == key).with_for_update()
-            )
-            if row is None:
-                raise ApplicationError(
-                    f"no message {key!r} in the outbox", type="UnknownMessage", non_retryable=True
-                )
+            row = _locked(session, key)
             if OutboxStatus(row.status).is_final:
                 return _receipt(row, already_sent=True)
             settings = delivery_settings(session, row.provider_id)
@@ -297,13 +303,7 @@ class NotificationActivities:
         """Put a bounced or failed message back to pending, with two more days of tries; a
         message pending, under way or sent is left as it is (a retried requeue finds it so)."""
         with self._db.transaction() as session:
-            row = session.scalar(
-                select(Notification).where(Notification.idempotency_key == key).with_for_update()
-            )
-            if row is None:
-                raise ApplicationError(
-                    f"no message {key!r} in the outbox", type="UnknownMessage", non_retryable=True
-                )
+            row = _locked(session, key)
             if row.status in (OutboxStatus.BOUNCED.value, OutboxStatus.FAILED.value):
                 row.status = OutboxStatus.PENDING.value
                 row.resent_at = utcnow()

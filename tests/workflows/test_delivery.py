@@ -34,7 +34,7 @@ from models.review import ReviewCadence, ReviewRequest
 from models.schema import Notification
 from services.delivery import change_delivery, set_partner_contact
 from tests.helpers import Program, TrackedPrograms, replay, replay_histories
-from tests.receivers import WebhookRequest, mail_server, webhook_receiver
+from tests.receivers import WebhookReceiver, WebhookRequest, mail_server, webhook_receiver
 from workers.demo_data import SLIPPING, OrderProfile
 from workers.wiring import build_worker
 from workers.workflow_requests import poll_until
@@ -70,6 +70,17 @@ def configure(db: Database, provider_id: str, **settings: object) -> None:
 def set_webhook(program: Program, team: str, url: str) -> None:
     with program.db.transaction() as session:
         set_partner_contact(session, program.provider_id, team, PartnerContact(webhook_url=url))
+
+
+def use_webhooks(program: Program, receiver: WebhookReceiver, team: str) -> None:
+    """The provider delivers over signed webhooks; the partner's go to /partners/{team}."""
+    configure(
+        program.db,
+        program.provider_id,
+        channel=ChannelKind.WEBHOOK,
+        webhook_secret=SecretStr(SECRET),
+    )
+    set_webhook(program, team, receiver.url(f"/partners/{team}"))
 
 
 async def test_a_partner_removed_at_grace_expiry_gets_its_three_mails(env, programs, program):
@@ -127,13 +138,7 @@ async def test_a_failing_webhook_delivers_once_and_does_not_hold_up_the_partner(
         return 200
 
     with webhook_receiver(SECRET, answer=answer) as receiver:
-        configure(
-            program.db,
-            program.provider_id,
-            channel=ChannelKind.WEBHOOK,
-            webhook_secret=SecretStr(SECRET),
-        )
-        set_webhook(program, team, receiver.url(f"/partners/{team}"))
+        use_webhooks(program, receiver, team)
         await programs.enroll(program.provider_id, team, EnrollmentRequest(tier=Tier.SILVER))
         # The welcome is recorded once the enrollment has answered.
         [welcome] = await poll_until(
@@ -258,13 +263,7 @@ async def test_a_removed_partner_closes_while_its_notice_is_retried_and_can_enro
         return 200 if request.payload["kind"] != "removed" or receiving.is_set() else 503
 
     with webhook_receiver(SECRET, answer=answer) as receiver:
-        configure(
-            program.db,
-            program.provider_id,
-            channel=ChannelKind.WEBHOOK,
-            webhook_secret=SecretStr(SECRET),
-        )
-        set_webhook(program, team, receiver.url(f"/partners/{team}"))
+        use_webhooks(program, receiver, team)
         first = await programs.enroll(program.provider_id, team, EnrollmentRequest())
         await program.sent(team, "welcome")
         removed = await programs.apply(
