@@ -49,6 +49,10 @@ from workers.review_client import Reviews
 from workers.wiring import WORKFLOWS
 from workers.workflow_requests import poll_until
 
+INCOMPLETE = OrderProfile(orders_per_month=14, acceptance=0.99, completion=0.6, rating=4.8)
+"""Below silver on completion alone, whatever orders its seed draws: SLIPPING's completion of
+0.84 can reach the 0.95 standard by chance, and its acceptance of 0.93 fall below 0.90."""
+
 
 class TrackedPrograms(PartnerPrograms):
     """PartnerPrograms that remembers every partner workflow a test touched, for replay."""

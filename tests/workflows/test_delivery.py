@@ -33,9 +33,9 @@ from models.program import ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewRequest
 from models.schema import Notification
 from services.delivery import change_delivery, set_partner_contact
-from tests.helpers import Program, TrackedPrograms, replay, replay_histories
+from tests.helpers import INCOMPLETE, Program, TrackedPrograms, replay, replay_histories
 from tests.receivers import WebhookReceiver, WebhookRequest, mail_server, webhook_receiver
-from workers.demo_data import SLIPPING, OrderProfile
+from workers.demo_data import OrderProfile
 from workers.wiring import build_worker
 from workers.workflow_requests import poll_until
 from workflows.deliveries import HAND_OVER_AFTER
@@ -84,7 +84,7 @@ def use_webhooks(program: Program, receiver: WebhookReceiver, team: str) -> None
 
 
 async def test_a_partner_removed_at_grace_expiry_gets_its_three_mails(env, programs, program):
-    team = await program.add_reseller("team-slip", SLIPPING)
+    team = await program.add_reseller("team-slip", INCOMPLETE)
     with mail_server() as server:
         configure(
             program.db,

@@ -23,7 +23,13 @@ from models.partner import (
 )
 from models.program import ProgramSettings, Tier
 from models.schema import Notification, PartnerNote
-from tests.helpers import Program, TrackedPrograms, replay_histories, wait_for_state
+from tests.helpers import (
+    INCOMPLETE,
+    Program,
+    TrackedPrograms,
+    replay_histories,
+    wait_for_state,
+)
 from workers.demo_data import GOOD, SLIPPING, STRONG, OrderProfile
 from workers.partner_client import PartnerPrograms, PartnerRequestRejected
 from workers.wiring import build_worker
@@ -111,7 +117,7 @@ async def test_future_effective_date_waits_for_its_timer(env, programs, program)
 
 
 async def test_grace_expiry_on_day_45_removes_and_revokes(env, programs, program):
-    team = await program.add_reseller("team-slip", SLIPPING)
+    team = await program.add_reseller("team-slip", INCOMPLETE)
     await enroll(programs, program, team)
     state = await put_at_risk(programs, program, team)
 
