@@ -10,7 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW, REVIEW_WORKFLOW
+from models.contract import (
+    AGREEMENT_WORKFLOW,
+    MESSAGE_DELIVERY_WORKFLOW,
+    PARTNER_WORKFLOW,
+    REVIEW_WORKFLOW,
+)
 
 _PLACEHOLDER = re.compile(r"\{(provider|team|from|to)\}")
 
@@ -91,6 +96,10 @@ REVIEWS = OperatorQuery(
     "its program reviews, those its Schedules started included",
     f'ProviderId = "{{provider}}" AND WorkflowType = "{REVIEW_WORKFLOW}"',
 )
+MESSAGES_ON_THEIR_OWN = OperatorQuery(
+    "its messages delivered on their own: sent again, or handed over by a run that closed",
+    f'ProviderId = "{{provider}}" AND WorkflowType = "{MESSAGE_DELIVERY_WORKFLOW}"',
+)
 
 OPERATOR_QUERIES = (
     PARTNERS,
@@ -102,4 +111,5 @@ OPERATOR_QUERIES = (
     EXCLUSIVES_IN_FORCE,
     EXCLUSIVES_IN_BREACH,
     REVIEWS,
+    MESSAGES_ON_THEIR_OWN,
 )

@@ -17,15 +17,19 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.notifications import NotificationActivities
 from models.agreement import AgreementKind, AgreementRequest, AgreementTerms, ReviewPeriod
 from models.contract import agreement_workflow_id, partner_workflow_id
 from models.database import Database
+from models.delivery import ChannelKind, DeliveryChange, OutboxEntry
+from models.notifications import NotificationContext, NotificationKind, NotificationRequest
 from models.operator_queries import (
     AT_RISK,
     EXCLUSIVES_IN_BREACH,
     EXCLUSIVES_IN_FORCE,
     GOLD_IN_GOOD_STANDING,
     GRACE_ENDS_THIS_WEEK,
+    MESSAGES_ON_THEIR_OWN,
     OPERATOR_QUERIES,
     PARTNERS,
     REMOVED,
@@ -37,10 +41,13 @@ from models.operator_queries import (
 from models.partner import AtRiskFlag, EnrollmentRequest, PartnerStatus, RemovalRequest
 from models.program import ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewRequest
+from services.delivery import change_delivery
+from services.outbox import outbox_entry
 from tests.helpers import Program
 from tests.workers.dev_temporal import DevTemporal, await_listed, dev_temporal
 from tests.workers.processes import REPO
 from workers.agreement_client import Agreements
+from workers.delivery_client import MessageDeliveries
 from workers.demo import DEMO_PROVIDER_ID
 from workers.demo_data import GOOD, SLIPPING
 from workers.partner_client import PartnerPrograms
@@ -109,6 +116,11 @@ async def test_each_operator_query_lists_the_workflows_it_promises(
         ReviewRequest(provider_id=reviewed, cadence=ReviewCadence.MONTHLY)
     )
     await review.result()
+    # A message that failed for lack of a webhook URL, sent again: on its own, failing again.
+    silver_message = _failed_message(db, pid, silver)
+    resent = await MessageDeliveries(temporal.client, temporal.task_queue).resend(
+        pid, silver_message
+    )
 
     assert soon.grace_deadline is not None
     week = this_week(soon.grace_deadline)  # the slower one's deadline is 15 days later
@@ -124,11 +136,28 @@ async def test_each_operator_query_lists_the_workflows_it_promises(
         # A breach needs a review period (a quarter) to pass: the query runs, and finds none.
         EXCLUSIVES_IN_BREACH: (pid, set()),
         REVIEWS: (reviewed, {review.id}),
+        MESSAGES_ON_THEIR_OWN: (pid, {resent}),
     }
     assert set(expected) == set(OPERATOR_QUERIES)
     for query, (provider, ids) in expected.items():
         text = query.render(provider, team=gold, window=week)
         assert await await_listed(temporal.client, text, ids) == ids, text
+
+
+def _failed_message(db: Database, provider_id: str, team: str) -> OutboxEntry:
+    with db.transaction() as session:
+        change_delivery(session, provider_id, DeliveryChange(channel=ChannelKind.WEBHOOK))
+    request = NotificationRequest(
+        idempotency_key=f"{partner_workflow_id(provider_id, team)}/p/1/note",
+        provider_id=provider_id,
+        reseller_team_id=team,
+        kind=NotificationKind.RECOVERED,
+        context=NotificationContext(tier=Tier.SILVER, reason="back to standard"),
+    )
+    receipt = NotificationActivities(db).send(request)
+    assert receipt.status == "failed"
+    with db.transaction() as session:
+        return outbox_entry(session, provider_id, receipt.notification_id)
 
 
 def _summary(event: HistoryEvent) -> str | None:
