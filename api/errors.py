@@ -9,10 +9,14 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.errors import ConflictError, InputError, NotFoundError
 from workers.workflow_requests import RequestRejected, WorkflowNotFound
+
+BUSY_RETRY_AFTER = 5
+"""Seconds a client is asked to wait before it tries a write again on a busy SQLite."""
 
 
 def _where(location: Sequence[Any]) -> str:
@@ -43,6 +47,20 @@ def install_error_handlers(app: FastAPI) -> None:
         code = next(c for kind, c in _CODES.items() if isinstance(error, kind))
         return _problem(code, str(error))
 
+    async def database_error(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, OperationalError)
+        if "database is locked" in str(error.orig):
+            response = _problem(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "the program database is busy: another process holds SQLite's one write lock "
+                "(a program review storing its snapshots can hold it for a while), and this "
+                "request waited for it in vain. Its changes were rolled back: try again in a "
+                "moment (PostgreSQL has no such limit).",
+            )
+            response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
+            return response
+        raise error
+
     async def temporal_down(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RPCError)
         if error.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
@@ -56,6 +74,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for kind in _CODES:
         app.add_exception_handler(kind, mapped)
     app.add_exception_handler(RPCError, temporal_down)
+    app.add_exception_handler(OperationalError, database_error)
 
 
 _CODES: dict[type[Exception], int] = {

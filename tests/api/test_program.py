@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
+import pytest
+
+from api.app import create_app
+from api.deps import Services
+from models.database import Database, make_engine
 from models.partner import PartnerStatus
 from models.program import ProgramSettings
 from models.schema import ProgramVersion, Provider
@@ -241,3 +248,31 @@ async def test_changes_at_the_same_moment_each_make_a_version_or_a_409(acme):
     for body in applied:
         assert all(program[name] == value for name, value in body.items()), (body, program)
     assert stored(acme)[2] == list(range(1, len(applied) + 2))
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+async def test_a_change_that_cannot_get_sqlites_write_lock_is_a_503_and_changes_nothing(
+    acme, env, programs
+):
+    """Another process (here a raw connection) holds the one write lock longer than the
+    request waits: the answer says so and asks to retry, instead of a bare 500."""
+    url = acme.program.db.engine.url.render_as_string(hide_password=False)
+    impatient = Database(make_engine(url, busy_timeout=0.2))
+    app = create_app(Services(db=impatient, client=env.client, task_queue=programs.task_queue))
+    holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://partnerflow") as http:
+            response = await http.patch(
+                PROGRAM, json={"gracePeriodDays": 33}, headers={"x-api-key": acme.key}
+            )
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+        impatient.engine.dispose()
+    assert response.status_code == 503, response.text
+    assert "database is busy" in response.json()["detail"]
+    assert response.headers["Retry-After"] == "5"
+    program = (await acme.get(PROGRAM)).json()
+    assert (program["version"], program["gracePeriodDays"]) == (1, 45)
