@@ -24,6 +24,7 @@ from urllib.parse import quote
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from temporalio.runtime import Runtime
 
 from api.deps import Services
 from models.contract import partner_workflow_id
@@ -50,7 +51,46 @@ from workers.partner_client import PartnerPrograms
 from workers.review_client import Reviews
 from workers.review_schedules import ensure_every_provider
 from workers.settings import Settings
+from workers.telemetry import MetricsUnavailable, build_runtime
 from workers.worker import open_database, running_worker, stop_on_signals
+
+DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464"
+"""Where the local stack serves Prometheus metrics unless PARTNERFLOW_METRICS_ADDRESS says."""
+
+
+@dataclass(frozen=True)
+class DevMetrics:
+    """The runtime of the local stack's client and worker, and where its metrics are, if any."""
+
+    runtime: Runtime | None
+    url: str | None
+    unavailable: str | None = None
+
+
+def _metrics_url(address: str) -> str:
+    host, _, port = address.rpartition(":")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://{shown}:{port}/metrics"
+
+
+def dev_metrics(settings: Settings, default: str = DEFAULT_METRICS_ADDRESS) -> DevMetrics:
+    """Metrics on PARTNERFLOW_METRICS_ADDRESS, else on `default`.
+
+    An address the user chose and cannot be had is refused (MetricsUnavailable); the
+    default one taken (another stack, a worker) leaves the stack running without metrics.
+    """
+    chosen = settings.metrics_address or default
+    try:
+        runtime = build_runtime(settings.model_copy(update={"metrics_address": chosen}))
+    except MetricsUnavailable:
+        if settings.metrics_address:
+            raise
+        return DevMetrics(
+            build_runtime(settings),
+            None,
+            f"none: {chosen} is taken; set PARTNERFLOW_METRICS_ADDRESS to a free host:port",
+        )
+    return DevMetrics(runtime, _metrics_url(chosen))
 
 
 def _workflow_url(config: DevConfig, workflow_id: str, run_id: str) -> str:
@@ -121,6 +161,7 @@ def print_next_steps(
     outcomes: list[EnrollmentOutcome],
     at_risk: AtRiskExample | None,
     api_key: str,
+    metrics: DevMetrics,
 ) -> None:
     config = server.config
     console.print(_summary_table(outcomes))
@@ -149,6 +190,9 @@ def print_next_steps(
     lines += [
         f"[bold]HTTP API[/]           {config.api_url}  (OpenAPI: {config.api_url}/docs)",
         f"[bold]acme's API key[/]     {api_key}  [dim](also in {config.demo_key_file})[/]",
+        f"[bold]Prometheus metrics[/] {metrics.url}"
+        if metrics.url
+        else f"[bold]Prometheus metrics[/] [yellow]{metrics.unavailable}[/]",
     ]
     lines += [
         "",
@@ -177,6 +221,7 @@ async def _start_demo(
 ) -> None:
     """Everything up to the printed summary; then it keeps the worker running until cancelled."""
     now = datetime.now(UTC)
+    metrics = dev_metrics(settings)
     loaded = load_demo(db, now)
     if loaded.created:
         console.print(
@@ -187,7 +232,7 @@ async def _start_demo(
         console.print(f"Demo provider {DEMO_PROVIDER_ID} already loaded: resuming its program")
     async with contextlib.AsyncExitStack() as stack:
         with console.status(f"Starting the Temporal dev server on {config.address}"):
-            server = await stack.enter_async_context(dev_server(config))
+            server = await stack.enter_async_context(dev_server(config, metrics.runtime))
         await stack.enter_async_context(running_worker(server.client, db, settings.task_queue))
         await ensure_every_provider(Reviews(server.client, settings.task_queue), db)
         services = Services(db=db, client=server.client, task_queue=settings.task_queue)
@@ -212,7 +257,7 @@ async def _start_demo(
             if isinstance(result, str):
                 console.print(f"[yellow]agreement {agreement_id}: {result}[/]")
         print_next_steps(
-            console, server, outcomes, await _at_risk_example(server, outcomes), api_key
+            console, server, outcomes, await _at_risk_example(server, outcomes), api_key, metrics
         )
         await asyncio.Event().wait()
 
