@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,8 +20,14 @@ from urllib.parse import quote
 import pytest
 
 from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
+from models.review import ReviewPeriod, review_id
 from tests.workers.processes import DEV_READY, Command, dev_stack, free_port, port_open
-from workers.demo import DEMO_AGREEMENTS, DEMO_PROVIDER_ID
+from workers.demo import (
+    DEMO_AGREEMENTS,
+    DEMO_ISSUE_PARTNER,
+    DEMO_PROVIDER_ID,
+    DEMO_REVIEW_CADENCE,
+)
 from workers.dev import dev_metrics
 from workers.settings import Settings
 from workers.telemetry import MetricsUnavailable
@@ -76,6 +83,24 @@ def _welcomes(state_dir: Path) -> int:
             "SELECT count(*) FROM notifications WHERE kind = 'welcome'"
         ).fetchone()
     return int(count)
+
+
+def _reviews_and_notices(state_dir: Path) -> tuple[list[tuple[str, bool]], list[str]]:
+    """The demo's program reviews (ID, completed) and the friendly notices in the outbox."""
+    with sqlite3.connect(state_dir / "partnerflow.db") as db:
+        reviews = db.execute("SELECT id, completed_at IS NOT NULL FROM program_reviews").fetchall()
+        notices = db.execute(
+            "SELECT reseller_team_id FROM notifications WHERE kind = 'friendly_notice'"
+        ).fetchall()
+    return [(rid, bool(done)) for rid, done in reviews], [team for (team,) in notices]
+
+
+def _await_notice(state_dir: Path) -> tuple[list[tuple[str, bool]], list[str]]:
+    """The notice is recorded by the update that answered; wait a little all the same."""
+    deadline = time.monotonic() + 15
+    while not (found := _reviews_and_notices(state_dir))[1] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
 
 
 def _await_welcomes(state_dir: Path, expected: int) -> int:
@@ -152,6 +177,7 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
         assert key in dev.output
         assert _api_partners(api_port, key)["total"] == sum(statuses.values())
         welcomes = _await_welcomes(state_dir, sum(statuses.values()))
+        reviews, notices = _await_notice(state_dir)
     finally:
         code = dev.stop(signal.SIGTERM)
     assert code == 0, dev.output
@@ -168,6 +194,12 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
         terms.reseller_team_id for terms in DEMO_AGREEMENTS.values()
     )
     assert {e["AgreementStatus"] for e in exclusives} == {"active"}
+    # The demo ran the review of the month just ended and reported one partner's issue.
+    period = ReviewPeriod.last_ended(DEMO_REVIEW_CADENCE, datetime.now(UTC))
+    assert reviews == [(review_id(DEMO_PROVIDER_ID, period), True)]
+    assert notices == [DEMO_ISSUE_PARTNER]
+    assert "the last review" in dev.output and quote(reviews[0][0], safe="") in dev.output
+    assert f"({DEMO_ISSUE_PARTNER}: friendly notice)" in dev.output
     assert _samples(exposition, "temporal_worker_task_slots_available")
     transitions = _samples(exposition, "partnerflow_partner_transitions")
     assert any('to_status="at_risk"' in labels for labels in transitions), transitions
@@ -182,6 +214,8 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
     finally:
         assert again.stop(signal.SIGINT) == 0, again.output
     assert _welcomes(state_dir) == welcomes
+    assert _reviews_and_notices(state_dir) == (reviews, notices)
+    assert f"({DEMO_ISSUE_PARTNER}: friendly notice)" in again.output
 
 
 def test_dev_refuses_a_port_taken_by_something_else(tmp_path, ports):
