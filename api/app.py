@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import agreements, delivery, offers, orders, partners, program, reviews, templates
+from api import agreements, delivery, health, offers, orders, partners, program, reviews, templates
 from api.deps import Services
 from api.errors import install_error_handlers
 from workers.settings import Settings
@@ -19,7 +19,8 @@ orders so their metrics are real, set who sees which offer, grant exclusive
 agreements, read (or start) the monthly and quarterly program reviews, write
 the messages partners receive, choose how they reach them (log, email, signed
 webhook) and read the outbox.
-Every request carries the provider's key in `x-api-key`.
+Every request carries the provider's key in `x-api-key`, except the health probes
+(`/health/live`, `/health/ready`) that load balancers and orchestrators call.
 """
 
 
@@ -51,4 +52,5 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
     install_error_handlers(app)
     for module in (partners, offers, orders, program, agreements, reviews, templates, delivery):
         app.include_router(module.router)
+    app.include_router(health.router)
     return app

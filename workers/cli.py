@@ -83,7 +83,8 @@ def dev(
     ] = DEFAULT_API_PORT,
 ) -> None:
     """The local stack: Temporal dev server and UI, demo data, a worker and the HTTP API.
-    What `make run` runs."""
+    What `make run` runs. The worker's Prometheus metrics are on 127.0.0.1:9464, or
+    PARTNERFLOW_METRICS_ADDRESS."""
     settings = valid(Settings)
     config = DevConfig(
         port=port,

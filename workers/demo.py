@@ -1,7 +1,10 @@
 """The demo program that `partnerflow dev` loads: Acme Fiber, its offers, resellers and orders.
 
-Loading is idempotent, and so is enrolling the demo's partners: a second run
-of the local stack resumes the same program instead of loading it twice.
+Loading is idempotent, and so is everything the demo then does: enrolling the
+partners, granting the exclusives, running the monthly review of the period just
+ended (its workflow ID is the period's) and reporting one issue on one partner
+(its request ID is fixed). A second run of the local stack resumes the same
+program instead of doing any of it twice.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from temporalio.client import WorkflowFailureError
 
 from activities.metrics import partner_metrics
 from models.agreement import (
@@ -28,9 +32,18 @@ from models.agreement import (
 from models.database import Database
 from models.metrics import PartnerMetrics, qualifying_tier
 from models.offers import Visibility
-from models.partner import EnrollmentRequest, PartnerState, PartnerStatus, ReviewSignal
+from models.partner import (
+    EnrollmentRequest,
+    IssueReport,
+    IssueSeverity,
+    NoteKind,
+    PartnerState,
+    PartnerStatus,
+    ReviewSignal,
+)
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
+from models.review import ReviewCadence, ReviewOutcome, ReviewRequest
 from models.schema import Offer, Provider, Reseller
 from services.providers import issue_key, provider_for_key
 from workers.agreement_client import AgreementRequestRejected, Agreements
@@ -45,9 +58,12 @@ from workers.demo_data import (
     add_reseller,
     generate_orders,
 )
-from workers.partner_client import PartnerPrograms, PartnerRequestRejected
+from workers.partner_client import PartnerNotFound, PartnerPrograms, PartnerRequestRejected
+from workers.review_client import ReviewRejected, Reviews
+from workers.workflow_requests import rejection_message
 
 AT_RISK_TIMEOUT = timedelta(seconds=30)
+REVIEW_TIMEOUT = timedelta(seconds=120)
 ENROLLMENT_CONCURRENCY = 8
 
 DEMO_PROVIDER_ID = "acme"
@@ -55,6 +71,15 @@ DEMO_PROVIDER_NAME = "Acme Fiber"
 DEMO_ORDER_DAYS = 120
 DEMO_SEED = "partnerflow-demo"
 PUBLIC_OFFER = "acme-fiber-300"
+DEMO_REVIEW_CADENCE = ReviewCadence.MONTHLY
+DEMO_ISSUE_PARTNER = "team-lakeside"
+"""A silver partner in good standing: its first issue gets the friendly notice."""
+DEMO_ISSUE = IssueReport(
+    reason="Two installs this month missed their scheduled window; customers called us.",
+    severity=IssueSeverity.MINOR,
+    requested_by="partnerflow dev",
+    request_id=f"demo-issue-{DEMO_ISSUE_PARTNER}",
+)
 
 
 @dataclass(frozen=True)
@@ -380,6 +405,53 @@ async def create_demo_agreements(agreements: Agreements) -> dict[str, AgreementS
         except AgreementRequestRejected as rejected:
             results[agreement_id] = str(rejected)
     return results
+
+
+@dataclass(frozen=True)
+class DemoReview:
+    """The demo's program review: its workflow ID, and what it did or why it did not."""
+
+    review_id: str | None
+    outcome: ReviewOutcome | None
+    error: str | None = None
+
+
+async def run_demo_review(reviews: Reviews, now: datetime) -> DemoReview:
+    """The monthly review of the period just ended, as `partnerflow reviews run` starts it.
+
+    Its workflow ID is the period's, so a second run (or the Schedule's own run of that
+    period) finds the first and waits for it instead of reviewing again.
+    """
+    request = ReviewRequest(provider_id=DEMO_PROVIDER_ID, cadence=DEMO_REVIEW_CADENCE)
+    try:
+        handle = await reviews.start(request, now)
+    except ReviewRejected as rejected:
+        return DemoReview(None, None, str(rejected))
+    try:
+        outcome = await asyncio.wait_for(handle.result(), REVIEW_TIMEOUT.total_seconds())
+    except WorkflowFailureError as error:
+        return DemoReview(handle.id, None, rejection_message(error))
+    except TimeoutError:
+        return DemoReview(
+            handle.id, None, f"still running after {REVIEW_TIMEOUT.seconds} s: see the Temporal UI"
+        )
+    return DemoReview(handle.id, outcome)
+
+
+async def report_demo_issue(programs: PartnerPrograms) -> PartnerState | str:
+    """Report the demo's issue on DEMO_ISSUE_PARTNER once: the state, or why not.
+
+    The update's ID comes from the fixed request ID, so the server drops a repeat; a
+    partnership that already has an issue note (one continued as new, whose update IDs
+    the server no longer knows) is left as it is.
+    """
+    try:
+        state = await programs.state(DEMO_PROVIDER_ID, DEMO_ISSUE_PARTNER)
+        if any(note.kind is NoteKind.ISSUE for note in state.notes):
+            return state
+        return await programs.apply(DEMO_PROVIDER_ID, DEMO_ISSUE_PARTNER, DEMO_ISSUE)
+    except (PartnerNotFound, PartnerRequestRejected) as refused:
+        return f"no issue reported on {DEMO_ISSUE_PARTNER}: {refused}"
 
 
 def demo_api_key(db: Database, key_file: Path) -> str:

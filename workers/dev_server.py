@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
 from workers.api_server import DEFAULT_API_PORT
@@ -107,9 +108,9 @@ def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-async def _try_connect(config: DevConfig) -> Client | None:
+async def _try_connect(config: DevConfig, runtime: Runtime | None = None) -> Client | None:
     try:
-        return await asyncio.wait_for(connect(config.address, config.namespace), timeout=2)
+        return await asyncio.wait_for(connect(config.address, config.namespace, runtime), timeout=2)
     except (RuntimeError, TimeoutError):
         return None
 
@@ -137,10 +138,12 @@ class DevServer:
         return self.process is None
 
 
-async def _await_server(config: DevConfig, process: subprocess.Popen[bytes]) -> Client:
+async def _await_server(
+    config: DevConfig, process: subprocess.Popen[bytes], runtime: Runtime | None
+) -> Client:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + SERVER_START_TIMEOUT.total_seconds()
-    while (client := await _try_connect(config)) is None:
+    while (client := await _try_connect(config, runtime)) is None:
         if process.poll() is not None:
             raise DevServerError(
                 f"the Temporal dev server exited with code {process.returncode}. "
@@ -179,13 +182,14 @@ async def _await_ui(config: DevConfig, process: subprocess.Popen[bytes]) -> None
 
 
 @contextlib.asynccontextmanager
-async def dev_server(config: DevConfig) -> AsyncIterator[DevServer]:
+async def dev_server(config: DevConfig, runtime: Runtime | None = None) -> AsyncIterator[DevServer]:
     """A Temporal dev server that answers, with the search attributes registered.
 
     A server already answering on the port is reused and left running; one
-    started here is stopped on exit.
+    started here is stopped on exit. The client is on `runtime` (workers/telemetry.py):
+    a worker on it serves that runtime's metrics.
     """
-    existing = await _try_connect(config)
+    existing = await _try_connect(config, runtime)
     if existing is not None:
         await register_search_attributes(existing)
         yield DevServer(config, existing)
@@ -209,7 +213,7 @@ async def dev_server(config: DevConfig) -> AsyncIterator[DevServer]:
             start_new_session=True,
         )
     try:
-        client = await _await_server(config, process)
+        client = await _await_server(config, process, runtime)
         await _await_ui(config, process)
         await register_search_attributes(client)
         yield DevServer(config, client, process)

@@ -112,7 +112,14 @@ class Command:
         return code
 
 
-def dev_stack(cwd: Path, port: int, ui_port: int, api_port: int) -> Command:
-    """`partnerflow dev`, what `make run` runs, on these ports with its state under `cwd`."""
+def dev_stack(
+    cwd: Path, port: int, ui_port: int, api_port: int, metrics_port: int | None = None
+) -> Command:
+    """`partnerflow dev`, what `make run` runs, on these ports with its state under `cwd`.
+
+    Its metrics go to `metrics_port` (by default a free one), not to the fixed default
+    port that another stack on this machine may hold.
+    """
     ports = ["--port", str(port), "--ui-port", str(ui_port), "--api-port", str(api_port)]
-    return Command(["dev", *ports], cwd=cwd)
+    metrics = f"127.0.0.1:{metrics_port or free_port()}"
+    return Command(["dev", *ports], cwd=cwd, env={"PARTNERFLOW_METRICS_ADDRESS": metrics})

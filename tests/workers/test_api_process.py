@@ -77,6 +77,8 @@ async def test_a_provider_created_on_the_command_line_enrolls_over_http(
         status, openapi = await asyncio.to_thread(_call, port, "/openapi.json")
         assert status == 200 and "/provider/partners/preferred" in openapi["paths"]
         assert (await asyncio.to_thread(_call, port, "/provider/partners"))[0] == 401
+        status, ready = await asyncio.to_thread(_call, port, "/health/ready")
+        assert status == 200 and ready["status"] == "ok", ready
         status, partner = await asyncio.to_thread(
             _call,
             port,

@@ -155,7 +155,10 @@ def test_the_api_listens_on_port_8000_after_the_schema(services):
     assert api["command"] == ["partnerflow", "api", "--host", "0.0.0.0", "--port", "8000"]
     assert api["ports"] == ["8000:8000"]
     assert _depends(api) == _depends(services["partnerflow-worker"])
-    assert "http://127.0.0.1:8000/" in " ".join(api["healthcheck"]["test"])
+    probe = " ".join(api["healthcheck"]["test"])
+    # Ready, not merely up: the database at this version's schema, and Temporal, answer.
+    assert "urlopen('http://127.0.0.1:8000/health/ready'" in probe
+    assert "/openapi.json" not in probe
 
 
 def test_each_worker_serves_metrics_on_its_own_port(services):

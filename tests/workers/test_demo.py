@@ -8,20 +8,36 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+import workers.demo as demo_module
 from models.metrics import evaluate, failed, qualifying_tier
-from models.partner import PartnerStatus
+from models.notifications import NotificationKind
+from models.partner import IssueResponse, PartnerState, PartnerStatus
 from models.program import Tier
-from models.schema import Notification, Offer, Order, Provider, Reseller
+from models.review import ReviewPeriod, review_id
+from models.schema import (
+    Notification,
+    Offer,
+    Order,
+    PartnerNote,
+    ProgramReview,
+    Provider,
+    Reseller,
+)
 from workers.demo import (
     DEMO_AGREEMENTS,
+    DEMO_ISSUE,
+    DEMO_ISSUE_PARTNER,
     DEMO_OFFERS,
     DEMO_PROVIDER_ID,
     DEMO_RESELLERS,
+    DEMO_REVIEW_CADENCE,
     create_demo_agreements,
     demo_program,
     enroll_demo,
     load_demo,
     plan_enrollments,
+    report_demo_issue,
+    run_demo_review,
 )
 from workers.demo_data import SLIPPING
 from workers.workflow_requests import poll_until
@@ -148,3 +164,92 @@ async def test_enrolling_the_demo_twice_makes_each_partner_once(env, db, program
     await poll_until(count, lambda n: n >= len(plan), timeout=15)
     await asyncio.sleep(0.5)
     assert welcomes() == len(plan)
+
+
+def _friendly_notices(db) -> list[tuple[str, str]]:
+    with db.transaction() as session:
+        return [
+            (row.reseller_team_id, row.subject)
+            for row in session.scalars(
+                select(Notification).where(
+                    Notification.provider_id == DEMO_PROVIDER_ID,
+                    Notification.kind == NotificationKind.FRIENDLY_NOTICE.value,
+                )
+            )
+        ]
+
+
+async def test_the_demo_reviews_its_program_and_reports_an_issue_once(env, db, programs, reviews):
+    now = await env.get_current_time()
+    load_demo(db, now)
+    program = demo_program(db)
+    await enroll_demo(programs, plan_enrollments(db, program, now), program, now)
+
+    review = await run_demo_review(reviews, now)
+    issue = await report_demo_issue(programs)
+
+    period = ReviewPeriod.last_ended(DEMO_REVIEW_CADENCE, now)
+    assert review.error is None, review.error
+    assert review.review_id == review_id(DEMO_PROVIDER_ID, period)
+    assert review.outcome is not None
+    assert review.outcome.assessment.resellers == len(DEMO_RESELLERS)
+    assert sum(review.outcome.report.enrollment_by_tier.values()) > 0
+    with db.transaction() as session:
+        stored = session.scalars(
+            select(ProgramReview).where(ProgramReview.provider_id == DEMO_PROVIDER_ID)
+        ).all()
+        assert [(r.id, r.completed_at is not None) for r in stored] == [(review.review_id, True)]
+        assert stored[0].report is not None
+
+    assert isinstance(issue, PartnerState), issue
+    assert issue.reseller_team_id == DEMO_ISSUE_PARTNER
+    assert [(i.reason, i.response) for i in issue.issues] == [
+        (DEMO_ISSUE.reason, IssueResponse.FRIENDLY_NOTICE)
+    ]
+    notices = await poll_until(lambda: asyncio.to_thread(_friendly_notices, db), bool, timeout=15)
+    assert [team for team, _ in notices] == [DEMO_ISSUE_PARTNER]
+
+    # `make run` again: the same review is found, the same issue is not reported twice.
+    again = await run_demo_review(reviews, now)
+    assert again.review_id == review.review_id
+    assert again.outcome == review.outcome
+    second = await report_demo_issue(programs)
+    assert isinstance(second, PartnerState) and len(second.issues) == 1
+    with db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(ProgramReview)) == 1
+        issue_notes = session.scalar(
+            select(func.count())
+            .select_from(PartnerNote)
+            .where(PartnerNote.reseller_team_id == DEMO_ISSUE_PARTNER, PartnerNote.kind == "issue")
+        )
+    assert issue_notes == 1
+    await asyncio.sleep(0.5)  # a second notice would have been recorded by now
+    assert _friendly_notices(db) == notices
+
+
+async def test_the_demo_issue_is_reported_once_per_partnership(env, db, programs, monkeypatch):
+    """The update ID stops a repeat within a run; the issue note stops one the server cannot
+    tell apart (a run continued as new knows no earlier update ID)."""
+    now = await env.get_current_time()
+    load_demo(db, now)
+    refused = await report_demo_issue(programs)
+    assert refused == (
+        f"no issue reported on {DEMO_ISSUE_PARTNER}: "
+        f"{DEMO_ISSUE_PARTNER} is not a partner of provider {DEMO_PROVIDER_ID}"
+    )
+
+    program = demo_program(db)
+    plan = [
+        p for p in plan_enrollments(db, program, now) if p.reseller.team_id == DEMO_ISSUE_PARTNER
+    ]
+    await enroll_demo(programs, plan, program, now)
+    first = await report_demo_issue(programs)
+    assert isinstance(first, PartnerState) and len(first.issues) == 1
+
+    monkeypatch.setattr(
+        demo_module,
+        "DEMO_ISSUE",
+        DEMO_ISSUE.model_copy(update={"request_id": "demo-issue-under-another-id"}),
+    )
+    second = await report_demo_issue(programs)
+    assert isinstance(second, PartnerState) and len(second.issues) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import signal
 import socket
 import sqlite3
@@ -11,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,8 +20,17 @@ from urllib.parse import quote
 import pytest
 
 from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
+from models.review import ReviewPeriod, review_id
 from tests.workers.processes import DEV_READY, Command, dev_stack, free_port, port_open
-from workers.demo import DEMO_AGREEMENTS, DEMO_PROVIDER_ID
+from workers.demo import (
+    DEMO_AGREEMENTS,
+    DEMO_ISSUE_PARTNER,
+    DEMO_PROVIDER_ID,
+    DEMO_REVIEW_CADENCE,
+)
+from workers.dev import dev_metrics
+from workers.settings import Settings
+from workers.telemetry import MetricsUnavailable
 
 READY = DEV_READY
 START_TIMEOUT = 60
@@ -74,6 +85,24 @@ def _welcomes(state_dir: Path) -> int:
     return int(count)
 
 
+def _reviews_and_notices(state_dir: Path) -> tuple[list[tuple[str, bool]], list[str]]:
+    """The demo's program reviews (ID, completed) and the friendly notices in the outbox."""
+    with sqlite3.connect(state_dir / "partnerflow.db") as db:
+        reviews = db.execute("SELECT id, completed_at IS NOT NULL FROM program_reviews").fetchall()
+        notices = db.execute(
+            "SELECT reseller_team_id FROM notifications WHERE kind = 'friendly_notice'"
+        ).fetchall()
+    return [(rid, bool(done)) for rid, done in reviews], [team for (team,) in notices]
+
+
+def _await_notice(state_dir: Path) -> tuple[list[tuple[str, bool]], list[str]]:
+    """The notice is recorded by the update that answered; wait a little all the same."""
+    deadline = time.monotonic() + 15
+    while not (found := _reviews_and_notices(state_dir))[1] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return found
+
+
 def _await_welcomes(state_dir: Path, expected: int) -> int:
     """Welcomes leave after each enrollment answered, so they may trail the summary a little."""
     deadline = time.monotonic() + 15
@@ -88,9 +117,34 @@ def ports() -> tuple[int, int]:
     return free_port(), free_port()
 
 
-def _dev(tmp_path: Path, ports: tuple[int, int], api_port: int | None = None) -> Command:
+def _dev(
+    tmp_path: Path,
+    ports: tuple[int, int],
+    api_port: int | None = None,
+    metrics_port: int | None = None,
+) -> Command:
     port, ui_port = ports
-    return dev_stack(tmp_path, port, ui_port, api_port or free_port())
+    return dev_stack(tmp_path, port, ui_port, api_port or free_port(), metrics_port)
+
+
+def _samples(exposition: str, name: str) -> dict[str, float]:
+    """The samples of one metric: its label set as written, and the value."""
+    found = re.findall(rf"^{name}(\{{[^}}]*\}})? (\S+)$", exposition, flags=re.MULTILINE)
+    return {labels: float(value) for labels, value in found}
+
+
+def _scrape_until(url: str, wanted: list[str]) -> str:
+    """The exposition once each `wanted` metric has a sample: counters appear on first use."""
+    deadline = time.monotonic() + 15
+    while True:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            exposition = str(response.read().decode())
+        missing = [name for name in wanted if not _samples(exposition, name)]
+        if not missing:
+            return exposition
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {missing} at {url}:\n{exposition}")
+        time.sleep(0.2)
 
 
 def _api_partners(api_port: int, key: str) -> dict[str, Any]:
@@ -106,9 +160,16 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
     port, ui_port = ports
     state_dir = tmp_path / ".partnerflow"
     api_port = free_port()
-    dev = _dev(tmp_path, ports, api_port)
+    metrics_port = free_port()
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    dev = _dev(tmp_path, ports, api_port, metrics_port)
     try:
         dev.wait_for(READY, START_TIMEOUT)
+        assert f"Prometheus metrics {metrics_url}" in dev.output
+        exposition = _scrape_until(
+            metrics_url,
+            ["temporal_workflow_task_execution_latency_count", "partnerflow_partner_transitions"],
+        )
         statuses = _listed(state_dir)
         partners = _await_ui(ui_port, statuses)
         exclusives = _ui_partners(ui_port, AGREEMENT_WORKFLOW)
@@ -116,6 +177,7 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
         assert key in dev.output
         assert _api_partners(api_port, key)["total"] == sum(statuses.values())
         welcomes = _await_welcomes(state_dir, sum(statuses.values()))
+        reviews, notices = _await_notice(state_dir)
     finally:
         code = dev.stop(signal.SIGTERM)
     assert code == 0, dev.output
@@ -132,6 +194,15 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
         terms.reseller_team_id for terms in DEMO_AGREEMENTS.values()
     )
     assert {e["AgreementStatus"] for e in exclusives} == {"active"}
+    # The demo ran the review of the month just ended and reported one partner's issue.
+    period = ReviewPeriod.last_ended(DEMO_REVIEW_CADENCE, datetime.now(UTC))
+    assert reviews == [(review_id(DEMO_PROVIDER_ID, period), True)]
+    assert notices == [DEMO_ISSUE_PARTNER]
+    assert "the last review" in dev.output and quote(reviews[0][0], safe="") in dev.output
+    assert f"({DEMO_ISSUE_PARTNER}: friendly notice)" in dev.output
+    assert _samples(exposition, "temporal_worker_task_slots_available")
+    transitions = _samples(exposition, "partnerflow_partner_transitions")
+    assert any('to_status="at_risk"' in labels for labels in transitions), transitions
 
     again = _dev(tmp_path, ports, api_port)
     try:
@@ -143,6 +214,8 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
     finally:
         assert again.stop(signal.SIGINT) == 0, again.output
     assert _welcomes(state_dir) == welcomes
+    assert _reviews_and_notices(state_dir) == (reviews, notices)
+    assert f"({DEMO_ISSUE_PARTNER}: friendly notice)" in again.output
 
 
 def test_dev_refuses_a_port_taken_by_something_else(tmp_path, ports):
@@ -192,3 +265,22 @@ def test_a_second_dev_reuses_the_running_server_and_leaves_it_running(tmp_path, 
     finally:
         assert first.stop(signal.SIGTERM) == 0, first.output
     assert not port_open(port)
+
+
+def test_dev_metrics_go_elsewhere_only_when_asked():
+    """The default port taken leaves the stack without metrics; a chosen one taken is refused."""
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = f"127.0.0.1:{squatter.getsockname()[1]}"
+        fallback = dev_metrics(Settings(PARTNERFLOW_METRICS_ADDRESS=""), default=taken)
+        assert fallback.url is None and fallback.runtime is None
+        assert fallback.unavailable and taken in fallback.unavailable
+        with pytest.raises(MetricsUnavailable, match="PARTNERFLOW_METRICS_ADDRESS"):
+            dev_metrics(Settings(PARTNERFLOW_METRICS_ADDRESS=taken), default=taken)
+    port = free_port()
+    chosen = dev_metrics(Settings(PARTNERFLOW_METRICS_ADDRESS=f"0.0.0.0:{port}"))
+    assert chosen.runtime is not None
+    assert chosen.url == f"http://127.0.0.1:{port}/metrics"
+    with urllib.request.urlopen(chosen.url, timeout=10) as response:
+        assert response.status == 200
