@@ -137,3 +137,17 @@ def required_box(doing: str) -> SecretBox:
             f"operator must {HOW_TO_SET}"
         )
     return box
+
+
+def key_status() -> tuple[bool, str]:
+    """Whether a key is configured, and a line for a process's start log; a malformed
+    PARTNERFLOW_SECRET_KEY raises SecretKeyInvalid, so a process refuses to start with it."""
+    box = configured_box()
+    if box is None:
+        return False, (
+            f"{SECRET_KEY_VARIABLE} is not set: providers' SMTP passwords and webhook secrets "
+            f"can be neither stored nor, when encrypted, read; {HOW_TO_SET}"
+        )
+    count = len(box.keys)
+    keys = "1 key" if count == 1 else f"{count} keys, the first encrypting"
+    return True, f"stored secrets encrypted under {SECRET_KEY_VARIABLE} ({keys})"
