@@ -1,4 +1,5 @@
-"""Every failure a provider can cause becomes a 4xx whose `detail` says what is wrong."""
+"""Every failure a provider can cause becomes a 4xx whose `detail` says what is wrong; the
+server's own configuration or dependencies failing it a 503 that says the same."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.errors import ConflictError, InputError, NotFoundError
+from services.secret_box import SecretKeyError
 from workers.workflow_requests import RequestRejected, WorkflowNotFound
 
 BUSY_RETRY_AFTER = 5
@@ -69,12 +71,18 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         raise error
 
+    async def secrets_unconfigured(request: Request, error: Exception) -> JSONResponse:
+        # The operator's configuration, not the provider's request, is what must change (so
+        # not a 4xx), and it clears once the key is set (so 503, worth retrying, not a 500).
+        return _problem(status.HTTP_503_SERVICE_UNAVAILABLE, str(error))
+
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ValidationError, invalid_request)
     for kind in _CODES:
         app.add_exception_handler(kind, mapped)
     app.add_exception_handler(RPCError, temporal_down)
     app.add_exception_handler(OperationalError, database_error)
+    app.add_exception_handler(SecretKeyError, secrets_unconfigured)
 
 
 _CODES: dict[type[Exception], int] = {

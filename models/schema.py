@@ -260,7 +260,7 @@ class DeliverySettingsRow(Base):
     from_address: Mapped[str | None] = mapped_column(String(320))
     provider_email: Mapped[str | None] = mapped_column(String(320))
     provider_webhook_url: Mapped[str | None] = mapped_column(String(2000))
-    webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    webhook_secret: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

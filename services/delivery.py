@@ -3,7 +3,10 @@ read and change them.
 
 Secrets are stored for the worker, which needs them in the clear to log in to
 the mail server and to sign webhooks; they are never shown back, except a
-webhook signing secret once, in the answer that made it.
+webhook signing secret once, in the answer that made it. They are stored
+encrypted under PARTNERFLOW_SECRET_KEY (services.secret_box) and decrypted
+here only, so every reader gets them in the clear and no writer can store
+one in plain text.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,6 +23,7 @@ from models.delivery import ChannelKind, DeliveryChange, DeliverySettings, Partn
 from models.program import Frozen
 from models.schema import DeliverySettingsRow, PartnerContactRow, Provider, Reseller, utcnow
 from services.errors import ConflictError, NotFoundError
+from services.secret_box import SecretBox, is_sealed, required_box
 
 SECRET_PREFIX = "whsec_"
 
@@ -54,16 +59,31 @@ def _require_provider(session: Session, provider_id: str) -> None:
         raise NotFoundError(f"unknown provider {provider_id!r}")
 
 
-def _secret(value: str | None) -> SecretStr | None:
-    return SecretStr(value) if value is not None else None
+SMTP_PASSWORD = "the SMTP password"
+WEBHOOK_SECRET = "the webhook signing secret"
 
 
-def _revealed(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
+def _opened(stored: str | None, what: str, provider_id: str) -> SecretStr | None:
+    """A stored secret in the clear: decrypted, or a legacy plain-text value as it is."""
+    if stored is None:
+        return None
+    named = f"{what} of provider {provider_id}"
+    if not is_sealed(stored):
+        return SecretStr(stored)
+    return SecretStr(required_box(f"read {named}").open(stored, named))
+
+
+def _sealed(box: SecretBox | None, value: SecretStr | None) -> str | None:
+    if value is None:
+        return None
+    assert box is not None, "required by _store for every secret it stores"
+    return box.seal(value.get_secret_value())
 
 
 def delivery_settings(session: Session, provider_id: str) -> DeliverySettings:
-    """The provider's settings, secrets included; the log channel where none are stored."""
+    """The provider's settings, secrets included (decrypted); the log channel where none are
+    stored. A secret that the configured keys cannot decrypt raises SecretKeyError, whose
+    message names it and the cause, never its value."""
     row = session.get(DeliverySettingsRow, provider_id)
     if row is None:
         return DeliverySettings()
@@ -73,11 +93,11 @@ def delivery_settings(session: Session, provider_id: str) -> DeliverySettings:
         smtp_port=row.smtp_port,
         smtp_security=row.smtp_security,
         smtp_username=row.smtp_username,
-        smtp_password=_secret(row.smtp_password),
+        smtp_password=_opened(row.smtp_password, SMTP_PASSWORD, provider_id),
         from_address=row.from_address,
         provider_email=row.provider_email,
         provider_webhook_url=row.provider_webhook_url,
-        webhook_secret=_secret(row.webhook_secret),
+        webhook_secret=_opened(row.webhook_secret, WEBHOOK_SECRET, provider_id),
         updated_at=row.updated_at,
     )
 
@@ -87,6 +107,17 @@ def new_webhook_secret() -> str:
 
 
 def _store(session: Session, provider_id: str, settings: DeliverySettings) -> DeliverySettings:
+    """Write the settings, each secret encrypted with the first key (a legacy plain-text one
+    too); without a key, settings that hold a secret are refused."""
+    held = [
+        what
+        for what, value in (
+            (SMTP_PASSWORD, settings.smtp_password),
+            (WEBHOOK_SECRET, settings.webhook_secret),
+        )
+        if value is not None
+    ]
+    box = required_box(f"store {' and '.join(held)} of provider {provider_id}") if held else None
     row = session.get(DeliverySettingsRow, provider_id, with_for_update=True)
     if row is None:
         row = DeliverySettingsRow(provider_id=provider_id)
@@ -96,11 +127,11 @@ def _store(session: Session, provider_id: str, settings: DeliverySettings) -> De
     row.smtp_port = settings.smtp_port
     row.smtp_security = settings.smtp_security.value
     row.smtp_username = settings.smtp_username
-    row.smtp_password = _revealed(settings.smtp_password)
+    row.smtp_password = _sealed(box, settings.smtp_password)
     row.from_address = settings.from_address
     row.provider_email = settings.provider_email
     row.provider_webhook_url = settings.provider_webhook_url
-    row.webhook_secret = _revealed(settings.webhook_secret)
+    row.webhook_secret = _sealed(box, settings.webhook_secret)
     row.updated_at = utcnow()
     _flush(session, "the delivery settings were")
     return settings.model_copy(update={"updated_at": row.updated_at})
@@ -126,6 +157,44 @@ def rotate_webhook_secret(session: Session, provider_id: str) -> DeliveryUpdate:
     made = new_webhook_secret()
     settings = current.model_copy(update={"webhook_secret": SecretStr(made)})
     return DeliveryUpdate(settings=_store(session, provider_id, settings), new_webhook_secret=made)
+
+
+class Reencrypted(Frozen):
+    """What `reencrypt_secrets` found: each stored secret is counted once."""
+
+    encrypted: int = Field(description="Plain-text secrets (from before encryption) encrypted.")
+    reencrypted: int = Field(description="Secrets moved from an older key to the first one.")
+    current: int = Field(description="Secrets already under the first key, left as they were.")
+
+
+def reencrypt_secrets(session: Session) -> Reencrypted:
+    """Every provider's secrets encrypted with the first key of PARTNERFLOW_SECRET_KEY, in one
+    transaction: a secret no key can decrypt refuses the whole run, naming it. The settings'
+    `updated_at` is kept: the settings did not change."""
+    box = required_box("re-encrypt the stored secrets")
+    counts = {"encrypted": 0, "reencrypted": 0, "current": 0}
+    rows = session.scalars(
+        select(DeliverySettingsRow).order_by(DeliverySettingsRow.provider_id).with_for_update()
+    ).all()
+    for row in rows:
+        values: dict[str, str] = {}
+        for column, what in (("smtp_password", SMTP_PASSWORD), ("webhook_secret", WEBHOOK_SECRET)):
+            stored: str | None = getattr(row, column)
+            if stored is None:
+                continue
+            if box.is_current(stored):
+                counts["current"] += 1
+                continue
+            counts["reencrypted" if is_sealed(stored) else "encrypted"] += 1
+            values[column] = box.reseal(stored, f"{what} of provider {row.provider_id}")
+        if values:
+            session.execute(
+                update(DeliverySettingsRow)
+                .where(DeliverySettingsRow.provider_id == row.provider_id)
+                .values(**values, updated_at=DeliverySettingsRow.updated_at)
+                .execution_options(synchronize_session=False)
+            )
+    return Reencrypted(**counts)
 
 
 def _reseller(session: Session, provider_id: str, team_id: str) -> Reseller:

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from migrations.runner import upgrade_database
 from models.database import Database, make_engine
+from services.secret_box import SECRET_KEY_VARIABLE, new_key
 from tests.helpers import TrackedAgreements, TrackedPrograms, TrackedReviews, replay_histories
 from workers.binaries import find_binary
 from workers.partner_client import PartnerPrograms
@@ -61,6 +62,18 @@ def _fresh_database(backend: str, tmp_path: Path) -> Iterator[Database]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+TEST_SECRET_KEY = new_key()
+
+
+@pytest.fixture(autouse=True)
+def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test encrypts stored secrets under a key of the run's, as processes configured by
+    PARTNERFLOW_SECRET_KEY do; the processes a test starts inherit it. A test changes it with
+    monkeypatch, or deletes it to see a store refused."""
+    monkeypatch.setenv(SECRET_KEY_VARIABLE, TEST_SECRET_KEY)
+    return TEST_SECRET_KEY
 
 
 @pytest.fixture(scope="session")

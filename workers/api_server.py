@@ -16,7 +16,7 @@ from workers.settings import Settings
 from workers.telemetry import build_runtime
 from workers.temporal_client import register_search_attributes
 from workers.wiring import SHUTDOWN_GRACE
-from workers.worker import connect_temporal, open_database, stop_on_signals
+from workers.worker import connect_temporal, log_secret_key, open_database, stop_on_signals
 
 logger = logging.getLogger("partnerflow.api")
 
@@ -82,6 +82,7 @@ async def serve_api(settings: Settings, host: str, port: int) -> None:
     """`partnerflow api`: serve until SIGTERM or Ctrl-C, finishing the requests in flight."""
     stop = stop_on_signals()
     check_port_free(host, port)
+    log_secret_key(logger)
     db = open_database(settings.database_url)
     try:
         client = await connect_temporal(settings, build_runtime(settings))

@@ -26,6 +26,7 @@ from workers.offers_cli import offers_app
 from workers.orders_cli import orders_app
 from workers.partners_cli import partners_app
 from workers.reviews_cli import create_schedules, reviews_app
+from workers.secrets_cli import secrets_app
 from workers.settings import Settings
 from workers.templates_cli import templates_app
 from workers.worker import run_worker
@@ -48,6 +49,7 @@ app.add_typer(templates_app, name="templates")
 app.add_typer(delivery_app, name="delivery")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(secrets_app, name="secrets")
 
 
 @app.command()

@@ -20,6 +20,7 @@ from temporalio.client import Client
 from api.errors import describe_errors
 from migrations.runner import SchemaNotCurrent
 from services.errors import ConflictError, InputError, NotFoundError
+from services.secret_box import SecretKeyError
 from workers.api_server import ApiPortTaken
 from workers.binaries import MissingBinary
 from workers.dev_server import DevServerError
@@ -59,6 +60,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         ApiPortTaken,
         SchemaNotCurrent,
         MetricsUnavailable,
+        SecretKeyError,
     ) as error:
         message = str(error)
     except ValidationError as error:
@@ -86,7 +88,7 @@ def program_database() -> Iterator[Session]:
     try:
         with db.transaction() as session:
             yield session
-    except (InputError, NotFoundError, ConflictError) as error:
+    except (InputError, NotFoundError, ConflictError, SecretKeyError) as error:
         raise fail(str(error)) from None
     except SQLAlchemyError as error:
         raise fail(f"the program database at {display_url(url)} failed: {error}") from None

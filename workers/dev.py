@@ -34,6 +34,7 @@ from models.operator_queries import AT_RISK, EXCLUSIVES_IN_FORCE, PARTNERS, REVI
 from models.partner import PartnerState, PartnerStatus
 from models.review import ReviewOutcome
 from models.standing import WAKING
+from services.secret_box import SECRET_KEY_VARIABLE, SecretBox, SecretKeyInvalid, new_key
 from workers.agreement_client import Agreements
 from workers.api_server import running_api
 from workers.demo import (
@@ -97,6 +98,38 @@ def dev_metrics(settings: Settings, default: str = DEFAULT_METRICS_ADDRESS) -> D
             f"none: {chosen} is taken; set PARTNERFLOW_METRICS_ADDRESS to a free host:port",
         )
     return DevMetrics(runtime, _metrics_url(chosen))
+
+
+def use_dev_secret_key(config: DevConfig) -> bool:
+    """Give the worker and the API of this process a PARTNERFLOW_SECRET_KEY: the one set, else
+    the state directory's own, made on the first run (readable by its owner only) and kept, so
+    that the secrets one run stores the next one reads. True when it is the state directory's."""
+    if os.environ.get(SECRET_KEY_VARIABLE, "").strip():
+        return False
+    path = config.secret_key_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made by an earlier run
+    else:
+        with os.fdopen(descriptor, "w") as file:
+            file.write(new_key() + "\n")
+    key = path.read_text().strip()
+    try:
+        SecretBox.parse(key)
+    except SecretKeyInvalid:
+        raise SecretKeyInvalid(
+            f"{path} does not hold a Fernet key: restore it from a backup, or, if no secret was "
+            f"stored with it, delete it and a new one is made; or set {SECRET_KEY_VARIABLE}"
+        ) from None
+    os.environ[SECRET_KEY_VARIABLE] = key
+    return True
+
+
+def _dev_key_in_use(config: DevConfig) -> bool:
+    path = config.secret_key_file
+    return path.exists() and path.read_text().strip() == os.environ.get(SECRET_KEY_VARIABLE)
 
 
 def _workflow_url(config: DevConfig, workflow_id: str, run_id: str) -> str:
@@ -269,6 +302,12 @@ def print_next_steps(
         if metrics.url
         else f"[bold]Prometheus metrics[/] [yellow]{metrics.unavailable}[/]",
     ]
+    if _dev_key_in_use(config):
+        key_file = _shown_path(str(config.secret_key_file))
+        lines.append(
+            f"[bold]secrets key[/]        {key_file}  [dim](for CLI commands that store or read "
+            f"secrets: export {SECRET_KEY_VARIABLE}=$(cat {key_file}))[/]"
+        )
     lines += [
         "",
         "[bold]Next[/]",
@@ -370,6 +409,7 @@ async def run_dev(
     """The local stack, until `stop` is set (by default: SIGTERM or Ctrl-C)."""
     console = console or Console()
     stop = stop or stop_on_signals()
+    use_dev_secret_key(config)
     db = open_database(config.database_url(settings), upgrade=True)
     try:
         await _until_stopped(_start_demo(console, config, settings, db), stop)

@@ -66,6 +66,11 @@ class DevConfig:
     def demo_key_file(self) -> Path:
         return self.state_dir / "demo-api-key"
 
+    @property
+    def secret_key_file(self) -> Path:
+        """The key that encrypts stored secrets when PARTNERFLOW_SECRET_KEY is not set."""
+        return self.state_dir / "secret-key"
+
     def database_url(self, settings: Settings) -> str:
         """PARTNERFLOW_DATABASE_URL when set, else an SQLite file in the state directory."""
         if "database_url" in settings.model_fields_set:

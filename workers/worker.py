@@ -17,6 +17,7 @@ from temporalio.worker import Worker
 
 from migrations.runner import require_current_schema, upgrade_database
 from models.database import Database
+from services.secret_box import key_status
 from workers.review_client import Reviews
 from workers.review_schedules import ensure_every_provider
 from workers.settings import Settings
@@ -102,6 +103,12 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+def log_secret_key(log: logging.Logger) -> None:
+    """Say at start whether stored secrets can be encrypted; a malformed key stops the start."""
+    configured, line = key_status()
+    log.log(logging.INFO if configured else logging.WARNING, line)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Serve the partner program's task queue until `stop` is set (by default: a signal).
 
@@ -110,6 +117,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     `build_worker`: the time-skipping test server has no Schedules).
     """
     stop = stop or stop_on_signals()
+    log_secret_key(logger)
     db = open_database(settings.database_url)
     try:
         client = await connect_temporal(settings, build_runtime(settings))

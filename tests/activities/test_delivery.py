@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import select, update
 from temporalio.exceptions import ApplicationError
@@ -257,3 +258,29 @@ def test_a_batch_delivers_each_message_and_is_retried_for_the_ones_left(seeded):
     ]
     assert [r.path for r in receiver.requests].count("/team-b") == 2
     assert row(seeded, "review/acme/quarterly/2026-Q2/scorecard/team-a").status == "pending"
+
+
+def test_a_wrong_secret_key_fails_the_try_naming_the_cause_and_the_message_waits(
+    seeded, monkeypatch, secret_key
+):
+    with webhook_receiver(SECRET) as receiver:
+        webhook(seeded, receiver)
+        activities = NotificationActivities(seeded)
+        activities.record(request("k1"))
+        monkeypatch.setenv("PARTNERFLOW_SECRET_KEY", Fernet.generate_key().decode())
+        with pytest.raises(Exception) as raised:
+            ActivityEnvironment().run(
+                activities.deliver_notification, DeliveryRequest(idempotency_key="k1")
+            )
+        message = str(raised.value)
+        assert type(raised.value).__name__ == "SecretUnreadable"
+        assert "the webhook signing secret of provider acme cannot be decrypted" in message
+        assert "PARTNERFLOW_SECRET_KEY" in message and SECRET not in message
+        assert raised.value.__cause__ is None  # no bare InvalidToken behind it
+        # Retried, not dropped: the operator's key is at fault, not the message.
+        assert not isinstance(raised.value, ApplicationError)
+        assert (row(seeded, "k1").status, receiver.keys()) == ("pending", [])
+
+        monkeypatch.setenv("PARTNERFLOW_SECRET_KEY", secret_key)  # the key put right
+        assert activities.deliver("k1").status == "sent"
+    assert receiver.keys() == ["k1"]

@@ -281,3 +281,17 @@ async def test_a_provider_fixes_the_addresses_and_sends_the_messages_again(acme,
     workflows = {one.json()["workflowId"], batch.json()["resent"][0]["workflowId"]}
     assert acme.program.env is not None
     await replay_histories(acme.program.env.client, workflows, label="resent")
+
+
+async def test_without_a_secret_key_a_secret_is_refused_with_503_saying_what_to_set(
+    acme, monkeypatch
+):
+    monkeypatch.delenv("PARTNERFLOW_SECRET_KEY")
+    response = await acme.patch(DELIVERY, {"channel": "webhook"})
+    assert response.status_code == 503, response.text
+    detail = response.json()["detail"]
+    assert "store the webhook signing secret of provider" in detail
+    assert "PARTNERFLOW_SECRET_KEY" in detail and "partnerflow secrets new-key" in detail
+    assert "whsec_" not in response.text
+    assert (await acme.get(DELIVERY)).json()["channel"] == "log"  # nothing stored
+    assert (await acme.post(f"{DELIVERY}/webhook-secret")).status_code == 503

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command as alembic_command
 from sqlalchemy import Engine, inspect, text
 from typer.testing import CliRunner
 
@@ -16,6 +17,7 @@ import migrations.runner
 from migrations.runner import (
     SchemaNotCurrent,
     SchemaState,
+    alembic_config,
     code_heads,
     new_revision,
     schema_differences,
@@ -23,6 +25,8 @@ from migrations.runner import (
     upgrade_database,
 )
 from models.schema import Base, Provider
+from services.delivery import delivery_settings, reencrypt_secrets
+from services.secret_box import SEALED_PREFIX, SECRET_KEY_VARIABLE
 from tests.migrations.old_databases import BASELINE, made_before_migrations
 from workers.cli import app
 from workers.worker import open_database
@@ -215,3 +219,57 @@ def test_the_package_ships_every_migration_file():
     for path in location.rglob("*"):
         if path.is_file() and path.suffix not in (".py", ".pyc"):
             assert str(path.relative_to(location)) in declared, path
+
+
+def _migrate(engine: Engine, action: str, revision: str) -> None:
+    with engine.connect() as connection:
+        with connection.begin():
+            getattr(alembic_command, action)(alembic_config(connection), revision)
+
+
+def test_0004_widens_the_signing_secret_and_its_downgrade_decrypts(
+    empty_db, monkeypatch, secret_key
+):
+    engine = empty_db.engine
+    upgrade_database(engine, "0003")
+    legacy = "whsec_" + "x" * 194  # the longest the 200-character column took
+    with empty_db.transaction() as session:
+        session.add(Provider(id="acme", name="Acme", program={}, created_at=datetime.now(UTC)))
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO delivery_settings (provider_id, channel, smtp_port, smtp_security, "
+                "smtp_username, smtp_password, webhook_secret, updated_at) VALUES ('acme', "
+                "'webhook', 587, 'starttls', 'u', 'legacy-password', :secret, CURRENT_TIMESTAMP)"
+            ),
+            {"secret": legacy},
+        )
+    upgrade_database(engine)
+    assert schema_differences(engine) == []
+    with empty_db.transaction() as session:
+        secret = delivery_settings(session, "acme").webhook_secret
+        assert secret is not None and secret.get_secret_value() == legacy
+        reencrypt_secrets(session)
+
+    def stored() -> tuple[str, str]:
+        with engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT smtp_password, webhook_secret FROM delivery_settings")
+            ).one()
+        return row[0], row[1]
+
+    assert all(value.startswith(SEALED_PREFIX) for value in stored())
+    assert len(stored()[1]) > 200
+
+    monkeypatch.delenv(SECRET_KEY_VARIABLE)
+    with pytest.raises(RuntimeError, match="set PARTNERFLOW_SECRET_KEY to the key"):
+        _migrate(engine, "downgrade", "0003")
+    assert schema_status(engine).revisions == ["0004"]  # refused whole
+
+    monkeypatch.setenv(SECRET_KEY_VARIABLE, secret_key)
+    _migrate(engine, "downgrade", "0003")
+    assert schema_status(engine).revisions == ["0003"]
+    assert stored() == ("legacy-password", legacy)  # what the older code reads
+    upgrade_database(engine)
+    assert schema_status(engine).state is SchemaState.CURRENT
+    assert schema_differences(engine) == []

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
+from services.secret_box import SecretBox
 from workers.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,12 +28,29 @@ EXPECTED_SERVICES = {
     "partnerflow-api",
 }
 ONE_SHOT = {"temporal-schema", "temporal-search-attributes", "partnerflow-db-init"}
-DEFAULTED = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+VARIABLE = re.compile(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}")
+SECRET_KEY = Fernet.generate_key().decode()
+SET = {"PARTNERFLOW_SECRET_KEY": SECRET_KEY}
+"""What an operator must set: compose refuses to start without it."""
 
 
-def _interpolate(value: Any) -> str:
-    """A value as compose resolves it with no variables set: `${X:-d}` is d, `$$` is `$`."""
-    return DEFAULTED.sub(lambda m: m.group(2) or "", str(value)).replace("$$", "$")
+class Unset(Exception):
+    """A variable required by `${X:?message}` is not set: compose stops with the message."""
+
+
+def _resolve(match: re.Match[str], variables: dict[str, str]) -> str:
+    name, operator, word = match.groups()
+    if variables.get(name):
+        return variables[name]
+    if operator == ":?":
+        raise Unset(name, word)
+    return word or ""
+
+
+def _interpolate(value: Any, variables: dict[str, str] = SET) -> str:
+    """A value as compose resolves it with only `variables` set: `${X:-d}` is d, `$$` is `$`,
+    `${X:?message}` raises Unset when X is not set."""
+    return VARIABLE.sub(lambda m: _resolve(m, variables), str(value)).replace("$$", "$")
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +143,9 @@ def test_partnerflow_is_configured_by_environment(services, name):
         "TEMPORAL_ADDRESS",
         "TEMPORAL_NAMESPACE",
         "PARTNERFLOW_LOG_FORMAT",
-    } | ({"PARTNERFLOW_METRICS_ADDRESS"} if name == "partnerflow-worker" else set())
+    } | ({"PARTNERFLOW_METRICS_ADDRESS"} if name == "partnerflow-worker" else set()) | (
+        {"PARTNERFLOW_SECRET_KEY"} if name != "partnerflow-db-init" else set()
+    )
     Settings.model_validate(environment)  # every value is one partnerflow accepts
     assert environment["PARTNERFLOW_LOG_FORMAT"] == "json"
     url = make_url(environment["PARTNERFLOW_DATABASE_URL"])
@@ -138,6 +159,27 @@ def test_partnerflow_is_configured_by_environment(services, name):
     host, port = environment["TEMPORAL_ADDRESS"].split(":")
     assert host in services and f"{port}:{port}" in services[host]["ports"]
     assert environment["TEMPORAL_NAMESPACE"] == "default"
+
+
+@pytest.mark.parametrize("name", ["partnerflow-worker", "partnerflow-api"])
+def test_the_worker_and_the_api_get_the_secret_key_the_operator_must_set(services, name):
+    value = services[name]["environment"]["PARTNERFLOW_SECRET_KEY"]
+    assert _interpolate(value) == SECRET_KEY  # the operator's key, as it is
+    rotating = f"{Fernet.generate_key().decode()},{SECRET_KEY}"
+    assert _interpolate(value, {"PARTNERFLOW_SECRET_KEY": rotating}) == rotating
+    assert len(SecretBox.parse(_interpolate(value, {"PARTNERFLOW_SECRET_KEY": rotating})).keys) == 2
+    with pytest.raises(Unset) as unset:
+        _interpolate(value, {})
+    variable, message = unset.value.args
+    assert variable == "PARTNERFLOW_SECRET_KEY"
+    assert "PARTNERFLOW_SECRET_KEY" in message and "partnerflow secrets new-key" in message
+
+
+def test_the_worker_and_the_api_share_one_key_and_the_migration_needs_none(services):
+    worker, api = services["partnerflow-worker"], services["partnerflow-api"]
+    key = worker["environment"]["PARTNERFLOW_SECRET_KEY"]
+    assert api["environment"]["PARTNERFLOW_SECRET_KEY"] == key
+    assert "PARTNERFLOW_SECRET_KEY" not in services["partnerflow-db-init"]["environment"]
 
 
 def test_the_worker_starts_after_the_schema_and_the_search_attributes(services):
