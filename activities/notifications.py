@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -45,7 +46,8 @@ from models.notifications import (
     Recipient,
 )
 from models.schema import Notification, PartnerContactRow, Provider, Reseller, utcnow
-from services.delivery import delivery_settings
+from services.delivery import configured_channel, delivery_settings
+from services.secret_box import SecretKeyError
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +140,12 @@ class _Attempt:
     channel: NotificationChannel
 
 
+def _count_try(row: Notification, now: datetime) -> None:
+    row.status = OutboxStatus.SENDING.value
+    row.attempts += 1
+    row.last_attempt_at = now
+
+
 def _finish(row: Notification, status: OutboxStatus, error: str | None = None) -> None:
     row.status = status.value
     if status is OutboxStatus.SENT:
@@ -183,21 +191,27 @@ class NotificationActivities:
                 provider.name if provider else request.provider_id,
                 reseller.name if reseller else request.reseller_team_id,
             )
-            settings = delivery_settings(session, request.provider_id)
-            kind, channel = self._channels.pick(settings)
             row = Notification(
                 idempotency_key=request.idempotency_key,
                 provider_id=request.provider_id,
                 reseller_team_id=request.reseller_team_id,
                 recipient=request.recipient.value,
                 kind=request.kind.value,
-                channel=channel.name,
                 subject=subject,
                 body=body,
                 status=OutboxStatus.PENDING.value,
                 attempts=0,
             )
-            row.address = _route(session, kind, settings, row).address
+            try:
+                settings = delivery_settings(session, request.provider_id)
+            except SecretKeyError:
+                # A key the worker cannot use must not hold up the partner's state change:
+                # the message is recorded, and each delivery try says why it cannot go.
+                row.channel = configured_channel(session, request.provider_id).value
+            else:
+                kind, channel = self._channels.pick(settings)
+                row.channel = channel.name
+                row.address = _route(session, kind, settings, row).address
             session.add(row)
             session.flush()
             return row
@@ -216,20 +230,14 @@ class NotificationActivities:
 
     # ------------------------------------------------------------------ delivery
 
-    def _claim(self, key: str) -> _Attempt | NotificationReceipt:
+    def _claim(self, key: str) -> _Attempt | NotificationReceipt | SecretKeyError:
         """Count a try and mark the row `sending`, or settle it without one: already settled,
-        nowhere to send it, or tried for too long."""
+        tried for too long, or nowhere to send it. A secret the worker cannot read counts as a
+        try that failed (the operator's key is at fault, not the message), and is returned."""
         with self._db.transaction() as session:
             row = _locked(session, key)
             if OutboxStatus(row.status).is_final:
                 return _receipt(row, already_sent=True)
-            settings = delivery_settings(session, row.provider_id)
-            kind, channel = self._channels.pick(settings)
-            route = _route(session, kind, settings, row)
-            row.channel, row.address = channel.name, route.address
-            if route.address is None:
-                _finish(row, OutboxStatus.FAILED, route.missing)
-                return _receipt(row, already_sent=False)
             now = utcnow()
             if row.attempts and now - (row.resent_at or row.created_at) > GIVE_UP_AFTER:
                 _finish(
@@ -239,9 +247,19 @@ class NotificationActivities:
                     f"last error: {row.last_error}",
                 )
                 return _receipt(row, already_sent=False)
-            row.status = OutboxStatus.SENDING.value
-            row.attempts += 1
-            row.last_attempt_at = now
+            try:
+                settings = delivery_settings(session, row.provider_id)
+            except SecretKeyError as unusable:
+                _count_try(row, now)
+                row.last_error = f"{type(unusable).__name__}: {unusable}"
+                return unusable
+            kind, channel = self._channels.pick(settings)
+            route = _route(session, kind, settings, row)
+            row.channel, row.address = channel.name, route.address
+            if route.address is None:
+                _finish(row, OutboxStatus.FAILED, route.missing)
+                return _receipt(row, already_sent=False)
+            _count_try(row, now)
             message = OutgoingMessage(
                 idempotency_key=row.idempotency_key,
                 provider_id=row.provider_id,
@@ -267,6 +285,8 @@ class NotificationActivities:
         attempt = self._claim(key)
         if isinstance(attempt, NotificationReceipt):
             return attempt
+        if isinstance(attempt, SecretKeyError):
+            raise attempt
         message = attempt.message
         try:
             attempt.channel.deliver(message)

@@ -102,6 +102,12 @@ def delivery_settings(session: Session, provider_id: str) -> DeliverySettings:
     )
 
 
+def configured_channel(session: Session, provider_id: str) -> ChannelKind:
+    """The provider's channel, read without its secrets."""
+    row = session.get(DeliverySettingsRow, provider_id)
+    return ChannelKind(row.channel) if row is not None else ChannelKind.LOG
+
+
 def new_webhook_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 

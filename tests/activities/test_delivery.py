@@ -268,6 +268,9 @@ def test_a_wrong_secret_key_fails_the_try_naming_the_cause_and_the_message_waits
         activities = NotificationActivities(seeded)
         activities.record(request("k1"))
         monkeypatch.setenv("PARTNERFLOW_SECRET_KEY", Fernet.generate_key().decode())
+        # Recording does not need the secret: a partner's state change is not held up.
+        assert activities.record(request("k2")).status == "pending"
+        assert (row(seeded, "k2").channel, row(seeded, "k2").address) == ("webhook", None)
         with pytest.raises(Exception) as raised:
             ActivityEnvironment().run(
                 activities.deliver_notification, DeliveryRequest(idempotency_key="k1")
@@ -279,7 +282,10 @@ def test_a_wrong_secret_key_fails_the_try_naming_the_cause_and_the_message_waits
         assert raised.value.__cause__ is None  # no bare InvalidToken behind it
         # Retried, not dropped: the operator's key is at fault, not the message.
         assert not isinstance(raised.value, ApplicationError)
-        assert (row(seeded, "k1").status, receiver.keys()) == ("pending", [])
+        waiting = row(seeded, "k1")
+        assert (waiting.status, waiting.attempts, receiver.keys()) == ("sending", 1, [])
+        assert (waiting.last_error or "").startswith("SecretUnreadable: the webhook signing")
+        assert SECRET not in (waiting.last_error or "")
 
         monkeypatch.setenv("PARTNERFLOW_SECRET_KEY", secret_key)  # the key put right
         assert activities.deliver("k1").status == "sent"
