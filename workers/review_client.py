@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from temporalio.client import (
     Client,
@@ -13,6 +15,8 @@ from temporalio.client import (
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
     WorkflowFailureError,
     WorkflowHandle,
 )
@@ -48,6 +52,11 @@ CATCHUP_WINDOW = timedelta(days=7)
 REVIEW_PRIORITY = Priority(priority_key=1)
 """Ahead of the default 3: a review's own tasks, which its child and activities inherit, do not
 queue behind the work of the thousands of partners its fan-out has just woken."""
+
+
+def _keeping_state(wanted: Schedule, found: ScheduleUpdateInput) -> ScheduleUpdate:
+    """`wanted`, paused or not and with the note as the Schedule in place has them."""
+    return ScheduleUpdate(schedule=replace(wanted, state=found.description.schedule.state))
 
 
 class ReviewRejected(RequestRejected):
@@ -108,16 +117,17 @@ class Reviews:
     async def ensure_schedules(self, provider_id: str) -> list[str]:
         """Create the provider's monthly and quarterly review Schedules where missing.
 
-        Existing ones are left as they are, paused or not: an operator may have
-        paused them in the Temporal UI. Returns the IDs of those created.
+        Existing ones get this version's calendar, action and policy, and keep their
+        state, paused or not, with its note: an operator may have paused them in the
+        Temporal UI. Returns the IDs of those created.
         """
         created = []
         for cadence in ReviewCadence:
+            wanted = self._schedule(provider_id, cadence)
             try:
-                await self.client.create_schedule(
-                    schedule_id(provider_id, cadence), self._schedule(provider_id, cadence)
-                )
+                await self.client.create_schedule(schedule_id(provider_id, cadence), wanted)
             except ScheduleAlreadyRunningError:
+                await self.schedule(provider_id, cadence).update(partial(_keeping_state, wanted))
                 continue
             created.append(schedule_id(provider_id, cadence))
         return created

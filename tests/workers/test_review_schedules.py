@@ -5,17 +5,26 @@ a review of the period just ended under review/{provider}/{cadence}/{period}."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.api.common.v1 import Payload
+from temporalio.client import (
+    Client,
+    ScheduleActionStartWorkflow,
+    ScheduleSpec,
+    ScheduleState,
+    WorkflowExecutionStatus,
+)
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
@@ -100,6 +109,36 @@ async def test_ensure_creates_both_schedules_once_and_leaves_a_paused_one_paused
 
     other = await describe_schedules(reviews, "no-such-provider")
     assert [s.exists for s in other] == [False, False]
+
+
+async def test_ensure_brings_an_older_schedule_up_to_date_and_keeps_it_paused(
+    temporal: DevTemporal, program: Program
+):
+    """A Schedule an earlier version made, on another calendar, paused by an operator: it gets
+    this version's calendar and action, and stays paused with the operator's note."""
+    reviews, pid = temporal.reviews, program.provider_id
+    current = reviews._schedule(pid, ReviewCadence.MONTHLY)
+    assert isinstance(current.action, ScheduleActionStartWorkflow)
+    older = replace(
+        current,
+        spec=ScheduleSpec(cron_expressions=["0 5 2 * *"]),
+        action=replace(current.action, static_summary="an older version's action"),
+        state=ScheduleState(paused=True, note="paused by ops: audit"),
+    )
+    await temporal.client.create_schedule(schedule_id(pid, ReviewCadence.MONTHLY), older)
+
+    assert await reviews.ensure_schedules(pid) == [schedule_id(pid, ReviewCadence.QUARTERLY)]
+    monthly = await reviews.schedule(pid, ReviewCadence.MONTHLY).describe()
+    assert _calendar(monthly) == (2, 1, list(range(1, 13)))
+    assert (monthly.schedule.state.paused, monthly.schedule.state.note) == (
+        True,
+        "paused by ops: audit",
+    )
+    action = monthly.schedule.action
+    assert isinstance(action, ScheduleActionStartWorkflow)
+    summary = action.static_summary  # described as the stored payload
+    assert isinstance(summary, Payload)
+    assert json.loads(summary.data) == f"Start the monthly review of provider {pid}"
 
 
 async def _closed_status(client: Client, workflow_id: str) -> WorkflowExecutionStatus | None:
