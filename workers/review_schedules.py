@@ -1,8 +1,8 @@
 """Every provider's review Schedules: created where missing, and their state as operators see it.
 
 `Reviews.ensure_schedules` creates one provider's monthly and quarterly Schedules
-and leaves existing ones alone (an operator may have paused them in the Temporal
-UI). The worker calls `ensure_every_provider` at start, `partnerflow providers
+and brings existing ones up to date, keeping their state (an operator may have
+paused them in the Temporal UI). The worker calls `ensure_every_provider` at start, `partnerflow providers
 create` for the new provider, and `partnerflow dev` for the demo's.
 """
 
