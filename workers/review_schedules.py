@@ -2,8 +2,9 @@
 
 `Reviews.ensure_schedules` creates one provider's monthly and quarterly Schedules
 and brings existing ones up to date, keeping their state (an operator may have
-paused them in the Temporal UI). The worker calls `ensure_every_provider` at start, `partnerflow providers
-create` for the new provider, and `partnerflow dev` for the demo's.
+paused them in the Temporal UI). The worker calls `ensure_every_provider` at
+start, `partnerflow providers create` for the new provider, and `partnerflow dev`
+for the demo's.
 """
 
 from __future__ import annotations
