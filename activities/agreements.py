@@ -19,6 +19,7 @@ from models.agreement_records import (
     ExclusiveGrant,
     ExclusiveRelease,
     GrantResult,
+    HeldExclusive,
     PartnerExclusives,
     PartnerListing,
     ReleaseResult,
@@ -250,18 +251,26 @@ def end_exclusive(session: Session, release: ExclusiveRelease) -> ReleaseResult:
 
 
 def partner_exclusives(session: Session, ref: PartnerRef) -> PartnerExclusives:
-    return PartnerExclusives(
-        workflow_ids=list(
-            session.scalars(
-                select(Agreement.workflow_id)
-                .where(
-                    Agreement.provider_id == ref.provider_id,
-                    Agreement.reseller_team_id == ref.reseller_team_id,
-                    Agreement.ended_at.is_(None),
-                )
-                .order_by(Agreement.agreement_id)
-            )
+    rows = session.execute(
+        select(Agreement.workflow_id, Agreement.agreement_id, Agreement.kind, Agreement.offer_id)
+        .where(
+            Agreement.provider_id == ref.provider_id,
+            Agreement.reseller_team_id == ref.reseller_team_id,
+            Agreement.ended_at.is_(None),
         )
+        .order_by(Agreement.agreement_id)
+    ).all()
+    return PartnerExclusives(
+        workflow_ids=[row.workflow_id for row in rows],
+        agreements=[
+            HeldExclusive(
+                workflow_id=row.workflow_id,
+                agreement_id=row.agreement_id,
+                kind=AgreementKind(row.kind),
+                offer_id=row.offer_id,
+            )
+            for row in rows
+        ],
     )
 
 

@@ -172,6 +172,10 @@ async def block(
     provider: ProviderDep,
     svc: ServicesDep,
 ) -> PartnerView:
+    """Bar the partner from the listed offers, or from every offer when `offerIds` is empty.
+    Its exclusive agreements on those offers (all of them, for a block of every offer) end at
+    once: the offer gets its previous visibility back, and the partner and the provider are
+    told. The partner is told of the block."""
     _require_offers(svc, provider, body.offer_ids)
     return await _apply(svc, provider, reseller_team_id, BlockRequest, body)
 
@@ -180,6 +184,8 @@ async def block(
 async def unblock(
     reseller_team_id: TeamPath, body: ReasonBody, provider: ProviderDep, svc: ServicesDep
 ) -> PartnerView:
+    """Lift every block: the partner returns to the state it had and sees its offers again. An
+    exclusive the block ended stays ended; grant a new agreement to give it back."""
     return await _apply(svc, provider, reseller_team_id, UnblockRequest, body)
 
 

@@ -201,6 +201,19 @@ class PartnerLeft(Frozen):
     reason: str
 
 
+class PartnerBlocked(Frozen):
+    """The partner was blocked from this agreement's offer (or from every offer), so the
+    exclusive ends: an offer `selected` for a partner that may not see it is seen by nobody."""
+
+    reason: str
+    offer_ids: list[str] = Field(
+        default_factory=list, description="The offers of the block; empty: every offer."
+    )
+
+    def covers(self, offer_id: str) -> bool:
+        return not self.offer_ids or offer_id in self.offer_ids
+
+
 class OfferSnapshot(Frozen):
     """An offer's visibility before the exclusive, restored when it ends."""
 

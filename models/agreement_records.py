@@ -6,6 +6,7 @@ from pydantic import AwareDatetime, Field
 
 from models.agreement import (
     AgreementEvent,
+    AgreementKind,
     AgreementStatus,
     AgreementTerms,
     OfferSnapshot,
@@ -83,7 +84,21 @@ class PartnerListing(Frozen):
     status: str | None = None
 
 
+class HeldExclusive(Frozen):
+    """One agreement in force that a partner holds, and the offer it makes `selected`."""
+
+    workflow_id: str
+    agreement_id: str
+    kind: AgreementKind
+    offer_id: str
+
+
 class PartnerExclusives(Frozen):
-    """The workflow IDs of a partner's agreements that are still in force."""
+    """A partner's agreements that are still in force.
+
+    `workflow_ids` lists them all; `agreements` says which offer each holds (histories
+    recorded before it was added have only the IDs, so both stay).
+    """
 
     workflow_ids: list[str] = Field(default_factory=list)
+    agreements: list[HeldExclusive] = Field(default_factory=list)

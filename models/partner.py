@@ -136,7 +136,10 @@ class TierChange(ReasonedAction):
 
 
 class BlockRequest(ReasonedAction):
-    """Block a partner from the listed offers, or from all the provider's offers if none."""
+    """Block a partner from the listed offers, or from all the provider's offers if none.
+
+    The partner's exclusive agreements on the blocked offers end with it.
+    """
 
     offer_ids: list[Text] = Field(default_factory=list, max_length=1000)
 

@@ -203,14 +203,15 @@ def block(
     ] = None,
     by: By = "cli",
 ) -> None:
-    """Block a partner from some offers, or from all of them."""
+    """Block a partner from some offers, or from all of them; its exclusives on those offers
+    end at once (all of them, for a block of every offer)."""
     request = valid(lambda: BlockRequest(reason=reason, offer_ids=offer or [], requested_by=by))
     _act(provider_id, reseller_team_id, request)
 
 
 @partners_app.command("unblock")
 def unblock(provider_id: Provider, reseller_team_id: Team, reason: Reason, by: By = "cli") -> None:
-    """Lift a partner's block."""
+    """Lift a partner's block. Exclusives the block ended stay ended."""
     request = valid(lambda: UnblockRequest(reason=reason, requested_by=by))
     _act(provider_id, reseller_team_id, request)
 

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         AgreementTerms,
         AgreementWorkflowInput,
         EarlyRenewal,
+        PartnerBlocked,
         PartnerLeft,
         Scorecard,
         ScorecardKind,
@@ -408,6 +409,23 @@ class ExclusiveAgreementWorkflow:
             await self._end(
                 AgreementStatus.TERMINATED,
                 f"the partner left the preferred list: {signal.reason}",
+                ActorKind.PARTNER_LIFECYCLE,
+                None,
+            )
+
+    @workflow.signal(name="partner_blocked")
+    async def partner_blocked(self, signal: PartnerBlocked) -> None:
+        """The partner's lifecycle blocked it from this offer (or from all): the offer gets its
+        previous visibility back, as nobody could see it while `selected` for a blocked partner.
+        A later unblock does not bring the exclusive back; the provider grants a new one."""
+        async with self._lock:
+            if self._state is None or self._state.status.is_closed:
+                return
+            if not signal.covers(self._state.terms.offer_id):
+                return
+            await self._end(
+                AgreementStatus.TERMINATED,
+                f"partner blocked: {signal.reason}",
                 ActorKind.PARTNER_LIFECYCLE,
                 None,
             )

@@ -33,7 +33,7 @@ from workflows.summaries import (
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from models.agreement import PartnerLeft
+    from models.agreement import PartnerBlocked, PartnerLeft
     from models.agreement_records import PartnerExclusives
     from models.contract import (
         GRACE_DEADLINE,
@@ -106,6 +106,8 @@ PATCH_ENROLL_IN_ONE_TASK = "enroll-in-one-task"
 """Runs from this patch on enroll through one local activity, and welcome after answering."""
 PATCH_EXCLUSIVES_END_ON_REMOVAL = "exclusives-end-on-removal"
 """Runs from this patch on end the partner's exclusive agreements when it is removed."""
+PATCH_EXCLUSIVES_END_ON_BLOCK = "exclusives-end-on-block"
+"""Runs from this patch on end the partner's exclusive agreements on the offers a block covers."""
 KEPT_IN_STATE = 200
 """Transitions and notes kept in the workflow state; all of them stay in the database."""
 
@@ -424,6 +426,7 @@ class PartnerLifecycleWorkflow:
         async with self._lock:
             self._check_block(request)
             s = self.state
+            was_partner = s.status.on_preferred_list
             offer_ids = sorted(set(request.offer_ids))
             if offer_ids:
                 s.blocked_offer_ids = sorted(set(s.blocked_offer_ids) | set(offer_ids))
@@ -444,6 +447,8 @@ class PartnerLifecycleWorkflow:
                     request.requested_by,
                 )
             await self._sync_offer_access(request.reason)
+            if was_partner and workflow.patched(PATCH_EXCLUSIVES_END_ON_BLOCK):
+                await self._end_blocked_exclusives(request.reason, offer_ids)
             await self._notify(
                 NotificationKind.BLOCKED,
                 self._context(reason=request.reason, offer_ids=offer_ids),
@@ -1095,21 +1100,41 @@ class PartnerLifecycleWorkflow:
 
     async def _end_exclusives(self, reason: str) -> None:
         """Tell each of the partner's agreements in force that the partner has left."""
+        exclusives = await self._find_exclusives("to end them")
+        for workflow_id in exclusives.workflow_ids:
+            await self._signal_agreement(workflow_id, "partner_left", PartnerLeft(reason=reason))
+
+    async def _end_blocked_exclusives(self, reason: str, offer_ids: list[str]) -> None:
+        """End the partner's agreements on the offers it is now blocked from (all, if none).
+
+        An exclusive makes its offer `selected` for this partner alone, so once the partner
+        may not see the offer nobody can. A regional exclusive is served through an offer of
+        its own too: a block of that offer ends it like a service exclusive (blocks are by
+        offer, not by ZIP code), while a block of other offers leaves either kind alone.
+        """
+        scope = f"offers {', '.join(offer_ids)}" if offer_ids else "all offers"
+        exclusives = await self._find_exclusives(f"to end those on {scope}")
+        signal = PartnerBlocked(reason=reason, offer_ids=offer_ids)
+        for held in exclusives.agreements:
+            if signal.covers(held.offer_id):
+                await self._signal_agreement(held.workflow_id, "partner_blocked", signal)
+
+    async def _find_exclusives(self, purpose: str) -> PartnerExclusives:
         s = self.state
         exclusives: PartnerExclusives = await self._activity(
             ActivityName.FIND_PARTNER_EXCLUSIVES,
             PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
             PartnerExclusives,
-            summary=f"find the exclusive agreements {s.reseller_team_id} holds, to end them",
+            summary=f"find the exclusive agreements {s.reseller_team_id} holds, {purpose}",
         )
-        for workflow_id in exclusives.workflow_ids:
-            try:
-                await workflow.get_external_workflow_handle(workflow_id).signal(
-                    "partner_left", PartnerLeft(reason=reason)
-                )
-            except FailureError as error:
-                # Already closed: it ended on its own. Its next review would catch it anyway.
-                workflow.logger.warning("could not tell %s: %s", workflow_id, error)
+        return exclusives
+
+    async def _signal_agreement(self, workflow_id: str, name: str, arg: BaseModel) -> None:
+        try:
+            await workflow.get_external_workflow_handle(workflow_id).signal(name, arg)
+        except FailureError as error:
+            # Already closed: it ended on its own. Its next review would catch it anyway.
+            workflow.logger.warning("could not tell %s: %s", workflow_id, error)
 
     def _context(self, **fields: Any) -> NotificationContext:
         fields.setdefault("tier", self.state.tier)

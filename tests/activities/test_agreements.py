@@ -600,14 +600,28 @@ def test_find_partner_exclusives_lists_the_agreements_in_force(
     ):
         run_grant(activities, grant)
     run_end(activities, ended)
+    run_grant(activities, exclusive("ag-4", GOLD_ONLY, "team-c", zip_codes=REGION))
 
-    def workflow_ids(team_id: str) -> list[str]:
+    def held(team_id: str) -> tuple[list[str], list[tuple[str, str, str]]]:
         ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=team_id)
-        return ActivityEnvironment().run(activities.find_partner_exclusives, ref).workflow_ids
+        found = ActivityEnvironment().run(activities.find_partner_exclusives, ref)
+        return found.workflow_ids, [
+            (a.workflow_id, a.kind.value, a.offer_id) for a in found.agreements
+        ]
 
-    assert workflow_ids("team-a") == ["agreement/acme/ag-3"]
-    assert workflow_ids("team-b") == ["agreement/acme/ag-1"]
-    assert workflow_ids("team-c") == []
+    assert held("team-a") == (
+        ["agreement/acme/ag-3"],
+        [("agreement/acme/ag-3", "service", PREFERRED)],
+    )
+    assert held("team-b") == (
+        ["agreement/acme/ag-1"],
+        [("agreement/acme/ag-1", "service", SELECTED)],
+    )
+    assert held("team-c") == (
+        ["agreement/acme/ag-4"],
+        [("agreement/acme/ag-4", "regional", GOLD_ONLY)],
+    )
+    assert held("team-r") == ([], [])
 
 
 # Agreement metrics --------------------------------------------------------------------------

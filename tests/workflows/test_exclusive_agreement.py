@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
 
 from models.agreement import (
     AgreementAmendment,
@@ -29,7 +30,13 @@ from models.agreement import (
 )
 from models.contract import AGREEMENT_STATUS, PROVIDER_ID, RESELLER_TEAM_ID
 from models.offers import Visibility
-from models.partner import EnrollmentRequest, PartnerStatus, RemovalRequest
+from models.partner import (
+    BlockRequest,
+    EnrollmentRequest,
+    PartnerStatus,
+    RemovalRequest,
+    UnblockRequest,
+)
 from models.program import ProgramSettings
 from models.schema import Agreement, AgreementScorecard, ExclusiveClaim, Notification, Offer
 from tests.helpers import Program, TrackedAgreements
@@ -446,3 +453,140 @@ async def test_removing_the_partner_ends_its_exclusives(exclusive):
     assert exclusive.offer() == ("preferred", [])
     partner = await exclusive.programs.state(exclusive.provider_id, exclusive.team)
     assert partner.status is PartnerStatus.REMOVED
+
+
+async def _ended_by_block(exclusive: Exclusive, reason: str) -> AgreementState:
+    """Wait for the agreement to end, and check it ended as a block ends it: terminated by the
+    partner's lifecycle, the offer `preferred` again but not for the blocked partner, the
+    partner and the provider told, and the database's row closed with the reason."""
+    state = await exclusive.agreements.wait_for(
+        exclusive.provider_id, exclusive.agreement_id, lambda s: s.status.is_closed, timeout=10
+    )
+    assert state.status is AgreementStatus.TERMINATED
+    assert state.end_reason == f"partner blocked: {reason}"
+    assert state.events[-1].kind == "terminated"
+    assert state.events[-1].actor == "partner_lifecycle"
+    assert state.events[-1].summary == f"partner blocked: {reason}"
+    assert exclusive.offer() == ("preferred", [])
+    assert exclusive.offer_id not in exclusive.program.visible_offers(exclusive.team)
+    program = exclusive.program
+    [told_partner] = await program.sent(exclusive.team, "exclusive_terminated")
+    assert told_partner.recipient == "partner"
+    assert reason in told_partner.body
+    [told_provider] = await program.sent(exclusive.team, "exclusive_ended_notice")
+    assert told_provider.recipient == "provider"
+    assert f"partner blocked: {reason}" in told_provider.body
+    with program.db.transaction() as session:
+        row = session.get(Agreement, (exclusive.provider_id, exclusive.agreement_id))
+        assert row is not None and row.status == "terminated" and row.ended_at is not None
+        assert row.end_reason == f"partner blocked: {reason}"
+        claims = session.scalars(
+            select(ExclusiveClaim).where(ExclusiveClaim.agreement_id == exclusive.agreement_id)
+        ).all()
+        assert claims == [], "the offer can be granted again"
+    return state
+
+
+async def test_blocking_the_partner_from_all_offers_ends_its_exclusive(exclusive):
+    program = exclusive.program
+    rival = await program.add_reseller("team-rival", GOOD)
+    await exclusive.programs.enroll(program.provider_id, rival, EnrollmentRequest())
+    await exclusive.create(kind=AgreementKind.SERVICE, zip_codes=[])
+    assert exclusive.offer() == ("selected", [exclusive.team])
+    assert exclusive.offer_id not in program.visible_offers(rival)
+
+    partner = await exclusive.programs.apply(
+        exclusive.provider_id, exclusive.team, BlockRequest(reason="fraudulent orders")
+    )
+    assert partner.status is PartnerStatus.BLOCKED
+
+    await _ended_by_block(exclusive, "fraudulent orders")
+    assert exclusive.offer_id in program.visible_offers(rival), "others see the offer again"
+    assert program.visible_offers(exclusive.team) == []
+    assert exclusive.notification_kinds() == ["exclusive_granted", "exclusive_terminated"]
+    await program.sent(exclusive.team, "blocked")
+
+
+@pytest.mark.parametrize("kind", [AgreementKind.SERVICE, AgreementKind.REGIONAL])
+async def test_blocking_the_partner_from_the_exclusives_offer_ends_it(exclusive, kind):
+    """A regional exclusive is served through an offer of its own: a block of that offer ends
+    it as it ends a service exclusive."""
+    program = exclusive.program
+    zips = REGION if kind is AgreementKind.REGIONAL else []
+    await exclusive.create(kind=kind, zip_codes=zips)
+
+    partner = await exclusive.programs.apply(
+        exclusive.provider_id,
+        exclusive.team,
+        BlockRequest(reason="resold outside the region", offer_ids=[exclusive.offer_id]),
+    )
+    assert partner.status is PartnerStatus.PREFERRED
+    assert partner.blocked_offer_ids == [exclusive.offer_id]
+
+    await _ended_by_block(exclusive, "resold outside the region")
+    assert program.preferred_offer in program.visible_offers(exclusive.team), "only that offer"
+
+
+async def test_a_block_of_other_offers_leaves_the_exclusive_alone(exclusive):
+    program = exclusive.program
+    kept = await exclusive.create("kept")
+    other_offer = f"{program.provider_id}-tv-north"
+    with program.db.transaction() as session:
+        add_offer(session, program.provider_id, other_offer, visibility=Visibility.PREFERRED)
+    ending = Exclusive(
+        program, exclusive.programs, exclusive.agreements, exclusive.team, other_offer
+    )
+    await ending.create("ending", kind=AgreementKind.SERVICE, zip_codes=[])
+
+    await exclusive.programs.apply(
+        exclusive.provider_id,
+        exclusive.team,
+        BlockRequest(reason="complaints about TV installs", offer_ids=[other_offer]),
+    )
+    await _ended_by_block(ending, "complaints about TV installs")
+
+    # The block answered only once its signals were delivered: none went to `kept`.
+    handle = exclusive.agreements.handle(exclusive.provider_id, "kept")
+    signals = [
+        event
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+    assert signals == []
+    state = await exclusive.state()
+    assert state.status is AgreementStatus.ACTIVE and state.events == kept.events
+    assert exclusive.offer() == ("selected", [exclusive.team])
+    assert exclusive.offer_id in program.visible_offers(exclusive.team)
+    with program.db.transaction() as session:
+        row = session.get(Agreement, (exclusive.provider_id, "kept"))
+        assert row is not None and row.status == "active" and row.ended_at is None
+
+
+async def test_unblocking_does_not_bring_an_ended_exclusive_back(exclusive):
+    program = exclusive.program
+    await exclusive.create()
+    await exclusive.programs.apply(
+        exclusive.provider_id, exclusive.team, BlockRequest(reason="chargebacks")
+    )
+    ended = await _ended_by_block(exclusive, "chargebacks")
+
+    partner = await exclusive.programs.apply(
+        exclusive.provider_id, exclusive.team, UnblockRequest(reason="chargebacks explained")
+    )
+    assert partner.status is PartnerStatus.PREFERRED
+    await program.sent(exclusive.team, "unblocked")
+
+    handle = exclusive.agreements.handle(exclusive.provider_id, exclusive.agreement_id)
+    final = await handle.result()
+    assert final is not None and final.status is AgreementStatus.TERMINATED
+    assert final.events == ended.events, "nothing happened to it after the block"
+    assert exclusive.offer() == ("preferred", [])
+    assert exclusive.offer_id in program.visible_offers(exclusive.team), "as a preferred offer"
+    with pytest.raises(AgreementRequestRejected, match="has terminated: partner blocked"):
+        await exclusive.agreements.apply(
+            exclusive.provider_id, exclusive.agreement_id, EarlyRenewal()
+        )
+    # The provider grants a new exclusive on the same offer, under a new agreement.
+    again = await exclusive.create()
+    assert again.status is AgreementStatus.ACTIVE
+    assert exclusive.offer() == ("selected", [exclusive.team])
