@@ -3,7 +3,7 @@ visibility while the exclusive runs, its scorecards and its events."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -38,6 +38,7 @@ from models.schema import (
     ExclusiveClaim,
     Offer,
     OfferAccess,
+    OfferBlock,
     PreferredListEntry,
     Provider,
     Reseller,
@@ -120,6 +121,21 @@ def _check_parties(session: Session, grant: ExclusiveGrant) -> tuple[Provider, R
         raise AgreementRefused(
             f"{terms.reseller_team_id} is not on the preferred list of {grant.provider_id} "
             f"({state}): only a preferred partner can hold an exclusive"
+        )
+    block = session.scalar(
+        select(OfferBlock)
+        .where(
+            OfferBlock.provider_id == grant.provider_id,
+            OfferBlock.reseller_team_id == terms.reseller_team_id,
+            or_(OfferBlock.offer_id == terms.offer_id, OfferBlock.offer_id.is_(None)),
+        )
+        .limit(1)
+    )
+    if block is not None:
+        # Selected for the blocked partner alone, the offer would be visible to nobody.
+        raise AgreementRefused(
+            f"{terms.reseller_team_id} is blocked from offer {terms.offer_id} ({block.reason}): "
+            "unblock it before granting it an exclusive on that offer"
         )
     return provider, reseller, offer
 

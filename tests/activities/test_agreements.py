@@ -56,6 +56,7 @@ from models.schema import (
     ExclusiveClaim,
     Offer,
     OfferAccess,
+    OfferBlock,
     Order,
     PreferredListEntry,
 )
@@ -474,6 +475,25 @@ def test_refused_grants_write_nothing(
     assert count(seeded, Agreement) == (0 if earlier is None else 1)
     assert claims(seeded) == ([] if earlier is None else claims_of(earlier))
     assert {offer_id: viewers(seeded, offer_id) for offer_id in seen} == seen
+
+
+def test_a_partner_blocked_from_the_offer_cannot_hold_an_exclusive_on_it(
+    seeded: Database, activities: AgreementActivities
+) -> None:
+    with seeded.transaction() as session:
+        session.add(
+            OfferBlock(
+                provider_id=PROVIDER,
+                reseller_team_id="team-a",
+                offer_id=PREFERRED,
+                reason="fraudulent orders",
+            )
+        )
+    state = database_state(seeded)
+    with pytest.raises(AgreementRefused, match="team-a is blocked from offer acme-fiber"):
+        run_grant(activities, exclusive("ag-1", PREFERRED, "team-a"))
+    assert database_state(seeded) == state
+    assert not run_grant(activities, exclusive("ag-2", PUBLIC, "team-a")).already_granted
 
 
 def test_a_racing_grant_is_refused_by_the_unique_claims(
