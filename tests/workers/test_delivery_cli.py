@@ -7,7 +7,6 @@ import asyncio
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner, Result
 
 from activities.notifications import NotificationActivities
 from models.database import Database
@@ -15,11 +14,10 @@ from models.notifications import NotificationContext, NotificationKind, Notifica
 from models.program import Tier
 from models.schema import Notification
 from tests.receivers import webhook_receiver
-from workers.cli import app
+from tests.workers.cli_runner import cli_on
 from workers.demo_data import add_provider, add_reseller
 from workers.workflow_requests import poll_until
 
-runner = CliRunner()
 PROVIDER = "acme"
 
 
@@ -28,14 +26,7 @@ def cli(db: Database):
     with db.transaction() as session:
         add_provider(session, PROVIDER, "Acme Fiber")
         add_reseller(session, "team-a", "Team A", email="sales@team-a.example")
-    url = db.engine.url.render_as_string(hide_password=False)
-
-    def invoke(*args: str, **env: str) -> Result:
-        return runner.invoke(
-            app, list(args), env={"COLUMNS": "200", "PARTNERFLOW_DATABASE_URL": url, **env}
-        )
-
-    return invoke
+    return cli_on(db)
 
 
 def test_delivery_settings_are_set_and_shown_without_secrets(cli):

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import update
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from models.database import Database
 from models.schema import DeliverySettingsRow
 from services.secret_box import SEALED_PREFIX, SecretBox, new_key
+from tests.workers.cli_runner import cli_on, runner
 from workers.cli import app
 from workers.demo_data import add_provider
 
-runner = CliRunner()
 PROVIDER = "acme"
 
 
@@ -21,14 +21,7 @@ PROVIDER = "acme"
 def cli(db: Database):
     with db.transaction() as session:
         add_provider(session, PROVIDER, "Acme Fiber")
-    url = db.engine.url.render_as_string(hide_password=False)
-
-    def invoke(*args: str, **env: str | None) -> Result:
-        return runner.invoke(
-            app, list(args), env={"COLUMNS": "200", "PARTNERFLOW_DATABASE_URL": url, **env}
-        )
-
-    return invoke
+    return cli_on(db)
 
 
 def _password(db: Database) -> str | None:
