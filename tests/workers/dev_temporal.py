@@ -19,6 +19,32 @@ from workers.workflow_requests import poll_until
 
 
 @dataclass
+class WorkerServer:
+    """The dev server, a task queue of the test's own, and what a `partnerflow worker` process
+    needs to serve that queue on the test's database."""
+
+    client: Client
+    address: str
+    ui_port: int
+    task_queue: str
+    environment: dict[str, str]
+
+
+@asynccontextmanager
+async def dev_server_for_workers(state_dir: Path, db: Database) -> AsyncIterator[WorkerServer]:
+    """The dev server alone: the test starts its workers (processes, or one in-process)."""
+    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=state_dir)
+    task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
+    environment = {
+        "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "TEMPORAL_ADDRESS": config.address,
+        "PARTNERFLOW_TASK_QUEUE": task_queue,
+    }
+    async with dev_server(config) as server:
+        yield WorkerServer(server.client, config.address, config.ui_port, task_queue, environment)
+
+
+@dataclass
 class DevTemporal:
     client: Client
     address: str
@@ -30,15 +56,16 @@ class DevTemporal:
 @asynccontextmanager
 async def dev_temporal(state_dir: Path, db: Database) -> AsyncIterator[DevTemporal]:
     """The dev server (Schedules, visibility, the UI) and a worker on a queue of its own."""
-    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=state_dir)
-    task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
-    async with dev_server(config) as server, build_worker(server.client, db, task_queue=task_queue):
+    async with (
+        dev_server_for_workers(state_dir, db) as server,
+        build_worker(server.client, db, task_queue=server.task_queue),
+    ):
         yield DevTemporal(
             server.client,
-            config.address,
-            config.ui_port,
-            task_queue,
-            Reviews(server.client, task_queue),
+            server.address,
+            server.ui_port,
+            server.task_queue,
+            Reviews(server.client, server.task_queue),
         )
 
 

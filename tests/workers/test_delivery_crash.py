@@ -7,11 +7,9 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-import uuid
 from pathlib import Path
 
 from pydantic import SecretStr
-from temporalio.client import Client
 
 from models.database import Database
 from models.delivery import ChannelKind, DeliveryChange, PartnerContact
@@ -20,9 +18,9 @@ from models.program import ProgramSettings
 from services.delivery import change_delivery, set_partner_contact
 from tests.helpers import Program
 from tests.receivers import WebhookRequest, webhook_receiver
-from tests.workers.processes import Command, free_port
+from tests.workers.dev_temporal import WorkerServer, dev_server_for_workers
+from tests.workers.processes import Command
 from workers.demo_data import GOOD
-from workers.dev_server import DevConfig, dev_server
 from workers.partner_client import PartnerPrograms
 
 SECRET = "whsec_crash-test-signing-secret"
@@ -31,12 +29,11 @@ HELD_FOR = 60.0
 
 async def test_a_worker_killed_between_send_and_record_sends_no_duplicate(db, tmp_path):
     # The dev server: the time-skipping one never times out the killed worker's try.
-    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=tmp_path / "temporal")
-    async with dev_server(config) as server:
-        await _kill_mid_delivery(server.client, config.address, db, tmp_path)
+    async with dev_server_for_workers(tmp_path / "temporal", db) as server:
+        await _kill_mid_delivery(server, db, tmp_path)
 
 
-async def _kill_mid_delivery(client: Client, address: str, db: Database, tmp_path: Path) -> None:
+async def _kill_mid_delivery(server: WorkerServer, db: Database, tmp_path: Path) -> None:
     program = Program(db, None, ProgramSettings()).create()
     team = await program.add_reseller("team-crash", GOOD)
     arrived, released = threading.Event(), threading.Event()
@@ -47,12 +44,7 @@ async def _kill_mid_delivery(client: Client, address: str, db: Database, tmp_pat
             released.wait(HELD_FOR)
         return 200
 
-    task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
-    environment = {
-        "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-        "TEMPORAL_ADDRESS": address,
-        "PARTNERFLOW_TASK_QUEUE": task_queue,
-    }
+    client, task_queue, environment = server.client, server.task_queue, server.environment
     with webhook_receiver(SECRET, answer=answer) as receiver:
         with db.transaction() as session:
             change_delivery(

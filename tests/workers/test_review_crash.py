@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
 from pathlib import Path
 
 from sqlalchemy import func, select
-from temporalio.client import Client
 
 from models.database import Database
 from models.partner import PartnerStatus
@@ -16,9 +14,9 @@ from models.program import ProgramSettings
 from models.review import ReviewCadence, ReviewRequest
 from models.schema import ReviewSnapshot
 from tests.helpers import Program
-from tests.workers.processes import Command, free_port
+from tests.workers.dev_temporal import WorkerServer, dev_server_for_workers
+from tests.workers.processes import Command
 from workers.demo_data import GOOD
-from workers.dev_server import DevConfig, dev_server
 from workers.partner_client import PartnerPrograms
 from workers.review_client import Reviews
 
@@ -47,21 +45,15 @@ def _nominated(program: Program) -> list[str]:
 async def test_a_worker_killed_during_the_fan_out_leaves_no_partner_behind_or_twice(db, tmp_path):
     # The dev server rather than the time-skipping one, which never times out the heartbeat
     # of the killed worker's activity while the test waits.
-    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=tmp_path / "temporal")
-    async with dev_server(config) as server:
-        await _kill_and_resume(server.client, config.address, db, tmp_path)
+    async with dev_server_for_workers(tmp_path / "temporal", db) as server:
+        await _kill_and_resume(server, db, tmp_path)
 
 
-async def _kill_and_resume(client: Client, address: str, db: Database, tmp_path: Path) -> None:
+async def _kill_and_resume(server: WorkerServer, db: Database, tmp_path: Path) -> None:
     program = Program(db, None, ProgramSettings()).create()
     for n in range(CANDIDATES):
         await program.add_reseller(f"team-{n:03d}", GOOD, days=150)
-    task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
-    config = {
-        "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-        "TEMPORAL_ADDRESS": address,
-        "PARTNERFLOW_TASK_QUEUE": task_queue,
-    }
+    client, task_queue, config = server.client, server.task_queue, server.environment
     first = Command(["worker"], cwd=tmp_path, env=config)
     first.wait_for("worker polling task queue", timeout=30)
     reviews = Reviews(client, task_queue)

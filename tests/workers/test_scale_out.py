@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -18,9 +17,9 @@ from models.partner import PartnerStatus
 from models.program import ProgramSettings
 from models.review import ReviewCadence, ReviewRequest
 from tests.helpers import Program
-from tests.workers.processes import Command, free_port
+from tests.workers.dev_temporal import dev_server_for_workers
+from tests.workers.processes import Command
 from workers.demo_data import OrderProfile
-from workers.dev_server import DevConfig, dev_server
 from workers.partner_client import PartnerPrograms
 from workers.review_client import Reviews
 
@@ -46,18 +45,14 @@ async def _who_did_what(client: Client, workflow_ids: list[str]) -> Counter[str]
 
 
 async def test_two_worker_processes_split_a_review(db: Database, tmp_path: Path):
-    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=tmp_path / "temporal")
-    async with dev_server(config) as server:
+    async with dev_server_for_workers(tmp_path / "temporal", db) as server:
         program = Program(db, None, ProgramSettings()).create()
         for n in range(CANDIDATES):
             await program.add_reseller(f"team-{n:03d}", CLEAR, days=150)
-        task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
-        variables = {
-            "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
-            "TEMPORAL_ADDRESS": config.address,
-            "PARTNERFLOW_TASK_QUEUE": task_queue,
-        }
-        workers = [Command(["worker"], cwd=tmp_path, env=variables) for _ in range(WORKERS)]
+        task_queue = server.task_queue
+        workers = [
+            Command(["worker"], cwd=tmp_path, env=server.environment) for _ in range(WORKERS)
+        ]
         try:
             identities = []
             for worker in workers:

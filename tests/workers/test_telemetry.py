@@ -7,7 +7,6 @@ import json
 import re
 import signal
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,9 @@ from models.database import Database
 from models.partner import EnrollmentRequest, PartnerStatus
 from models.program import ProgramSettings
 from tests.helpers import Program
+from tests.workers.dev_temporal import dev_server_for_workers
 from tests.workers.processes import Command, free_port
 from workers.demo_data import GOOD
-from workers.dev_server import DevConfig, dev_server
 from workers.partner_client import PartnerPrograms
 
 SCRAPE_TIMEOUT = 30
@@ -63,27 +62,18 @@ def _json_lines(output: str) -> list[dict[str, Any]]:
     return parsed
 
 
-@pytest.fixture
-def database_url(db: Database) -> str:
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("telemetry does not depend on the database; the SQLite file is shared")
-    return db.engine.url.render_as_string(hide_password=False)
-
-
-async def test_the_worker_exports_metrics_and_logs_json_lines(db, database_url, tmp_path: Path):
-    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=tmp_path / "temporal")
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # telemetry is the same on both
+async def test_the_worker_exports_metrics_and_logs_json_lines(db: Database, tmp_path: Path):
     metrics_address = f"127.0.0.1:{free_port()}"
-    task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
-    async with dev_server(config) as server:
+    async with dev_server_for_workers(tmp_path / "temporal", db) as server:
+        task_queue = server.task_queue
         program = Program(db, None, ProgramSettings()).create()
         team = await program.add_reseller("team-telemetry", GOOD)
         worker = Command(
             ["worker"],
             cwd=tmp_path,
             env={
-                "PARTNERFLOW_DATABASE_URL": database_url,
-                "TEMPORAL_ADDRESS": config.address,
-                "PARTNERFLOW_TASK_QUEUE": task_queue,
+                **server.environment,
                 "PARTNERFLOW_METRICS_ADDRESS": metrics_address,
                 "PARTNERFLOW_LOG_FORMAT": "json",
             },
