@@ -310,7 +310,7 @@ class NotificationActivities:
         """Deliver one recorded message; a bounced or failed one is a non-retryable failure
         whose message says why (it is on the outbox row too)."""
         receipt = self.deliver(request.idempotency_key)
-        if receipt.status in (OutboxStatus.BOUNCED, OutboxStatus.FAILED):
+        if OutboxStatus(receipt.status).undelivered:
             raise ApplicationError(
                 f"{receipt.status} to {receipt.address or 'nowhere'}: {receipt.error}",
                 receipt.status,
@@ -324,7 +324,7 @@ class NotificationActivities:
         message pending, under way or sent is left as it is (a retried requeue finds it so)."""
         with self._db.transaction() as session:
             row = _locked(session, key)
-            if row.status in (OutboxStatus.BOUNCED.value, OutboxStatus.FAILED.value):
+            if OutboxStatus(row.status).undelivered:
                 row.status = OutboxStatus.PENDING.value
                 row.resent_at = utcnow()
             session.flush()

@@ -58,8 +58,14 @@ class OutboxStatus(StrEnum):
     FAILED = "failed"
 
     @property
+    def undelivered(self) -> bool:
+        """Bounced or failed: it did not reach its recipient, for good, and can be sent again
+        once what stopped it is fixed."""
+        return self in (OutboxStatus.BOUNCED, OutboxStatus.FAILED)
+
+    @property
     def is_final(self) -> bool:
-        return self in (OutboxStatus.SENT, OutboxStatus.BOUNCED, OutboxStatus.FAILED)
+        return self is OutboxStatus.SENT or self.undelivered
 
 
 def webhook_url(value: str) -> str:

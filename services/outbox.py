@@ -10,9 +10,6 @@ from models.delivery import OutboxEntry, OutboxFilter, OutboxStatus
 from models.schema import Notification
 from services.errors import ConflictError, InputError, NotFoundError
 
-RESENDABLE = (OutboxStatus.BOUNCED, OutboxStatus.FAILED)
-"""What a provider can send again: a message that did not reach its partner, for good."""
-
 
 def _entry(row: Notification) -> OutboxEntry:
     return OutboxEntry.model_validate(row, from_attributes=True)
@@ -50,7 +47,7 @@ def outbox_entry(session: Session, provider_id: str, notification_id: int) -> Ou
 def resendable_entry(session: Session, provider_id: str, notification_id: int) -> OutboxEntry:
     """The message, if it can be sent again: bounced or failed, not pending, under way or sent."""
     entry = outbox_entry(session, provider_id, notification_id)
-    if entry.status not in RESENDABLE:
+    if not entry.status.undelivered:
         raise ConflictError(
             f"message {notification_id} is {entry.status.value}: only a bounced or failed "
             "message is sent again"
@@ -63,13 +60,14 @@ def resendable_entries(
 ) -> tuple[list[OutboxEntry], int]:
     """The oldest `limit` messages that pass the filter and can be sent again, and how many
     there are in all; `where.status`, if given, must be bounced or failed."""
-    if where.status is not None and where.status not in RESENDABLE:
+    if where.status is not None and not where.status.undelivered:
         raise InputError(
             f"status: only bounced or failed messages are sent again, not {where.status.value}"
         )
     query = outbox_query(provider_id, where)
     if where.status is None:
-        query = query.where(Notification.status.in_([status.value for status in RESENDABLE]))
+        undelivered = [status.value for status in OutboxStatus if status.undelivered]
+        query = query.where(Notification.status.in_(undelivered))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(None).order_by(Notification.id).limit(limit))
     return [_entry(row) for row in rows], total

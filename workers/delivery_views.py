@@ -69,7 +69,7 @@ def outbox_table(provider_id: str, entries: list[OutboxEntry], total: int, page:
         table.add_column(column)
     table.add_column("subject / last error")
     for entry in entries:
-        problem = entry.status in (OutboxStatus.BOUNCED, OutboxStatus.FAILED)
+        problem = entry.status.undelivered
         detail = entry.last_error if problem and entry.last_error else entry.subject
         table.add_row(
             str(entry.id),
