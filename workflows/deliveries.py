@@ -59,6 +59,11 @@ HAND_OVER_AFTER = timedelta(minutes=5)
 hands the rest on."""
 
 
+def event_of(key: str) -> str:
+    """The event an idempotency key ends with (`welcome`, `removed`, ...), for summaries."""
+    return key.rsplit("/", 1)[-1]
+
+
 async def deliver(key: str, summary: str) -> DeliveryOutcome:
     """Deliver the recorded message with this key through the provider's channel, retried
     while the channel is down; bounced or failed for good is an outcome, not an error."""
@@ -143,7 +148,7 @@ class Deliveries:
     def resume(self, keys: Iterable[str]) -> None:
         """Deliver what an earlier run of this workflow had not finished delivering."""
         for key in keys:
-            self.start(key, f"deliver {key.rsplit('/', 1)[-1]} (carried over)")
+            self.start(key, f"deliver {event_of(key)} (carried over)")
 
     async def _deliver(self, key: str, summary: str) -> None:
         try:
@@ -169,7 +174,7 @@ class Deliveries:
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 search_attributes=TypedSearchAttributes(pairs),
                 static_summary=one_line(
-                    f"deliver {key.rsplit('/', 1)[-1]} (handed over by {info.workflow_id})"
+                    f"deliver {event_of(key)} (handed over by {info.workflow_id})"
                 ),
             )
         except WorkflowAlreadyStartedError:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 from workflows.common import run_activity
-from workflows.deliveries import deliver
+from workflows.deliveries import deliver, event_of
 from workflows.summaries import one_line
 
 with workflow.unsafe.imports_passed_through():
@@ -27,7 +27,7 @@ class MessageDeliveryWorkflow:
     @workflow.run
     async def run(self, input: MessageDeliveryInput) -> DeliveryOutcome:
         key = input.idempotency_key
-        event = key.rsplit("/", 1)[-1]
+        event = event_of(key)
         if input.resend:
             receipt: NotificationReceipt = await run_activity(
                 ActivityName.REQUEUE_NOTIFICATION,

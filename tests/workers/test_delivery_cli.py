@@ -133,19 +133,16 @@ async def test_failed_messages_are_sent_again_once_the_partner_has_a_contact(
         "PARTNERFLOW_TASK_QUEUE": programs.task_queue,
     }
 
-    def statuses() -> list[str]:
+    async def statuses() -> list[str]:
         with db.transaction() as session:
             return list(session.scalars(select(Notification.status).order_by(Notification.id)))
-
-    async def now() -> list[str]:
-        return statuses()
 
     with webhook_receiver() as receiver:
         cli("contacts", "set", PROVIDER, "team-a", "--webhook-url", receiver.url("/team-a"))
         resent = await asyncio.to_thread(cli, "outbox", "resend", PROVIDER, **temporal)
         assert resent.exit_code == 0, resent.output
         assert resent.output.count("is on its way again: delivery/partner/acme/team-a/") == 2
-        await poll_until(now, lambda found: found == ["sent", "sent"], timeout=15)
+        await poll_until(statuses, lambda found: found == ["sent", "sent"], timeout=15)
     assert sorted(m["kind"] for m in receiver.messages.values()) == ["recovered", "welcome"]
 
     again = await asyncio.to_thread(cli, "outbox", "resend", PROVIDER, "1", **temporal)
