@@ -137,10 +137,23 @@ def first_of_next_month(after: datetime) -> datetime:
     return ReviewPeriod.starting(ReviewCadence.MONTHLY, month).end.replace(hour=2)
 
 
+async def start_before_a_quarters_last_month(program: Program) -> None:
+    """Skip to the middle of February, May, August or November, whichever comes first: the
+    year's first review (on the 1st of the next month) is then monthly alone, and its quarterly
+    reviews fall in months 1, 4, 7 and 10 of the year. The test server starts at today's date,
+    which would otherwise decide which of the reviews are quarterly."""
+    now = await program.now()
+    start = now.replace(day=15, hour=12, minute=0, second=0, microsecond=0)
+    while start <= now or start.month % 3 != 2:
+        start = (start + timedelta(days=31)).replace(day=15)
+    await program.sleep(start - now)
+
+
 async def test_a_year_of_reviews(env, db, programs, reviews):
     """Monthly and quarterly reviews for a year: one partner rises from candidate to gold, one
     slips and recovers, one is removed when its grace period runs out."""
     program = Program(db, env, YEAR_PROGRAM).create()
+    await start_before_a_quarters_last_month(program)
     provider = program.provider_id
     rising = await program.add_reseller("team-rising", SOLID, days=30)
     slipper = await program.add_reseller("team-slipper", SOLID, days=30)
