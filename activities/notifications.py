@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 from activities.channels import DeliveryRefused, LogChannel, NotificationChannel
 from activities.counters import count_notification
 from activities.email_channel import SmtpChannel
+from activities.heartbeat import heartbeating
 from activities.messages import render_message
 from activities.webhook_channel import WebhookChannel
 from models.contract import ActivityName
@@ -309,7 +310,8 @@ class NotificationActivities:
     def deliver_notification(self, request: DeliveryRequest) -> NotificationReceipt:
         """Deliver one recorded message; a bounced or failed one is a non-retryable failure
         whose message says why (it is on the outbox row too)."""
-        receipt = self.deliver(request.idempotency_key)
+        with heartbeating():
+            receipt = self.deliver(request.idempotency_key)
         if OutboxStatus(receipt.status).undelivered:
             raise ApplicationError(
                 f"{receipt.status} to {receipt.address or 'nowhere'}: {receipt.error}",

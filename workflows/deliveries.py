@@ -47,6 +47,9 @@ PATCH_HANDED_OVER_ON_CLOSE = "deliveries-handed-over-on-close"
 workflows of their own; earlier runs waited for every delivery to settle (up to two days)."""
 DELIVERY_TIMEOUT = timedelta(seconds=30)
 """One try: connecting and handing the message over (each exchange times out after 10 s)."""
+DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+"""A try heartbeats while it waits on the channel: one whose worker died is tried again after
+this, not after the whole DELIVERY_TIMEOUT."""
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
@@ -73,6 +76,7 @@ async def deliver(key: str, summary: str) -> DeliveryOutcome:
             DeliveryRequest(idempotency_key=key),
             result_type=NotificationReceipt,
             start_to_close_timeout=DELIVERY_TIMEOUT,
+            heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
             retry_policy=DELIVERY_RETRY,
             summary=summary,
         )

@@ -27,9 +27,11 @@ SECRET = "whsec_crash-test-signing-secret"
 HELD_FOR = 60.0
 
 
-async def test_a_worker_killed_between_send_and_record_sends_no_duplicate(db, tmp_path):
+async def test_a_worker_killed_between_send_and_record_sends_no_duplicate(
+    db, tmp_path, dev_server_config
+):
     # The dev server: the time-skipping one never times out the killed worker's try.
-    async with dev_server_for_workers(tmp_path / "temporal", db) as server:
+    async with dev_server_for_workers(dev_server_config, db) as server:
         await _kill_mid_delivery(server, db, tmp_path)
 
 
@@ -69,7 +71,7 @@ async def _kill_mid_delivery(server: WorkerServer, db: Database, tmp_path: Path)
         second = Command(["worker"], cwd=tmp_path, env=environment)
         try:
             second.wait_for("worker polling task queue", timeout=30)
-            # After the killed try's start-to-close timeout (30 s), the retry goes out.
+            # After the killed try's heartbeat timeout (10 s), the retry goes out.
             [sent] = await program.sent(team, "welcome", timeout=120)
         finally:
             second.stop()
