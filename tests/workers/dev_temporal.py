@@ -6,12 +6,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from temporalio.client import Client
 
 from models.database import Database
-from tests.workers.processes import free_port
 from workers.dev_server import DevConfig, dev_server
 from workers.review_client import Reviews
 from workers.wiring import build_worker
@@ -31,9 +29,9 @@ class WorkerServer:
 
 
 @asynccontextmanager
-async def dev_server_for_workers(state_dir: Path, db: Database) -> AsyncIterator[WorkerServer]:
-    """The dev server alone: the test starts its workers (processes, or one in-process)."""
-    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=state_dir)
+async def dev_server_for_workers(config: DevConfig, db: Database) -> AsyncIterator[WorkerServer]:
+    """The running dev server (the `dev_server_config` fixture's) and a task queue of the
+    test's own: the test starts its workers (processes, or one in-process)."""
     task_queue = f"partner-program-{uuid.uuid4().hex[:8]}"
     environment = {
         "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
@@ -54,10 +52,10 @@ class DevTemporal:
 
 
 @asynccontextmanager
-async def dev_temporal(state_dir: Path, db: Database) -> AsyncIterator[DevTemporal]:
+async def dev_temporal(config: DevConfig, db: Database) -> AsyncIterator[DevTemporal]:
     """The dev server (Schedules, visibility, the UI) and a worker on a queue of its own."""
     async with (
-        dev_server_for_workers(state_dir, db) as server,
+        dev_server_for_workers(config, db) as server,
         build_worker(server.client, db, task_queue=server.task_queue),
     ):
         yield DevTemporal(

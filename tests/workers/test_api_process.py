@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from models.database import Database
+from tests.workers.dev_temporal import dev_server_for_workers
 from tests.workers.processes import Command, free_port
 from workers.demo_data import add_reseller
-from workers.dev_server import DevConfig, dev_server
+from workers.dev_server import DevConfig
 from workers.wiring import build_worker
 
 START_TIMEOUT = 30
@@ -46,18 +47,23 @@ def database_url(db: Database) -> str:
 
 
 @pytest.fixture
-async def dev_temporal(tmp_path: Path, db) -> AsyncIterator[str]:
-    """The Temporal dev server with a worker on the test database: the time-skipping server
-    cannot take update-with-start from a second process's client."""
-    config = DevConfig(port=free_port(), ui_port=free_port(), state_dir=tmp_path / "temporal")
-    async with dev_server(config) as server, build_worker(server.client, db):
-        yield config.address
+async def dev_temporal(
+    dev_server_config: DevConfig, db: Database, database_url: str
+) -> AsyncIterator[dict[str, str]]:
+    """What the processes need to reach the Temporal dev server, with a worker on the test
+    database: the time-skipping server cannot take update-with-start from a second process's
+    client."""
+    async with (
+        dev_server_for_workers(dev_server_config, db) as server,
+        build_worker(server.client, db, task_queue=server.task_queue),
+    ):
+        yield server.environment
 
 
 async def test_a_provider_created_on_the_command_line_enrolls_over_http(
     tmp_path: Path, db, database_url, dev_temporal
 ):
-    variables = {"PARTNERFLOW_DATABASE_URL": database_url, "TEMPORAL_ADDRESS": dev_temporal}
+    variables = dev_temporal
     created = Command(["providers", "create", "--name", "Globex Fiber"], tmp_path, variables)
     assert created.process.wait(START_TIMEOUT) == 0, created.output
     created.stop()

@@ -7,7 +7,6 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,6 +49,7 @@ from workers.agreement_client import Agreements
 from workers.delivery_client import MessageDeliveries
 from workers.demo import DEMO_PROVIDER_ID
 from workers.demo_data import GOOD, SLIPPING
+from workers.dev_server import DevConfig
 from workers.partner_client import PartnerPrograms
 
 SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
@@ -61,8 +61,8 @@ REVIEW_TIMEOUT = 60
 
 
 @pytest.fixture
-async def temporal(tmp_path: Path, db: Database) -> AsyncIterator[DevTemporal]:
-    async with dev_temporal(tmp_path / "temporal", db) as temporal:
+async def temporal(dev_server_config: DevConfig, db: Database) -> AsyncIterator[DevTemporal]:
+    async with dev_temporal(dev_server_config, db) as temporal:
         yield temporal
 
 

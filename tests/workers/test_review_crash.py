@@ -42,10 +42,12 @@ def _nominated(program: Program) -> list[str]:
         )
 
 
-async def test_a_worker_killed_during_the_fan_out_leaves_no_partner_behind_or_twice(db, tmp_path):
+async def test_a_worker_killed_during_the_fan_out_leaves_no_partner_behind_or_twice(
+    db, tmp_path, dev_server_config
+):
     # The dev server rather than the time-skipping one, which never times out the heartbeat
     # of the killed worker's activity while the test waits.
-    async with dev_server_for_workers(tmp_path / "temporal", db) as server:
+    async with dev_server_for_workers(dev_server_config, db) as server:
         await _kill_and_resume(server, db, tmp_path)
 
 

@@ -42,6 +42,7 @@ from tests.helpers import Program, replay_histories
 from tests.workers.dev_temporal import DevTemporal, await_listed, dev_temporal
 from workers.cli import app
 from workers.demo_data import SLIPPING, OrderProfile
+from workers.dev_server import DevConfig
 from workers.partner_client import PartnerPrograms
 from workers.review_client import REVIEW_PRIORITY, schedule_id
 from workers.review_schedules import describe_schedules
@@ -56,9 +57,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-async def temporal(tmp_path: Path, db: Database) -> AsyncIterator[DevTemporal]:
+async def temporal(dev_server_config: DevConfig, db: Database) -> AsyncIterator[DevTemporal]:
     """The dev server, and a worker on the test's database and a queue of its own."""
-    async with dev_temporal(tmp_path / "temporal", db) as temporal:
+    async with dev_temporal(dev_server_config, db) as temporal:
         yield temporal
 
 

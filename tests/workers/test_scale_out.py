@@ -20,6 +20,7 @@ from tests.helpers import Program
 from tests.workers.dev_temporal import dev_server_for_workers
 from tests.workers.processes import Command
 from workers.demo_data import OrderProfile
+from workers.dev_server import DevConfig
 from workers.partner_client import PartnerPrograms
 from workers.review_client import Reviews
 
@@ -44,8 +45,10 @@ async def _who_did_what(client: Client, workflow_ids: list[str]) -> Counter[str]
     return done
 
 
-async def test_two_worker_processes_split_a_review(db: Database, tmp_path: Path):
-    async with dev_server_for_workers(tmp_path / "temporal", db) as server:
+async def test_two_worker_processes_split_a_review(
+    db: Database, tmp_path: Path, dev_server_config: DevConfig
+):
+    async with dev_server_for_workers(dev_server_config, db) as server:
         program = Program(db, None, ProgramSettings()).create()
         for n in range(CANDIDATES):
             await program.add_reseller(f"team-{n:03d}", CLEAR, days=150)

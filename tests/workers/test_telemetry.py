@@ -20,6 +20,7 @@ from tests.helpers import Program
 from tests.workers.dev_temporal import dev_server_for_workers
 from tests.workers.processes import Command, free_port
 from workers.demo_data import GOOD
+from workers.dev_server import DevConfig
 from workers.partner_client import PartnerPrograms
 
 SCRAPE_TIMEOUT = 30
@@ -63,9 +64,11 @@ def _json_lines(output: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # telemetry is the same on both
-async def test_the_worker_exports_metrics_and_logs_json_lines(db: Database, tmp_path: Path):
+async def test_the_worker_exports_metrics_and_logs_json_lines(
+    db: Database, tmp_path: Path, dev_server_config: DevConfig
+):
     metrics_address = f"127.0.0.1:{free_port()}"
-    async with dev_server_for_workers(tmp_path / "temporal", db) as server:
+    async with dev_server_for_workers(dev_server_config, db) as server:
         task_queue = server.task_queue
         program = Program(db, None, ProgramSettings()).create()
         team = await program.add_reseller("team-telemetry", GOOD)

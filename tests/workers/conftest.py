@@ -1,0 +1,26 @@
+"""One Temporal dev server for the tests that need what only it has (Schedules, visibility,
+the UI, real activity timeouts): each test keeps to a task queue and providers of its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from tests.workers.processes import free_port
+from workers.dev_server import DevConfig, await_dev_server, spawn_dev_server, stop_dev_server
+
+
+@pytest.fixture(scope="session")
+def dev_server_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevConfig]:
+    """The shared dev server's address, ports and state directory; started on first use."""
+    config = DevConfig(
+        port=free_port(), ui_port=free_port(), state_dir=tmp_path_factory.mktemp("temporal")
+    )
+    process = spawn_dev_server(config)
+    try:
+        asyncio.run(await_dev_server(config, process))
+        yield config
+    finally:
+        stop_dev_server(process)
