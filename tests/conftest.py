@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -25,8 +25,38 @@ from workers.partner_client import PartnerPrograms
 from workers.temporal_client import register_search_attributes
 from workers.wiring import build_worker
 
+# pytest-xdist gives its workers COLUMNS=80, and a Rich console made at import would keep that
+# width; the CLI tests set the width they need on each command instead.
+os.environ.pop("COLUMNS", None)
+
 POSTGRES_URL = os.environ.get("PARTNERFLOW_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite", "postgresql"]
+
+
+BOTH_DATABASES = ("activities", "api", "migrations", "models", "services")
+"""The folders whose tests run on each backend: the SQL itself (queries, writes, locking,
+COPY, migrations), and the HTTP API, whose routes are where the services' SQL runs. The
+workflow and process scenarios above them run on SQLite; those marked `both_databases` (the
+ones that run SQL no lower test runs, and a few end-to-end smoke tests) on PostgreSQL too.
+"""
+
+
+def _backends(metafunc: pytest.Metafunc) -> list[str]:
+    folder = Path(metafunc.definition.path).relative_to(Path(__file__).parent).parts[0]
+    if folder in BOTH_DATABASES or metafunc.definition.get_closest_marker("both_databases"):
+        return BACKENDS
+    return BACKENDS[:1]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test that needs a program database runs once per backend it covers."""
+    chosen: set[str] = set()
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0]
+        chosen.update(names.replace(" ", "").split(",") if isinstance(names, str) else names)
+    for fixture in ("db", "empty_db"):
+        if fixture in metafunc.fixturenames and fixture not in chosen:
+            metafunc.parametrize(fixture, _backends(metafunc), indirect=True)
 
 
 def pytest_report_header() -> str:
@@ -35,33 +65,75 @@ def pytest_report_header() -> str:
     return "PostgreSQL suite: skipped (set PARTNERFLOW_TEST_POSTGRES_URL to run it)"
 
 
+def _postgres_url(database: str) -> str:
+    assert POSTGRES_URL
+    return make_url(POSTGRES_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin() -> Iterator[Engine]:
+    """A connection to the configured PostgreSQL database that may create and drop others."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL suite: PARTNERFLOW_TEST_POSTGRES_URL is not set")
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        yield admin
+    finally:
+        admin.dispose()
+
+
 @contextmanager
-def _fresh_database(backend: str, tmp_path: Path) -> Iterator[Database]:
-    """An empty program database: an SQLite file, or a schema of its own on PostgreSQL."""
-    if backend == "sqlite":
-        database = Database.from_url(f"sqlite:///{tmp_path / 'partnerflow.db'}")
+def _postgres_database(admin: Engine, template: str | None = None) -> Iterator[str]:
+    """A database of its own (a copy of `template`, else empty), dropped afterwards with
+    whatever a test left connected to it."""
+    name = f"pf_{uuid.uuid4().hex[:12]}"
+    copy = f" TEMPLATE {template}" if template else ""
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}{copy}"))
+    try:
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_admin: Engine) -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per run, which each test's `db` clones
+    (CREATE DATABASE ... TEMPLATE): a copy costs a tenth of a migration."""
+    with _postgres_database(postgres_admin) as name:
+        engine = make_engine(_postgres_url(name))
+        try:
+            upgrade_database(engine)
+        finally:
+            engine.dispose()  # a template may have no connections while it is copied
+        yield name
+
+
+@contextmanager
+def _fresh_database(
+    request: pytest.FixtureRequest, tmp_path: Path, *, migrated: bool
+) -> Iterator[Database]:
+    """A program database of the test's own on `request.param`'s backend: an SQLite file, or
+    a PostgreSQL database; migrated to head, or with no schema at all."""
+    if request.param == "sqlite":
+        path = tmp_path / "partnerflow.db"
+        if migrated:
+            shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        database = Database.from_url(f"sqlite:///{path}")
         try:
             yield database
         finally:
             database.engine.dispose()
         return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL suite: PARTNERFLOW_TEST_POSTGRES_URL is not set")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    # In the URL rather than connect_args, so that a process started with this URL
-    # (PARTNERFLOW_DATABASE_URL) works in the same schema.
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    engine = make_engine(url.render_as_string(hide_password=False))
-    try:
-        yield Database(engine)
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    admin = request.getfixturevalue("postgres_admin")
+    template = request.getfixturevalue("migrated_postgres") if migrated else None
+    with _postgres_database(admin, template) as name:
+        database = Database.from_url(_postgres_url(name))
+        try:
+            yield database
+        finally:
+            database.engine.dispose()
 
 
 TEST_SECRET_KEY = new_key()
@@ -88,21 +160,18 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path, migrated_sqlite: Path) -> Iterator[Database]:
-    """A fresh program database migrated to the head revision, on each backend."""
-    if request.param == "sqlite":
-        shutil.copyfile(migrated_sqlite, tmp_path / "partnerflow.db")
-    with _fresh_database(request.param, tmp_path) as database:
-        if request.param != "sqlite":
-            upgrade_database(database.engine)
+@pytest.fixture
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A fresh program database migrated to the head revision, on each backend the test runs
+    on (see pytest_generate_tests)."""
+    with _fresh_database(request, tmp_path, migrated=True) as database:
         yield database
 
 
-@pytest.fixture(params=BACKENDS)
-def empty_db(request: pytest.FixtureRequest, tmp_path) -> Iterator[Database]:
-    """A program database with no schema at all, on each backend."""
-    with _fresh_database(request.param, tmp_path) as database:
+@pytest.fixture
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A program database with no schema at all, on each backend the test runs on."""
+    with _fresh_database(request, tmp_path, migrated=False) as database:
         yield database
 
 

@@ -9,6 +9,7 @@ import signal
 import socket
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,11 @@ def _call(port: int, path: str, key: str | None = None, body: Any = None) -> tup
         return error.code, json.load(error)
 
 
+pytestmark = pytest.mark.both_databases  # the processes on each backend: a smoke test
+
+
 @pytest.fixture
 def database_url(db: Database) -> str:
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("the processes share the test's SQLite file; PostgreSQL is covered in-process")
     return db.engine.url.render_as_string(hide_password=False)
 
 
@@ -64,13 +66,17 @@ async def test_a_provider_created_on_the_command_line_enrolls_over_http(
     tmp_path: Path, db, database_url, dev_temporal
 ):
     variables = dev_temporal
-    created = Command(["providers", "create", "--name", "Globex Fiber"], tmp_path, variables)
+    # A name of the test's own: the dev server, and so the partner's workflow ID, is shared.
+    suffix = uuid.uuid4().hex[:6]
+    created = Command(
+        ["providers", "create", "--name", f"Globex Fiber {suffix}"], tmp_path, variables
+    )
     assert created.process.wait(START_TIMEOUT) == 0, created.output
     created.stop()
     provider_id = re.search(r"provider\s+(\S+)", created.output)
     key = re.search(r"API key\s+(\S+)", created.output)
     assert provider_id and key, created.output
-    assert provider_id.group(1) == "globex-fiber"
+    assert provider_id.group(1) == f"globex-fiber-{suffix}"
 
     with db.transaction() as session:
         add_reseller(session, "team-http")
@@ -93,7 +99,8 @@ async def test_a_provider_created_on_the_command_line_enrolls_over_http(
             {"resellerTeamId": "team-http"},
         )
         assert status == 200, partner
-        assert partner["providerId"] == "globex-fiber" and partner["status"] == "preferred"
+        assert partner["providerId"] == provider_id.group(1)
+        assert partner["status"] == "preferred"
     finally:
         assert api.stop(signal.SIGTERM) == 0, api.output
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner, Result
 
@@ -15,6 +16,8 @@ from tests.helpers import Program
 from tests.workers.processes import free_port
 from workers.cli import app
 from workers.demo_data import GOOD, add_reseller
+
+pytestmark = pytest.mark.both_databases  # the commands' own SQL (partners, offers, templates, db)
 
 runner = CliRunner()
 

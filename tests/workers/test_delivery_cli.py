@@ -18,6 +18,8 @@ from tests.workers.cli_runner import cli_on
 from workers.demo_data import add_provider, add_reseller
 from workers.workflow_requests import poll_until
 
+pytestmark = pytest.mark.both_databases  # the delivery settings' and the outbox's SQL
+
 PROVIDER = "acme"
 
 

@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 import workers.demo as demo_module
@@ -41,6 +42,8 @@ from workers.demo import (
 )
 from workers.demo_data import SLIPPING
 from workers.workflow_requests import poll_until
+
+pytestmark = pytest.mark.both_databases  # the demo's SQL: loading, planning, enrolling
 
 
 def _counts(db) -> dict[str, int]:

@@ -27,6 +27,8 @@ from tests.workers.processes import free_port
 from workers.demo_data import add_reseller
 from workers.orders_cli import orders_app
 
+pytestmark = pytest.mark.both_databases  # the order import's SQL
+
 runner = CliRunner()
 # `partnerflow orders`, as workers/cli.py mounts it, without the rest of the CLI.
 app = typer.Typer()

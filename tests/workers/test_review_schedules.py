@@ -76,6 +76,17 @@ def _calendar(description) -> tuple[int, int, list[int]]:
     return hour.start, day.start, months
 
 
+def next_monthly_review(now: datetime) -> datetime:
+    """02:00 UTC on the 1st: this month's until it has passed (its first two hours), else the
+    next month's."""
+    this_month = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, now).end.replace(hour=2)
+    if now < this_month:
+        return this_month
+    return ReviewPeriod.starting(ReviewCadence.MONTHLY, this_month.replace(hour=0)).end.replace(
+        hour=2
+    )
+
+
 async def test_ensure_creates_both_schedules_once_and_leaves_a_paused_one_paused(
     temporal: DevTemporal, program: Program
 ):
@@ -90,10 +101,7 @@ async def test_ensure_creates_both_schedules_once_and_leaves_a_paused_one_paused
     # The server keeps "0 2 1 * *" and "0 3 1 1,4,7,10 *" as calendars.
     assert _calendar(monthly) == (2, 1, list(range(1, 13)))
     assert _calendar(quarterly) == (3, 1, [1, 4, 7, 10])
-    now = datetime.now(UTC)
-    next_month = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, now).end
-    next_month = ReviewPeriod.starting(ReviewCadence.MONTHLY, next_month).end
-    assert monthly.info.next_action_times[0] == next_month.replace(hour=2)
+    assert monthly.info.next_action_times[0] == next_monthly_review(datetime.now(UTC))
     assert quarterly.info.next_action_times[0].month in (1, 4, 7, 10)
     assert quarterly.info.next_action_times[0].hour == 3
     assert not monthly.schedule.state.paused
@@ -254,6 +262,7 @@ async def test_the_api_shows_the_schedules_state(
     assert monthly["recentRuns"][0]["workflowId"].startswith(f"review/{pid}/monthly-")
 
 
+@pytest.mark.both_databases  # the worker reads every provider at start
 async def test_the_worker_creates_every_providers_schedules_at_start(
     temporal: DevTemporal, db: Database, caplog
 ):

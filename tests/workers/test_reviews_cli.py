@@ -18,6 +18,8 @@ from tests.workers.processes import free_port
 from workers.cli import app
 from workers.demo_data import SLIPPING, OrderProfile
 
+pytestmark = pytest.mark.both_databases  # the SQL that reads reviews and their snapshots
+
 runner = CliRunner()
 SOLID = OrderProfile(orders_per_month=30, acceptance=1.0, completion=1.0, rating=4.95)
 HISTORY_DAYS = 150

@@ -8,6 +8,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
@@ -23,6 +24,8 @@ from workers.demo_data import OrderProfile
 from workers.dev_server import DevConfig
 from workers.partner_client import PartnerPrograms
 from workers.review_client import Reviews
+
+pytestmark = pytest.mark.both_databases  # two workers writing at once: locking differs by backend
 
 CANDIDATES = 16
 # Well clear of every bronze-to-silver criterion, so that each reseller is a new candidate

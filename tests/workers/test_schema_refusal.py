@@ -14,6 +14,8 @@ from tests.migrations.old_databases import made_before_migrations
 from tests.workers.processes import Command, free_port
 from workers.worker import open_database
 
+pytestmark = pytest.mark.both_databases  # the schema checks, which read each backend's catalog
+
 EXIT_TIMEOUT = 30
 COMMANDS = {
     "worker": ["worker"],

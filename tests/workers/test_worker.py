@@ -18,6 +18,8 @@ from workers.partner_client import PartnerPrograms
 from workers.settings import Settings
 from workers.worker import TemporalUnreachable, connect_temporal, open_database, run_worker
 
+pytestmark = pytest.mark.both_databases  # the worker opening and upgrading the database
+
 
 def _settings(env, database_url: str) -> Settings:
     return Settings(

@@ -16,6 +16,8 @@ from tests.helpers import Program, wait_for_state
 from workers.demo_data import SLIPPING, WEAK, OrderProfile, generate_orders
 from workers.review_client import ReviewRejected
 
+pytestmark = pytest.mark.both_databases  # the review's batch SQL: metrics, snapshots, the report
+
 SOLID = OrderProfile(orders_per_month=24, acceptance=0.99, completion=1.0, rating=4.8)
 """Far enough above silver that no sample of its orders in the window falls below it."""
 GOLDEN = OrderProfile(
