@@ -5,13 +5,28 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: run test lint
+.PHONY: run test test-calendar lint
 
 run: $(INSTALLED)
 	$(BIN)/partnerflow dev
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests whose clocks faketime moves (all but the dev server's), on SQLite, on the days a
+# month, a quarter, a leap February and a year end, each started just before midnight UTC so
+# that the run crosses it; and in the first minute of a month. Needs Debian's faketime.
+CALENDAR_STARTS := '2026-12-01 00:00:30' '2027-03-31 23:58:00' '2028-02-29 23:58:00' \
+	'2027-12-31 23:58:00'
+
+test-calendar: $(INSTALLED)
+	@command -v faketime >/dev/null || \
+		{ echo "make test-calendar needs faketime: apt-get install faketime" >&2; exit 1; }
+	@for start in $(CALENDAR_STARTS); do \
+		echo "== the suite on $$start UTC"; \
+		faketime "$$start" $(BIN)/python -m pytest -m 'not dev_server' -k 'not postgresql' \
+			-p no:cacheprovider -q $(PYTEST_ARGS) || exit 1; \
+	done
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

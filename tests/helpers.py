@@ -28,7 +28,7 @@ from models.offers import AccessSource, Visibility
 from models.partner import EnrollmentRequest, PartnerState, ReviewSignal
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
-from models.review import ReviewRequest
+from models.review import ReviewCadence, ReviewPeriod, ReviewRequest
 from models.schema import (
     Notification,
     Offer,
@@ -129,6 +129,17 @@ async def replay(
             saved = {"workflowId": history.workflow_id, **json.loads(history.to_json())}
             (record_to / f"{name.strip('-')}.json").write_text(json.dumps(saved, indent=2))
     return len(histories)
+
+
+async def skip_to_a_months_first(env: WorkflowEnvironment, hour: int = 2) -> datetime:
+    """Skip the test server's clock to `hour`:00 UTC on the 1st of the next month, when the
+    review Schedules fire, and return it: a review of the month just ended then covers the
+    days just before now, whatever the date the suite runs on."""
+    now = await env.get_current_time()
+    this_month = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, now).end
+    first = ReviewPeriod.starting(ReviewCadence.MONTHLY, this_month).end.replace(hour=hour)
+    await env.sleep(first - now)
+    return await env.get_current_time()
 
 
 async def wait_for_state(

@@ -24,3 +24,11 @@ def dev_server_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevC
         yield config
     finally:
         stop_dev_server(process)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests on the dev server are marked `dev_server`: `-m "not dev_server"` leaves the
+    ones whose clocks faketime moves (make test-calendar)."""
+    for item in items:
+        if "dev_server_config" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dev_server)

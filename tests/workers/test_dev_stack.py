@@ -32,6 +32,8 @@ from workers.dev import dev_metrics
 from workers.settings import Settings
 from workers.telemetry import MetricsUnavailable
 
+pytestmark = pytest.mark.dev_server  # partnerflow dev starts a dev server of its own
+
 READY = DEV_READY
 START_TIMEOUT = 60
 

@@ -35,6 +35,8 @@ from models.operator_queries import AT_RISK
 from tests.workers.processes import DEV_READY, Command, dev_stack, free_port
 from workers.demo import DEMO_PROVIDER_ID
 
+pytestmark = pytest.mark.dev_server  # partnerflow dev starts a dev server of its own
+
 CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
