@@ -6,6 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from models.database import Database
@@ -42,6 +43,7 @@ def _nominated(program: Program) -> list[str]:
         )
 
 
+@pytest.mark.both_databases  # what a killed worker's open transaction leaves differs by backend
 async def test_a_worker_killed_during_the_fan_out_leaves_no_partner_behind_or_twice(
     db, tmp_path, dev_server_config
 ):
