@@ -1,4 +1,5 @@
-"""Names the outside world sees: task queue, workflow IDs and search attributes.
+"""Names the outside world sees: task queue, workflow IDs, search attributes, and the names of
+activities, signals, updates and queries as histories and other services' calls carry them.
 
 They are defined once here; operators type them into the Temporal UI and
 other services build IDs with the helpers below.
@@ -110,3 +111,36 @@ class ActivityName(StrEnum):
     SEND_SCORECARDS = "send_scorecards"
     RECORD_SCORECARDS = "record_scorecards"
     WRITE_PROGRAM_REPORT = "write_program_report"
+
+
+class SignalName(StrEnum):
+    """Signal names as they appear in a workflow's history and in other services' calls."""
+
+    REVIEW = "review"
+    NOMINATE = "nominate"
+    PARTNER_LEFT = "partner_left"
+    PARTNER_BLOCKED = "partner_blocked"
+
+
+class UpdateName(StrEnum):
+    """Update names: the provider's requests to a partner's or an agreement's workflow."""
+
+    ENROLL = "enroll"
+    FLAG_AT_RISK = "flag_at_risk"
+    CHANGE_GRACE_DEADLINE = "change_grace_deadline"
+    CHANGE_TIER = "change_tier"
+    BLOCK = "block"
+    UNBLOCK = "unblock"
+    REMOVE = "remove"
+    ADD_NOTE = "add_note"
+    REPORT_ISSUE = "report_issue"
+    CREATE = "create"
+    AMEND = "amend"
+    TERMINATE = "terminate"
+    RENEW_EARLY = "renew_early"
+
+
+class QueryName(StrEnum):
+    """Query names, as the Temporal UI's and CLI's query box takes them."""
+
+    GET_STATE = "get_state"

@@ -27,6 +27,7 @@ from models.contract import (
     PROVIDER_ID,
     RESELLER_TEAM_ID,
     TASK_QUEUE,
+    SignalName,
     partner_workflow_id,
 )
 from models.partner import (
@@ -153,7 +154,7 @@ class PartnerPrograms:
         await self.client.start_workflow(
             PartnerLifecycleWorkflow.run,
             self._input(provider_id, reseller_team_id),
-            start_signal="nominate",
+            start_signal=SignalName.NOMINATE,
             start_signal_args=[nomination],
             **self._start_options(
                 provider_id, reseller_team_id, f"candidate for {nomination.tier.value}"
@@ -183,7 +184,7 @@ class PartnerPrograms:
             workflow_execution=WorkflowExecution(
                 workflow_id=partner_workflow_id(provider_id, reseller_team_id)
             ),
-            signal_name="review",
+            signal_name=SignalName.REVIEW,
             identity=self.client.identity,
             request_id=request_id,
         )

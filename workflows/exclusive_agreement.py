@@ -60,6 +60,9 @@ with workflow.unsafe.imports_passed_through():
         PROVIDER_ID,
         RESELLER_TEAM_ID,
         ActivityName,
+        QueryName,
+        SignalName,
+        UpdateName,
     )
     from models.metrics import PartnerMetrics, failed
     from models.notifications import (
@@ -203,13 +206,13 @@ class ExclusiveAgreementWorkflow:
 
     # ------------------------------------------------------------------ queries
 
-    @workflow.query(name="get_state")
+    @workflow.query(name=QueryName.GET_STATE)
     def get_state(self) -> AgreementState | None:
         return self._state
 
     # ------------------------------------------------------------------ updates
 
-    @workflow.update(name="create")
+    @workflow.update(name=UpdateName.CREATE)
     async def create(self, request: AgreementRequest) -> AgreementState:
         async with self._lock:
             self._check_create(request)
@@ -296,7 +299,7 @@ class ExclusiveAgreementWorkflow:
         workflow.set_current_details(f"**refused**\n\n{message}")
         return InvalidRequest(message)
 
-    @workflow.update(name="amend")
+    @workflow.update(name=UpdateName.AMEND)
     async def amend(self, amendment: AgreementAmendment) -> AgreementState:
         async with self._lock:
             terms = self._amended_terms(amendment)
@@ -331,7 +334,7 @@ class ExclusiveAgreementWorkflow:
             )
         return terms
 
-    @workflow.update(name="terminate")
+    @workflow.update(name=UpdateName.TERMINATE)
     async def terminate(self, request: TerminationRequest) -> AgreementState:
         async with self._lock:
             self._check_open()
@@ -347,7 +350,7 @@ class ExclusiveAgreementWorkflow:
     def _validate_terminate(self, request: TerminationRequest) -> None:
         self._check_open()
 
-    @workflow.update(name="renew_early")
+    @workflow.update(name=UpdateName.RENEW_EARLY)
     async def renew_early(self, request: EarlyRenewal) -> AgreementState:
         async with self._lock:
             self._check_renew_early()
@@ -401,7 +404,7 @@ class ExclusiveAgreementWorkflow:
 
     # ------------------------------------------------------------------ signals
 
-    @workflow.signal(name="partner_left")
+    @workflow.signal(name=SignalName.PARTNER_LEFT)
     async def partner_left(self, signal: PartnerLeft) -> None:
         async with self._lock:
             if self._state is None or self._state.status.is_closed:
@@ -413,7 +416,7 @@ class ExclusiveAgreementWorkflow:
                 None,
             )
 
-    @workflow.signal(name="partner_blocked")
+    @workflow.signal(name=SignalName.PARTNER_BLOCKED)
     async def partner_blocked(self, signal: PartnerBlocked) -> None:
         """The partner's lifecycle blocked it from this offer (or from all): the offer gets its
         previous visibility back, as nobody could see it while `selected` for a blocked partner.

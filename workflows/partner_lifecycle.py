@@ -43,6 +43,9 @@ with workflow.unsafe.imports_passed_through():
         PROVIDER_ID,
         RESELLER_TEAM_ID,
         ActivityName,
+        QueryName,
+        SignalName,
+        UpdateName,
     )
     from models.metrics import (
         CriterionResult,
@@ -258,13 +261,13 @@ class PartnerLifecycleWorkflow:
 
     # ------------------------------------------------------------------ queries
 
-    @workflow.query(name="get_state")
+    @workflow.query(name=QueryName.GET_STATE)
     def get_state(self) -> PartnerState:
         return self.state
 
     # ------------------------------------------------------------------ updates
 
-    @workflow.update(name="enroll")
+    @workflow.update(name=UpdateName.ENROLL)
     async def enroll(self, request: EnrollmentRequest) -> PartnerState:
         async with self._lock:
             self._check_enroll(request)
@@ -317,7 +320,7 @@ class PartnerLifecycleWorkflow:
                 f"{_day(s.scheduled_enrollment.effective_date)}"
             )
 
-    @workflow.update(name="flag_at_risk")
+    @workflow.update(name=UpdateName.FLAG_AT_RISK)
     async def flag_at_risk(self, request: AtRiskFlag) -> PartnerState:
         async with self._lock:
             self._check_flag()
@@ -353,7 +356,7 @@ class PartnerLifecycleWorkflow:
                 f"is {s.status.value}"
             )
 
-    @workflow.update(name="change_grace_deadline")
+    @workflow.update(name=UpdateName.CHANGE_GRACE_DEADLINE)
     async def change_grace_deadline(self, request: GraceChange) -> PartnerState:
         async with self._lock:
             self._check_grace_change(request)
@@ -396,7 +399,7 @@ class PartnerLifecycleWorkflow:
         if request.deadline <= workflow.now():
             raise InvalidRequest(f"the new deadline {_day(request.deadline)} is already past")
 
-    @workflow.update(name="change_tier")
+    @workflow.update(name=UpdateName.CHANGE_TIER)
     async def change_tier(self, request: TierChange) -> PartnerState:
         async with self._lock:
             self._check_tier_change(request)
@@ -421,7 +424,7 @@ class PartnerLifecycleWorkflow:
         if s.tier is request.tier:
             raise InvalidRequest(f"{s.reseller_team_id} is already {request.tier.value}")
 
-    @workflow.update(name="block")
+    @workflow.update(name=UpdateName.BLOCK)
     async def block(self, request: BlockRequest) -> PartnerState:
         async with self._lock:
             self._check_block(request)
@@ -466,7 +469,7 @@ class PartnerLifecycleWorkflow:
         if request.offer_ids and set(request.offer_ids) <= set(s.blocked_offer_ids):
             raise InvalidRequest(f"{s.reseller_team_id} is already blocked from those offers")
 
-    @workflow.update(name="unblock")
+    @workflow.update(name=UpdateName.UNBLOCK)
     async def unblock(self, request: UnblockRequest) -> PartnerState:
         async with self._lock:
             self._check_unblock()
@@ -497,7 +500,7 @@ class PartnerLifecycleWorkflow:
         if s.status is not PartnerStatus.BLOCKED and not s.blocked_offer_ids:
             raise InvalidRequest(f"{s.reseller_team_id} is not blocked")
 
-    @workflow.update(name="remove")
+    @workflow.update(name=UpdateName.REMOVE)
     async def remove(self, request: RemovalRequest) -> PartnerState:
         async with self._lock:
             self._check_remove()
@@ -512,13 +515,13 @@ class PartnerLifecycleWorkflow:
         if self.state.status is PartnerStatus.REMOVED:
             raise InvalidRequest(f"{self.state.reseller_team_id} is already removed")
 
-    @workflow.update(name="add_note")
+    @workflow.update(name=UpdateName.ADD_NOTE)
     async def add_note(self, request: NoteInput) -> PartnerState:
         async with self._lock:
             await self._add_note(request)
             return self.state
 
-    @workflow.update(name="report_issue")
+    @workflow.update(name=UpdateName.REPORT_ISSUE)
     async def report_issue(self, report: IssueReport) -> PartnerState:
         """The progressive response: a friendly notice, a formal one for a repeat within the
         program's issue window, then at risk (a serious issue counts twice)."""
@@ -597,7 +600,7 @@ class PartnerLifecycleWorkflow:
 
     # ------------------------------------------------------------------ signals
 
-    @workflow.signal(name="review")
+    @workflow.signal(name=SignalName.REVIEW)
     async def review(self, signal: ReviewSignal) -> None:
         async with self._lock:
             s = self.state
@@ -610,7 +613,7 @@ class PartnerLifecycleWorkflow:
             s.last_review_at = signal.reviewed_at
             self._publish_details()
 
-    @workflow.signal(name="nominate")
+    @workflow.signal(name=SignalName.NOMINATE)
     async def nominate(self, nomination: Nomination) -> None:
         async with self._lock:
             s = self.state
@@ -1102,7 +1105,9 @@ class PartnerLifecycleWorkflow:
         """Tell each of the partner's agreements in force that the partner has left."""
         exclusives = await self._find_exclusives("to end them")
         for workflow_id in exclusives.workflow_ids:
-            await self._signal_agreement(workflow_id, "partner_left", PartnerLeft(reason=reason))
+            await self._signal_agreement(
+                workflow_id, SignalName.PARTNER_LEFT, PartnerLeft(reason=reason)
+            )
 
     async def _end_blocked_exclusives(self, reason: str, offer_ids: list[str]) -> None:
         """End the partner's agreements on the offers it is now blocked from (all, if none).
@@ -1117,7 +1122,7 @@ class PartnerLifecycleWorkflow:
         signal = PartnerBlocked(reason=reason, offer_ids=offer_ids)
         for held in exclusives.agreements:
             if signal.covers(held.offer_id):
-                await self._signal_agreement(held.workflow_id, "partner_blocked", signal)
+                await self._signal_agreement(held.workflow_id, SignalName.PARTNER_BLOCKED, signal)
 
     async def _find_exclusives(self, purpose: str) -> PartnerExclusives:
         s = self.state
@@ -1129,7 +1134,7 @@ class PartnerLifecycleWorkflow:
         )
         return exclusives
 
-    async def _signal_agreement(self, workflow_id: str, name: str, arg: BaseModel) -> None:
+    async def _signal_agreement(self, workflow_id: str, name: SignalName, arg: BaseModel) -> None:
         try:
             await workflow.get_external_workflow_handle(workflow_id).signal(name, arg)
         except FailureError as error:
