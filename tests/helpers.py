@@ -131,14 +131,18 @@ async def replay(
     return len(histories)
 
 
-async def skip_to_a_months_first(env: WorkflowEnvironment, hour: int = 2) -> datetime:
-    """Skip the test server's clock to `hour`:00 UTC on the 1st of the next month, when the
-    review Schedules fire, and return it: a review of the month just ended then covers the
-    days just before now, whatever the date the suite runs on."""
+def first_of_next_month(after: datetime) -> datetime:
+    """02:00 UTC on the first of the month after `after`: when the review Schedules fire."""
+    month = after.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return ReviewPeriod.starting(ReviewCadence.MONTHLY, month).end.replace(hour=2)
+
+
+async def skip_to_a_months_first(env: WorkflowEnvironment) -> datetime:
+    """Skip the test server's clock to 02:00 UTC on the 1st of the next month, when the review
+    Schedules fire, and return it: a review of the month just ended then covers the days just
+    before now, whatever the date the suite runs on."""
     now = await env.get_current_time()
-    this_month = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, now).end
-    first = ReviewPeriod.starting(ReviewCadence.MONTHLY, this_month).end.replace(hour=hour)
-    await env.sleep(first - now)
+    await env.sleep(first_of_next_month(now) - now)
     return await env.get_current_time()
 
 

@@ -44,17 +44,10 @@ pytestmark = pytest.mark.both_databases  # the processes on each backend: a smok
 
 
 @pytest.fixture
-def database_url(db: Database) -> str:
-    return db.engine.url.render_as_string(hide_password=False)
-
-
-@pytest.fixture
-async def dev_temporal(
-    dev_server_config: DevConfig, db: Database, database_url: str
-) -> AsyncIterator[dict[str, str]]:
-    """What the processes need to reach the Temporal dev server, with a worker on the test
-    database: the time-skipping server cannot take update-with-start from a second process's
-    client."""
+async def variables(dev_server_config: DevConfig, db: Database) -> AsyncIterator[dict[str, str]]:
+    """What the processes need to reach the Temporal dev server and the test's database, with
+    a worker on that database: the time-skipping server cannot take update-with-start from a
+    second process's client."""
     async with (
         dev_server_for_workers(dev_server_config, db) as server,
         build_worker(server.client, db, task_queue=server.task_queue),
@@ -63,9 +56,8 @@ async def dev_temporal(
 
 
 async def test_a_provider_created_on_the_command_line_enrolls_over_http(
-    tmp_path: Path, db, database_url, dev_temporal
+    tmp_path: Path, db, variables
 ):
-    variables = dev_temporal
     # A name of the test's own: the dev server, and so the partner's workflow ID, is shared.
     suffix = uuid.uuid4().hex[:6]
     created = Command(

@@ -38,7 +38,7 @@ from models.program import ProgramSettings
 from models.review import ReviewCadence, ReviewPeriod, review_id
 from models.schema import ProgramReview
 from services.providers import issue_key
-from tests.helpers import Program, replay_histories
+from tests.helpers import Program, first_of_next_month, replay_histories
 from tests.workers.dev_temporal import DevTemporal, await_listed, dev_temporal
 from workers.cli import app
 from workers.demo_data import SLIPPING, OrderProfile
@@ -80,11 +80,7 @@ def next_monthly_review(now: datetime) -> datetime:
     """02:00 UTC on the 1st: this month's until it has passed (its first two hours), else the
     next month's."""
     this_month = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, now).end.replace(hour=2)
-    if now < this_month:
-        return this_month
-    return ReviewPeriod.starting(ReviewCadence.MONTHLY, this_month.replace(hour=0)).end.replace(
-        hour=2
-    )
+    return this_month if now < this_month else first_of_next_month(now)
 
 
 async def test_ensure_creates_both_schedules_once_and_leaves_a_paused_one_paused(

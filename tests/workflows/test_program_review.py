@@ -12,7 +12,7 @@ from models.program import GOLD_DEFAULTS, ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewPeriod, ReviewRequest
 from models.schema import ProgramReview, ReviewSnapshot
 from services.program import ProgramChange, change_program
-from tests.helpers import Program, wait_for_state
+from tests.helpers import Program, first_of_next_month, wait_for_state
 from workers.demo_data import SLIPPING, WEAK, OrderProfile, generate_orders
 from workers.review_client import ReviewRejected
 
@@ -131,12 +131,6 @@ YEAR_PROGRAM = ProgramSettings(
     grace_period_days=45,
     gold=GOLD_DEFAULTS.model_copy(update={"min_revenue": 5_000}),
 )
-
-
-def first_of_next_month(after: datetime) -> datetime:
-    """02:00 UTC on the first of the month after `after`: when the review Schedules fire."""
-    month = after.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return ReviewPeriod.starting(ReviewCadence.MONTHLY, month).end.replace(hour=2)
 
 
 async def start_before_a_quarters_last_month(program: Program) -> None:
