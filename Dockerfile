@@ -9,12 +9,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY models models
-COPY workflows workflows
+COPY migrations migrations
+COPY runtime runtime
+COPY store store
+COPY services services
 COPY activities activities
+COPY workflows workflows
+COPY clients clients
 COPY workers workers
 COPY api api
-COPY services services
-COPY migrations migrations
+COPY devstack devstack
+COPY cli cli
 RUN pip install . && useradd --system --uid 10001 --home-dir /app partnerflow
 
 USER partnerflow

@@ -10,8 +10,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.idempotent import insert_once
-from activities.metrics import window_metrics
-from activities.offers import ON_PREFERRED_LIST, sync_offer_grants
 from models.agreement import AgreementKind, AgreementStatus, OfferSnapshot
 from models.agreement_records import (
     AgreementEventRecord,
@@ -43,6 +41,8 @@ from models.schema import (
     Provider,
     Reseller,
 )
+from store.metrics import window_metrics
+from store.offer_access import ON_PREFERRED_LIST, sync_offer_grants
 
 
 class AgreementRefused(ApplicationError):

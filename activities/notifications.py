@@ -26,7 +26,6 @@ from activities.channels import DeliveryRefused, LogChannel, NotificationChannel
 from activities.counters import count_notification
 from activities.email_channel import SmtpChannel
 from activities.heartbeat import heartbeating
-from activities.messages import render_message
 from activities.webhook_channel import WebhookChannel
 from models.contract import ActivityName
 from models.database import Database
@@ -47,8 +46,9 @@ from models.notifications import (
     Recipient,
 )
 from models.schema import Notification, PartnerContactRow, Provider, Reseller, utcnow
-from services.delivery import configured_channel, delivery_settings
-from services.secret_box import SecretKeyError
+from store.delivery_settings import configured_channel, delivery_settings
+from store.messages import render_message
+from store.secret_box import SecretKeyError
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,6 @@ from temporalio.exceptions import ApplicationError
 
 from activities.counters import count_transition
 from activities.idempotent import already_recorded, insert_once
-from activities.metrics import partner_metrics
-from activities.offers import apply_access_change
 from models.contract import ActivityName
 from models.database import Database
 from models.program import ProgramSettings
@@ -30,6 +28,8 @@ from models.schema import (
     Reseller,
     TransitionLogEntry,
 )
+from store.metrics import partner_metrics
+from store.offer_access import apply_access_change
 
 
 class UnknownPartyError(ApplicationError):

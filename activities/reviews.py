@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.metrics import metrics_from_row, metrics_query
 from models.contract import ActivityName
 from models.database import Database
 from models.metrics import PartnerMetrics, next_tier, window_bounds
@@ -53,6 +52,7 @@ from models.schema import (
     utcnow,
 )
 from models.standing import WAKING, Standing, decide_standing
+from store.metrics import metrics_from_row, metrics_query
 
 _INSERT_CHUNK = 5000
 MEASURES = tuple(

@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from api import agreements, delivery, health, offers, orders, partners, program, reviews, templates
 from api.deps import Services
 from api.errors import install_error_handlers
-from workers.settings import Settings
-from workers.worker import connect_temporal, open_database
+from clients.connection import connect_temporal
+from runtime.settings import Settings
+from store.database import open_database
 
 DESCRIPTION = """\
 Run a reseller partner program: enroll and steer preferred partners, send in

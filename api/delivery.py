@@ -20,10 +20,11 @@ from api.delivery_views import (
 from api.deps import ProviderDep, ServicesDep, SessionDep
 from api.partner_views import TEAM_ID, TEAM_ID_PATTERN
 from api.views import Page
+from clients.deliveries import DeliveryUnderWay
 from models.delivery import OutboxEntry, OutboxFilter, OutboxStatus
 from models.notifications import NotificationKind
 from services import delivery, outbox
-from workers.delivery_client import DeliveryUnderWay
+from store.delivery_settings import delivery_settings
 
 router = APIRouter(tags=["delivery"])
 TeamPath = Annotated[str, TEAM_ID]
@@ -35,7 +36,7 @@ NotificationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 def get_delivery(provider: ProviderDep, db: SessionDep) -> DeliveryView:
     """The channel (`log`, `email` or `webhook`) and its settings; secrets show only whether
     they are set."""
-    return DeliveryView.of(delivery.delivery_settings(db, provider))
+    return DeliveryView.of(delivery_settings(db, provider))
 
 
 @router.patch("/provider/delivery", summary="Change how the provider's messages are delivered")

@@ -11,12 +11,12 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
+from clients.agreements import Agreements
+from clients.deliveries import MessageDeliveries
+from clients.partners import PartnerPrograms
+from clients.reviews import Reviews
 from models.database import Database
 from services.providers import provider_for_key
-from workers.agreement_client import Agreements
-from workers.delivery_client import MessageDeliveries
-from workers.partner_client import PartnerPrograms
-from workers.review_client import Reviews
 
 
 @dataclass

@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError, RPCStatusCode
 
+from clients.requests import RequestRejected, WorkflowNotFound
 from services.errors import ConflictError, InputError, NotFoundError
-from services.secret_box import SecretKeyError
-from workers.workflow_requests import RequestRejected, WorkflowNotFound
+from store.secret_box import SecretKeyError
 
 BUSY_RETRY_AFTER = 5
 """Seconds a client is asked to wait before it tries a write again on a busy SQLite."""

@@ -16,8 +16,7 @@ from fastapi import APIRouter, Query
 
 from api.deps import ProviderDep, ServicesDep, SessionDep
 from api.views import Page
-from services import orders
-from services.orders import (
+from models.orders import (
     PRINTABLE,
     BatchResult,
     EventResult,
@@ -29,6 +28,7 @@ from services.orders import (
     OrderView,
     WebhookEvent,
 )
+from services import orders
 
 router = APIRouter(prefix="/provider/orders", tags=["orders"])
 

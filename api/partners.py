@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from activities.metrics import partner_metrics
 from api.deps import ProviderDep, Services, ServicesDep, SessionDep
 from api.partner_views import (
     TEAM_ID,
@@ -43,6 +42,7 @@ from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
 from models.schema import Offer, PreferredListEntry, Provider, Reseller
 from services.errors import InputError
+from store.metrics import partner_metrics
 
 router = APIRouter(prefix="/provider/partners", tags=["partners"])
 TeamPath = Annotated[str, TEAM_ID]

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from api.views import ApiModel
+from clients.review_schedules import ReviewScheduleState, ScheduleRun
 from models.review import (
     Assessment,
     FanOut,
@@ -16,7 +17,6 @@ from models.review import (
     TierFigures,
 )
 from services.reviews import ReviewRecord, SnapshotRecord
-from workers.review_schedules import ReviewScheduleState, ScheduleRun
 
 PERIOD = Field(
     default=None,

@@ -29,12 +29,12 @@ from api.review_views import (
     SnapshotView,
 )
 from api.views import Page
+from clients.review_schedules import SchedulesUnavailable, describe_schedules
+from clients.reviews import ReviewRejected
 from models.review import ReviewCadence, ReviewPeriod, ReviewRequest, review_id
 from models.standing import Standing
 from services import reviews
 from services.errors import InputError, NotFoundError
-from workers.review_client import ReviewRejected
-from workers.review_schedules import SchedulesUnavailable, describe_schedules
 
 router = APIRouter(prefix="/provider/reviews", tags=["reviews"])
 

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
-from pydantic.alias_generators import to_camel
+from pydantic import TypeAdapter
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from models.wire import ApiModel, Page
+
 T = TypeVar("T")
 
-
-class ApiModel(BaseModel):
-    """Requests refuse unknown fields; both `resellerTeamId` and `reseller_team_id` are accepted."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", from_attributes=True
-    )
-
-
-class Page(ApiModel, Generic[T]):
-    items: list[T]
-    total: int = Field(ge=0)
-    page: int = Field(ge=1)
-    page_size: int = Field(ge=1)
+__all__ = ["ApiModel", "Page", "Problem", "page_of"]
 
 
 def page_of(

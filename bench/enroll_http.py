@@ -74,6 +74,7 @@ from bench.histories import HISTORY_SAMPLE, median_segments
 from bench.report import README, print_report, update_readme
 from bench.server_metrics import scrape
 from bench.stack import PROFILE_PATH, parse_server_timing
+from devstack.demo_data import GOOD, SLIPPING, WEAK, add_offer, add_reseller, generate_orders
 from models.contract import (
     TASK_QUEUE,
     partner_workflow_id,
@@ -83,8 +84,7 @@ from models.offers import Visibility
 from models.program import Tier
 from models.schema import Notification, PreferredListEntry
 from services.providers import create_provider
-from workers.demo_data import GOOD, SLIPPING, WEAK, add_offer, add_reseller, generate_orders
-from workers.worker import open_database
+from store.database import open_database
 
 PREFERRED = "/provider/partners/preferred"
 PROVIDER_ID = "bench"

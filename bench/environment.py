@@ -35,11 +35,11 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from bench.figures import BenchError
+from clients.connection import register_search_attributes
+from devstack.binaries import find_binary
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
 from models.database import normalize_url
-from workers.binaries import find_binary
-from workers.temporal_client import register_search_attributes
-from workers.worker import display_url
+from store.database import display_url
 
 STACK_START_TIMEOUT = 60.0
 

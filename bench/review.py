@@ -19,7 +19,7 @@ review reads is the one real partner workflows wrote. Then, with the worker idle
    trivial workflows as the review will nominate, as many in flight as the
    fan-out keeps (bench/floor.py, worked by a worker in this process);
 4. the review: `ProgramReviewWorkflow` started as the product starts it
-   (workers/review_client.py), timed from the start to its result, with the
+   (clients/reviews.py), timed from the start to its result, with the
    worker's peak memory (VmHWM, reset just before), each process's CPU, the
    worker's CPU profile (bench/sampler.py) and the review's own history;
 5. the woken partners: how long until every one of them has recorded its
@@ -50,7 +50,6 @@ from sqlalchemy import delete, func, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.metrics import metrics_query
 from activities.review_fanout import CONCURRENT_SIGNALS
 from activities.reviews import assess, build_report, open_review
 from bench.environment import (
@@ -75,6 +74,8 @@ from bench.report import README, write_block
 from bench.review_report import README_BEFORE, ReviewResults, block_key, markdown, print_report
 from bench.review_seed import PROVIDER_ID, SeedPlan, plan_resellers, seed_database
 from bench.server_metrics import scrape
+from clients.partners import PartnerPrograms
+from clients.reviews import Reviews
 from models.contract import TASK_QUEUE
 from models.database import Database
 from models.notifications import NotificationKind
@@ -83,9 +84,8 @@ from models.review import OpenReview, ReviewCadence, ReviewRequest
 from models.schema import Notification, PreferredListEntry, ProgramReview, ReviewSnapshot
 from models.schema import TransitionLogEntry as Transition
 from models.standing import Standing
-from workers.partner_client import PartnerPrograms
-from workers.review_client import Reviews
-from workers.worker import open_database
+from store.database import open_database
+from store.metrics import metrics_query
 
 CONCURRENT_ENROLLMENTS = 32
 MAX_PARTNERS = 1500

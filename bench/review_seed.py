@@ -11,7 +11,7 @@ off the list that newly qualify. Everyone else stays where it is: most resellers
 are not partners and do not qualify (too few orders, or short of a quality bar).
 
 Outcomes inside the review's metrics window are dealt from exact counts (as
-workers/demo_data.py does) rather than drawn, so each reseller's rates land on
+devstack/demo_data.py does) rather than drawn, so each reseller's rates land on
 the side of a threshold its role says, whatever the sample size.
 
 The orders go in fast: PostgreSQL's COPY (psycopg 3) and SQLite's executemany
@@ -34,6 +34,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from bench.figures import BenchError
+from devstack.demo_data import add_offer
 from models.database import Database
 from models.partner import PartnerStatus
 from models.program import ProgramSettings, Tier
@@ -41,7 +42,6 @@ from models.review import ReviewCadence, ReviewPeriod
 from models.schema import Order
 from models.standing import WAKING, Standing
 from services.providers import create_provider
-from workers.demo_data import add_offer
 
 PROVIDER_ID = "review-bench"
 ENTRY_OFFER, HIGH_END_OFFER = "review-internet", "review-business"

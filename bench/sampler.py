@@ -20,7 +20,19 @@ from typing import Any
 SAMPLE_INTERVAL = 0.007
 """Seconds between samples: off the 10 ms rhythm of timers, cheap enough to leave on."""
 _REPO = str(Path(__file__).resolve().parents[1])
-_OWN_CODE = ("activities", "workflows", "api", "models", "services", "workers")
+_OWN_CODE = (
+    "activities",
+    "workflows",
+    "api",
+    "models",
+    "services",
+    "workers",
+    "clients",
+    "cli",
+    "devstack",
+    "runtime",
+    "store",
+)
 STACK_LIMIT = 400
 OTHER = "other Python"
 

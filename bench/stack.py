@@ -36,12 +36,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.app import create_app
 from api.deps import Services
 from bench.sampler import CpuSampler
+from clients.connection import connect
+from clients.partners import PartnerPrograms
 from models.contract import TASK_QUEUE
 from models.database import Database
 from models.partner import EnrollmentRequest, PartnerState
-from workers.partner_client import PartnerPrograms
-from workers.temporal_client import connect
-from workers.worker import open_database, running_worker
+from store.database import open_database
+from workers.worker import running_worker
 
 PROFILE_PATH = "/_bench/profile/"
 

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from models.orders import OrderStatus
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -35,18 +37,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ORDER_STATUSES = (
-    "pending",
-    "submitted_to_provider",
-    "accepted",
-    "rejected",
-    "scheduled",
-    "in_progress",
-    "completed",
-    "active",
-    "cancelled",
-    "failed",
-)
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -4,7 +4,7 @@ read and change them.
 Secrets are stored for the worker, which needs them in the clear to log in to
 the mail server and to sign webhooks; they are never shown back, except a
 webhook signing secret once, in the answer that made it. They are stored
-encrypted under PARTNERFLOW_SECRET_KEY (services.secret_box) and decrypted
+encrypted under PARTNERFLOW_SECRET_KEY (store.secret_box) and decrypted
 here only, so every reader gets them in the clear and no writer can store
 one in plain text.
 """
@@ -23,7 +23,12 @@ from models.delivery import ChannelKind, DeliveryChange, DeliverySettings, Partn
 from models.program import Frozen
 from models.schema import DeliverySettingsRow, PartnerContactRow, Provider, Reseller, utcnow
 from services.errors import ConflictError, NotFoundError
-from services.secret_box import SecretBox, is_sealed, required_box
+from store.delivery_settings import (
+    SMTP_PASSWORD,
+    WEBHOOK_SECRET,
+    delivery_settings,
+)
+from store.secret_box import SecretBox, is_sealed, required_box
 
 SECRET_PREFIX = "whsec_"
 
@@ -59,53 +64,11 @@ def _require_provider(session: Session, provider_id: str) -> None:
         raise NotFoundError(f"unknown provider {provider_id!r}")
 
 
-SMTP_PASSWORD = "the SMTP password"
-WEBHOOK_SECRET = "the webhook signing secret"
-
-
-def _opened(stored: str | None, what: str, provider_id: str) -> SecretStr | None:
-    """A stored secret in the clear: decrypted, or a legacy plain-text value as it is."""
-    if stored is None:
-        return None
-    named = f"{what} of provider {provider_id}"
-    if not is_sealed(stored):
-        return SecretStr(stored)
-    return SecretStr(required_box(f"read {named}").open(stored, named))
-
-
 def _sealed(box: SecretBox | None, value: SecretStr | None) -> str | None:
     if value is None:
         return None
     assert box is not None, "required by _store for every secret it stores"
     return box.seal(value.get_secret_value())
-
-
-def delivery_settings(session: Session, provider_id: str) -> DeliverySettings:
-    """The provider's settings, secrets included (decrypted); the log channel where none are
-    stored. A secret that the configured keys cannot decrypt raises SecretKeyError, whose
-    message names it and the cause, never its value."""
-    row = session.get(DeliverySettingsRow, provider_id)
-    if row is None:
-        return DeliverySettings()
-    return DeliverySettings(
-        channel=ChannelKind(row.channel),
-        smtp_host=row.smtp_host,
-        smtp_port=row.smtp_port,
-        smtp_security=row.smtp_security,
-        smtp_username=row.smtp_username,
-        smtp_password=_opened(row.smtp_password, SMTP_PASSWORD, provider_id),
-        from_address=row.from_address,
-        provider_email=row.provider_email,
-        provider_webhook_url=row.provider_webhook_url,
-        webhook_secret=_opened(row.webhook_secret, WEBHOOK_SECRET, provider_id),
-        updated_at=row.updated_at,
-    )
-
-
-def configured_channel(session: Session, provider_id: str) -> ChannelKind:
-    """The provider's channel, read without its secrets."""
-    row = session.get(DeliverySettingsRow, provider_id)
-    return ChannelKind(row.channel) if row is not None else ChannelKind.LOG
 
 
 def new_webhook_secret() -> str:

@@ -21,11 +21,11 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.offers import sync_offer_grants, visible_offer_ids
 from models.offers import AccessSource, Visibility
 from models.program import Frozen, Printable, ProgramSettings, Tier
 from models.schema import Agreement, Offer, OfferAccess, Provider, Reseller
 from services.errors import ConflictError, InputError, NotFoundError
+from store.offer_access import sync_offer_grants, visible_offer_ids
 
 OfferId = Annotated[
     str,

@@ -16,18 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from activities.message_samples import SAMPLE_FACTS, sample_context, variants
-from activities.message_variables import message_variables
-from activities.messages import (
-    TemplateOverride,
-    current_override,
-    default_source,
-    message_facts,
-    override_in_force,
-    render_variables,
-)
-from activities.metrics import partner_metrics
-from activities.template_engine import TemplateProblem
 from models.database import Database
 from models.metrics import failed, next_tier
 from models.notifications import NotificationContext, NotificationKind
@@ -37,6 +25,18 @@ from models.schema import MessageTemplateVersion, PreferredListEntry, Provider, 
 from models.standing import retention_check
 from models.templates import MAX_TEMPLATE_CHARS, TemplatePart
 from services.errors import ConflictError, InputError, NotFoundError
+from store.message_samples import SAMPLE_FACTS, sample_context, variants
+from store.message_variables import message_variables
+from store.messages import (
+    TemplateOverride,
+    current_override,
+    default_source,
+    message_facts,
+    override_in_force,
+    render_variables,
+)
+from store.metrics import partner_metrics
+from store.template_engine import TemplateProblem
 
 Source = Annotated[str, Field(max_length=MAX_TEMPLATE_CHARS), AfterValidator(storable)] | None
 """A template's text: no longer than a provider may save, storable on any backend."""

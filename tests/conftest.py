@@ -16,13 +16,13 @@ from sqlalchemy.engine import make_url
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from clients.connection import register_search_attributes
+from clients.partners import PartnerPrograms
+from devstack.binaries import find_binary
 from migrations.runner import upgrade_database
 from models.database import Database, make_engine
-from services.secret_box import SECRET_KEY_VARIABLE, new_key
+from store.secret_box import SECRET_KEY_VARIABLE, new_key
 from tests.helpers import TrackedAgreements, TrackedPrograms, TrackedReviews, replay_histories
-from workers.binaries import find_binary
-from workers.partner_client import PartnerPrograms
-from workers.temporal_client import register_search_attributes
 from workers.wiring import build_worker
 
 # pytest-xdist gives its workers COLUMNS=80, and a Rich console made at import would keep that

@@ -18,8 +18,17 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from activities.metrics import partner_metrics
-from activities.offers import visible_offer_ids
+from clients.agreements import Agreements
+from clients.partners import PartnerPrograms
+from clients.requests import poll_until
+from clients.reviews import Reviews
+from devstack.demo_data import (
+    OrderProfile,
+    add_offer,
+    add_provider,
+    add_reseller,
+    generate_orders,
+)
 from models.agreement import AgreementRequest, AgreementState
 from models.contract import agreement_workflow_id, partner_workflow_id
 from models.database import Database
@@ -36,18 +45,9 @@ from models.schema import (
     PreferredListEntry,
     TransitionLogEntry,
 )
-from workers.agreement_client import Agreements
-from workers.demo_data import (
-    OrderProfile,
-    add_offer,
-    add_provider,
-    add_reseller,
-    generate_orders,
-)
-from workers.partner_client import PartnerPrograms
-from workers.review_client import Reviews
+from store.metrics import partner_metrics
+from store.offer_access import visible_offer_ids
 from workers.wiring import WORKFLOWS
-from workers.workflow_requests import poll_until
 
 INCOMPLETE = OrderProfile(orders_per_month=14, acceptance=0.99, completion=0.6, rating=4.8)
 """Below silver on completion alone, whatever orders its seed draws: SLIPPING's completion of

@@ -1,1 +1,1 @@
-"""Processes and wiring: the worker, the CLI, the local stack."""
+"""The worker process: every workflow and activity wired onto the task queue."""

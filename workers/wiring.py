@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -18,10 +17,11 @@ from activities.offers import OfferAccessActivities
 from activities.partners import PartnerRecordActivities
 from activities.review_fanout import ReviewFanOutActivities
 from activities.reviews import ReviewActivities
+from clients.partners import PartnerPrograms
 from models.contract import TASK_QUEUE
 from models.database import Database
+from runtime.signals import SHUTDOWN_GRACE
 from workers.bytecode import cache_bytecode, workflow_sources
-from workers.partner_client import PartnerPrograms
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
 from workflows.message_delivery import MessageDeliveryWorkflow
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
@@ -34,8 +34,6 @@ WORKFLOWS: Sequence[type] = (
     MessageDeliveryWorkflow,
 )
 ACTIVITY_THREADS = 32
-SHUTDOWN_GRACE = timedelta(seconds=20)
-"""How long in-flight activities may run on after SIGTERM; compose allows 30 s to stop."""
 
 
 def build_activities(

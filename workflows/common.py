@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -29,10 +29,6 @@ class InvalidRequest(ApplicationError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, type="InvalidRequest", non_retryable=True)
-
-
-def day(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value else "n/a"
 
 
 async def run_activity(

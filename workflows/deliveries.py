@@ -22,7 +22,6 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import run_activity
-from workflows.summaries import notification_summary, one_line
 
 with workflow.unsafe.imports_passed_through():
     from models.contract import (
@@ -39,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         OutboxStatus,
     )
     from models.notifications import NotificationReceipt, NotificationRequest
+    from models.summaries import notification_summary, one_line
 
 PATCH_DELIVERY_APART = "delivery-apart-from-recording"
 """Runs from this patch on record messages under the lock and deliver them on the side."""

@@ -18,9 +18,8 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.common import InvalidRequest, day, run_activity
+from workflows.common import InvalidRequest, run_activity
 from workflows.deliveries import Deliveries
-from workflows.summaries import one_line
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -75,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
     from models.partner import ActorKind
     from models.program import Tier
     from models.records import PartnerRef
+    from models.summaries import day, one_line
 
 PATCH_PROVIDER_TOLD_OF_END = "provider-told-of-end"
 """Runs from this patch on tell the provider too when an agreement ends without its action."""

@@ -14,12 +14,12 @@ from temporalio import workflow
 
 from workflows.common import run_activity
 from workflows.deliveries import deliver, event_of
-from workflows.summaries import one_line
 
 with workflow.unsafe.imports_passed_through():
     from models.contract import MESSAGE_DELIVERY_WORKFLOW, ActivityName
     from models.delivery import DeliveryOutcome, DeliveryRequest, MessageDeliveryInput
     from models.notifications import NotificationReceipt
+    from models.summaries import one_line
 
 
 @workflow.defn(name=MESSAGE_DELIVERY_WORKFLOW)

@@ -18,17 +18,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, FailureError
 
 from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, InvalidRequest, run_activity
-from workflows.common import day as _day
 from workflows.deliveries import Deliveries
-from workflows.summaries import (
-    by,
-    metrics_summary,
-    offer_access_summary,
-    one_line,
-    partner_details,
-    standing,
-    transition_summary,
-)
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -100,6 +90,16 @@ with workflow.unsafe.imports_passed_through():
         TransitionRecord,
     )
     from models.standing import Standing, decide_standing, retention_check
+    from models.summaries import (
+        by,
+        day,
+        metrics_summary,
+        offer_access_summary,
+        one_line,
+        partner_details,
+        standing,
+        transition_summary,
+    )
 
 PATCH_FIRST_REQUEST_DECIDES = "first-request-decides"
 """Runs from this patch on let the starting request finish, and end if it was refused."""
@@ -229,19 +229,19 @@ class PartnerLifecycleWorkflow:
             at = s.scheduled_enrollment.effective_date
             tier = s.scheduled_enrollment.tier.value
             return _Deadline(
-                "effective_date", at, f"enroll {s.reseller_team_id} as {tier} on {_day(at)}"
+                "effective_date", at, f"enroll {s.reseller_team_id} as {tier} on {day(at)}"
             )
         if s.status is PartnerStatus.AT_RISK and s.grace_deadline:
             return _Deadline(
                 "grace",
                 s.grace_deadline,
-                f"grace period of {s.reseller_team_id} ends {_day(s.grace_deadline)}: "
+                f"grace period of {s.reseller_team_id} ends {day(s.grace_deadline)}: "
                 "a last metric check, then recovery or removal",
             )
         if s.status is PartnerStatus.CANDIDATE and s.candidate_since and s.program:
             at = s.candidate_since + timedelta(days=s.program.candidate_lapse_days)
             return _Deadline(
-                "lapse", at, f"candidacy of {s.reseller_team_id} lapses {_day(at)} unless approved"
+                "lapse", at, f"candidacy of {s.reseller_team_id} lapses {day(at)} unless approved"
             )
         return None
 
@@ -317,7 +317,7 @@ class PartnerLifecycleWorkflow:
         if s.scheduled_enrollment and s.scheduled_enrollment != request:
             raise InvalidRequest(
                 f"{s.reseller_team_id} already has an enrollment scheduled for "
-                f"{_day(s.scheduled_enrollment.effective_date)}"
+                f"{day(s.scheduled_enrollment.effective_date)}"
             )
 
     @workflow.update(name=UpdateName.FLAG_AT_RISK)
@@ -347,7 +347,7 @@ class PartnerLifecycleWorkflow:
         s = self.state
         if s.status is PartnerStatus.AT_RISK:
             raise InvalidRequest(
-                f"{s.reseller_team_id} is already at risk until {_day(s.grace_deadline)}; "
+                f"{s.reseller_team_id} is already at risk until {day(s.grace_deadline)}; "
                 "change the grace deadline instead"
             )
         if s.status is not PartnerStatus.PREFERRED:
@@ -367,8 +367,7 @@ class PartnerLifecycleWorkflow:
             await self._transition(
                 PartnerStatus.AT_RISK,
                 s.tier,
-                f"grace period {verb} from {_day(old)} to {_day(request.deadline)}: "
-                f"{request.reason}",
+                f"grace period {verb} from {day(old)} to {day(request.deadline)}: {request.reason}",
                 ActorKind.PROVIDER,
                 request.requested_by,
             )
@@ -393,11 +392,11 @@ class PartnerLifecycleWorkflow:
         if not earliest <= request.deadline <= latest:
             raise InvalidRequest(
                 f"the grace period must last {GRACE_PERIOD_MIN_DAYS}-{GRACE_PERIOD_MAX_DAYS} days "
-                f"from {_day(s.at_risk_since)}: the deadline must fall between {_day(earliest)} "
-                f"and {_day(latest)}, got {_day(request.deadline)}"
+                f"from {day(s.at_risk_since)}: the deadline must fall between {day(earliest)} "
+                f"and {day(latest)}, got {day(request.deadline)}"
             )
         if request.deadline <= workflow.now():
-            raise InvalidRequest(f"the new deadline {_day(request.deadline)} is already past")
+            raise InvalidRequest(f"the new deadline {day(request.deadline)} is already past")
 
     @workflow.update(name=UpdateName.CHANGE_TIER)
     async def change_tier(self, request: TierChange) -> PartnerState:
@@ -860,7 +859,7 @@ class PartnerLifecycleWorkflow:
             s.tier,
             f"{reason}"
             + (f" ({detail})" if detail else "")
-            + f"; grace until {_day(s.grace_deadline)}",
+            + f"; grace until {day(s.grace_deadline)}",
             actor,
             actor_id,
         )
@@ -884,7 +883,7 @@ class PartnerLifecycleWorkflow:
         if await self._recover_if_met(metrics, context.program, ActorKind.TIMER, "grace-deadline"):
             return
         await self._remove(
-            f"grace period ended on {_day(self.state.grace_deadline)} without recovery",
+            f"grace period ended on {day(self.state.grace_deadline)} without recovery",
             failed(self._retention_check(metrics, context.program)),
             ActorKind.TIMER,
             "grace-deadline",

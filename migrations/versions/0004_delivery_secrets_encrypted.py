@@ -1,6 +1,6 @@
 """delivery secrets encrypted: webhook_secret as text
 
-A webhook signing secret is now stored as a Fernet token (services.secret_box), longer than
+A webhook signing secret is now stored as a Fernet token (store.secret_box), longer than
 the 200 characters the column held. Upgrading encrypts nothing: plain-text secrets still
 read, and `partnerflow secrets reencrypt` (or their next write) encrypts them, with the key
 that the migration does not need. Downgrading decrypts them back to plain text, which the

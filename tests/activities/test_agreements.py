@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from temporalio.testing import ActivityEnvironment
 
 from activities.agreements import AgreementActivities, AgreementRefused
-from activities.offers import apply_access_change, visible_offer_ids
+from devstack.demo_data import add_offer, add_provider, add_reseller
 from models.agreement import (
     AgreementEvent,
     AgreementEventKind,
@@ -60,7 +60,7 @@ from models.schema import (
     Order,
     PreferredListEntry,
 )
-from workers.demo_data import add_offer, add_provider, add_reseller
+from store.offer_access import apply_access_change, visible_offer_ids
 
 PROVIDER = "acme"
 OTHER_PROVIDER = "globex"

@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.notifications import REFUSED_TYPE, NotificationActivities
+from devstack.demo_data import add_provider, add_reseller
 from models.database import Database
 from models.delivery import (
     ChannelKind,
@@ -32,7 +33,6 @@ from models.program import Tier
 from models.schema import Notification, utcnow
 from services.delivery import change_delivery, set_partner_contact
 from tests.receivers import WebhookReceiver, mail_server, webhook_receiver
-from workers.demo_data import add_provider, add_reseller
 
 PROVIDER = "acme"
 TEAMS = ("team-a", "team-b", "team-c")

@@ -10,10 +10,8 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.message_samples import sample_context, sample_variables, variants
-from activities.message_variables import MessageFacts, message_variables
-from activities.messages import TemplateOverride, render, render_variables
 from activities.notifications import NotificationActivities
+from devstack.demo_data import add_offer, add_provider, add_reseller
 from models.database import Database
 from models.metrics import CriterionResult, PartnerMetrics
 from models.notifications import NotificationContext, NotificationKind, NotificationRequest
@@ -22,8 +20,10 @@ from models.program import ProgramSettings, Tier
 from models.schema import MessageTemplateVersion, Notification
 from models.templates import CATALOGUE, VARIABLES
 from services.templates import TemplateChange, save_template
+from store.message_samples import sample_context, sample_variables, variants
+from store.message_variables import MessageFacts, message_variables
+from store.messages import TemplateOverride, render, render_variables
 from tests.activities.test_notifications import RecordingChannel
-from workers.demo_data import add_offer, add_provider, add_reseller
 
 PROVIDER = "acme"
 TEAM = "team-northwind"

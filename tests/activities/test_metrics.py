@@ -15,18 +15,13 @@ from decimal import Decimal
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.metrics import (
-    MetricsActivities,
-    metrics_from_row,
-    metrics_query,
-    partner_metrics,
-    whole_months_between,
-)
+from activities.metrics import MetricsActivities
+from devstack.demo_data import add_offer, add_provider, add_reseller
 from models.database import Database
 from models.metrics import PartnerMetrics
 from models.records import MetricsRequest
 from models.schema import Order
-from workers.demo_data import add_offer, add_provider, add_reseller
+from store.metrics import metrics_from_row, metrics_query, partner_metrics, whole_months_between
 
 AS_OF = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 WINDOW_DAYS = 90

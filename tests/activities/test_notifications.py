@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
-from activities.messages import render
 from activities.notifications import NotificationActivities
+from devstack.demo_data import add_provider, add_reseller
 from models.agreement import AgreementKind, Scorecard, ScorecardKind
 from models.database import Database
 from models.delivery import OutgoingMessage
@@ -27,7 +27,7 @@ from models.notifications import (
 from models.partner import IssueSeverity
 from models.program import Tier
 from models.schema import Notification
-from workers.demo_data import add_provider, add_reseller
+from store.messages import render
 
 PROVIDER = "acme"
 RESELLER = "team-a"

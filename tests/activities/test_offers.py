@@ -6,12 +6,13 @@ import pytest
 from sqlalchemy import func, select, update
 from temporalio.testing import ActivityEnvironment
 
-from activities.offers import OfferAccessActivities, apply_access_change, visible_offer_ids
+from activities.offers import OfferAccessActivities
+from devstack.demo_data import add_offer, add_provider, add_reseller
 from models.database import Database
 from models.offers import AccessSource, OfferAccessChange, OfferAccessResult, Visibility
 from models.program import Tier
 from models.schema import Offer, OfferAccess, OfferBlock
-from workers.demo_data import add_offer, add_provider, add_reseller
+from store.offer_access import apply_access_change, visible_offer_ids
 
 ACME = "acme"
 GLOBEX = "globex"

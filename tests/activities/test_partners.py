@@ -10,12 +10,12 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.partners import PartnerRecordActivities
+from devstack.demo_data import add_provider, add_reseller
 from models.database import Database
 from models.partner import ActorKind, Note, NoteKind, PartnerStatus, Transition
 from models.program import ProgramSettings, Tier
 from models.records import NoteRecord, PartnerRef, TransitionRecord
 from models.schema import PartnerNote, PreferredListEntry, TransitionLogEntry
-from workers.demo_data import add_provider, add_reseller
 
 PROVIDER = "acme"
 RESELLER = "team-a"

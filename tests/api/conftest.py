@@ -12,11 +12,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.deps import Services
+from clients.partners import PartnerPrograms
 from models.database import Database
 from models.program import ProgramSettings
 from services.providers import issue_key
 from tests.helpers import Program
-from workers.partner_client import PartnerPrograms
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from devstack.demo_data import GOOD
 from tests.api.conftest import ProviderApi
-from workers.demo_data import GOOD
 
 AGREEMENTS = "/provider/agreements"
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from clients.requests import poll_until
+from devstack.demo_data import GOOD
 from tests.api.conftest import ProviderApi
 from tests.api.test_partners import enroll
 from tests.helpers import replay_histories
 from tests.receivers import WebhookRequest, webhook_receiver
-from workers.demo_data import GOOD
-from workers.workflow_requests import poll_until
 
 DELIVERY = "/provider/delivery"
 NOTIFICATIONS = "/provider/notifications"

@@ -20,10 +20,10 @@ from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
 from api.deps import Services
+from api.server import running_api
+from devstack.demo_data import GOOD
 from tests.api.conftest import ProviderApi
 from tests.workers.processes import free_port
-from workers.api_server import running_api
-from workers.demo_data import GOOD
 
 EXAMPLES = int(os.environ.get("PARTNERFLOW_FUZZ_EXAMPLES", "10"))
 UNAVAILABLE_HERE = {

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
+from devstack.demo_data import GOOD, STRONG
 from models.agreement import AgreementKind, AgreementRequest, AgreementTerms, TerminationRequest
 from tests.api.conftest import ProviderApi
-from workers.demo_data import GOOD, STRONG
 
 OFFERS = "/provider/offers"
 PREFERRED = "/provider/partners/preferred"

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from devstack.demo_data import add_reseller
+from models.orders import MAX_BATCH, MAX_LISTED
 from models.schema import Order, OrderEvent
-from services.orders import MAX_BATCH, MAX_LISTED
 from tests.api.conftest import ProviderApi
-from workers.demo_data import add_reseller
 
 ORDERS = "/provider/orders"
 EVENTS = "/provider/orders/events"

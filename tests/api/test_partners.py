@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from devstack.demo_data import GOOD, SLIPPING, STRONG
 from models.partner import PartnerStatus
 from tests.api.conftest import ProviderApi
-from workers.demo_data import GOOD, SLIPPING, STRONG
 
 PREFERRED = "/provider/partners/preferred"
 

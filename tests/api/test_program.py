@@ -12,12 +12,12 @@ import pytest
 
 from api.app import create_app
 from api.deps import Services
+from devstack.demo_data import GOOD
 from models.database import Database, make_engine
 from models.partner import PartnerStatus
 from models.program import ProgramSettings
 from models.schema import ProgramVersion, Provider
 from tests.api.conftest import ProviderApi
-from workers.demo_data import GOOD
 
 PROGRAM = "/provider/program"
 VERSIONS = "/provider/program/versions"

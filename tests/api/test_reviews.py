@@ -10,13 +10,13 @@ import pytest
 
 from api.app import create_app
 from api.deps import Services
+from clients.requests import poll_until
+from devstack.demo_data import SLIPPING, WEAK, OrderProfile
 from models.partner import EnrollmentRequest
 from models.program import Tier
 from models.review import ReviewCadence, ReviewPeriod
 from models.schema import ProgramReview
 from tests.api.conftest import ProviderApi
-from workers.demo_data import SLIPPING, WEAK, OrderProfile
-from workers.workflow_requests import poll_until
 
 REVIEWS = "/provider/reviews"
 HISTORY_DAYS = 150

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from devstack.demo_data import GOOD
 from models.notifications import NotificationKind
 from tests.api.conftest import ProviderApi
-from workers.demo_data import GOOD
 
 TEMPLATES = "/provider/templates"
 WELCOME = f"{TEMPLATES}/welcome"

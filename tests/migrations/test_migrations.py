@@ -14,6 +14,7 @@ from sqlalchemy import Engine, inspect, text
 from typer.testing import CliRunner
 
 import migrations.runner
+from cli.app import app
 from migrations.runner import (
     SchemaNotCurrent,
     SchemaState,
@@ -25,11 +26,11 @@ from migrations.runner import (
     upgrade_database,
 )
 from models.schema import Base, Provider
-from services.delivery import delivery_settings, reencrypt_secrets
-from services.secret_box import SEALED_PREFIX, SECRET_KEY_VARIABLE
+from services.delivery import reencrypt_secrets
+from store.database import open_database
+from store.delivery_settings import delivery_settings
+from store.secret_box import SEALED_PREFIX, SECRET_KEY_VARIABLE
 from tests.migrations.old_databases import BASELINE, made_before_migrations
-from workers.cli import app
-from workers.worker import open_database
 
 runner = CliRunner()
 TABLES = set(Base.metadata.tables)

@@ -8,16 +8,13 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import update
 
+from devstack.demo_data import add_provider
 from models.database import Database
 from models.delivery import ChannelKind, DeliveryChange
 from models.schema import DeliverySettingsRow
-from services.delivery import (
-    change_delivery,
-    delivery_settings,
-    reencrypt_secrets,
-    rotate_webhook_secret,
-)
-from services.secret_box import (
+from services.delivery import change_delivery, reencrypt_secrets, rotate_webhook_secret
+from store.delivery_settings import delivery_settings
+from store.secret_box import (
     SEALED_PREFIX,
     SECRET_KEY_VARIABLE,
     SecretBox,
@@ -26,7 +23,6 @@ from services.secret_box import (
     SecretUnreadable,
     new_key,
 )
-from workers.demo_data import add_provider
 
 PROVIDER = "acme"
 PASSWORD = "correct-horse-battery-staple"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from activities.offers import visible_offer_ids
+from devstack.demo_data import add_offer, add_provider, add_reseller
 from models.database import Database
 from models.offers import AccessSource, Visibility
 from models.program import ProgramSettings, Tier
@@ -25,7 +25,7 @@ from services.offers import (
     reseller_offers,
     update_offer,
 )
-from workers.demo_data import add_offer, add_provider, add_reseller
+from store.offer_access import visible_offer_ids
 
 ACME = "acme"
 GLOBEX = "globex"

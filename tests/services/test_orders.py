@@ -10,19 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import TypeAdapter
 
+from devstack.demo_data import add_offer, add_provider, add_reseller
 from models.database import Database
+from models.orders import AnyOrderEvent, BatchResult, EventResult, OrderItem, OrderStatus, Outcome
 from models.schema import ORDER_STATUSES, Order
-from services.orders import (
-    AnyOrderEvent,
-    BatchResult,
-    EventResult,
-    OrderItem,
-    OrderStatus,
-    Outcome,
-    apply_event,
-    upsert_orders,
-)
-from workers.demo_data import add_offer, add_provider, add_reseller
+from services.orders import apply_event, upsert_orders
 
 PROVIDER = "acme"
 OFFER = "acme-fiber"

@@ -7,6 +7,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState
 
 from activities.partners import load_context
+from devstack.demo_data import add_provider, add_reseller
 from models.database import Database
 from models.program import ProgramSettings
 from models.records import PartnerRef
@@ -21,7 +22,6 @@ from services.program import (
     program_history,
 )
 from services.providers import create_provider
-from workers.demo_data import add_provider, add_reseller
 
 SEEDED = "seeded"
 """A provider written by seeding code: settings in force, no version recorded."""

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from typer.testing import CliRunner, Result
 
+from cli.app import app
 from models.database import Database
-from workers.cli import app
 
 runner = CliRunner()
 Invoke = Callable[..., Result]

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from devstack.dev_server import DevConfig, await_dev_server, spawn_dev_server, stop_dev_server
 from tests.workers.processes import free_port
-from workers.dev_server import DevConfig, await_dev_server, spawn_dev_server, stop_dev_server
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from temporalio.client import Client
 
+from clients.requests import poll_until
+from clients.reviews import Reviews
+from devstack.dev_server import DevConfig, dev_server
 from models.database import Database
-from workers.dev_server import DevConfig, dev_server
-from workers.review_client import Reviews
 from workers.wiring import build_worker
-from workers.workflow_requests import poll_until
 
 
 @dataclass

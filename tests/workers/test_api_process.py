@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
+from devstack.demo_data import add_reseller
+from devstack.dev_server import DevConfig
 from models.database import Database
 from tests.workers.dev_temporal import dev_server_for_workers
 from tests.workers.processes import Command, free_port
-from workers.demo_data import add_reseller
-from workers.dev_server import DevConfig
 from workers.wiring import build_worker
 
 START_TIMEOUT = 30

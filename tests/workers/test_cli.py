@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner, Result
 
+from cli.app import app
+from devstack.demo_data import GOOD, add_reseller
 from models.agreement import AgreementKind, AgreementRequest, AgreementTerms
 from models.partner import EnrollmentRequest
 from models.program import ProgramSettings
 from models.schema import Base
 from tests.helpers import Program
 from tests.workers.processes import free_port
-from workers.cli import app
-from workers.demo_data import GOOD, add_reseller
 
 pytestmark = pytest.mark.both_databases  # the commands' own SQL (partners, offers, templates, db)
 

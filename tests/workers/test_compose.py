@@ -13,8 +13,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
-from services.secret_box import SecretBox
-from workers.settings import Settings
+from runtime.settings import Settings
+from store.secret_box import SecretBox
 
 REPO = Path(__file__).resolve().parents[2]
 EXPECTED_SERVICES = {

@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from activities.notifications import NotificationActivities
+from clients.requests import poll_until
+from devstack.demo_data import add_provider, add_reseller
 from models.database import Database
 from models.notifications import NotificationContext, NotificationKind, NotificationRequest
 from models.program import Tier
 from models.schema import Notification
 from tests.receivers import webhook_receiver
 from tests.workers.cli_runner import cli_on
-from workers.demo_data import add_provider, add_reseller
-from workers.workflow_requests import poll_until
 
 pytestmark = pytest.mark.both_databases  # the delivery settings' and the outbox's SQL
 

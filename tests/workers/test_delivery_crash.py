@@ -11,6 +11,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from clients.partners import PartnerPrograms
+from devstack.demo_data import GOOD
 from models.database import Database
 from models.delivery import ChannelKind, DeliveryChange, PartnerContact
 from models.partner import EnrollmentRequest
@@ -20,8 +22,6 @@ from tests.helpers import Program
 from tests.receivers import WebhookRequest, webhook_receiver
 from tests.workers.dev_temporal import WorkerServer, dev_server_for_workers
 from tests.workers.processes import Command
-from workers.demo_data import GOOD
-from workers.partner_client import PartnerPrograms
 
 SECRET = "whsec_crash-test-signing-secret"
 HELD_FOR = 60.0

@@ -9,23 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-import workers.demo as demo_module
-from models.metrics import evaluate, failed, qualifying_tier
-from models.notifications import NotificationKind
-from models.partner import IssueResponse, PartnerState, PartnerStatus
-from models.program import Tier
-from models.review import ReviewPeriod, review_id
-from models.schema import (
-    Notification,
-    Offer,
-    Order,
-    PartnerNote,
-    ProgramReview,
-    Provider,
-    Reseller,
-)
-from tests.helpers import skip_to_a_months_first
-from workers.demo import (
+import devstack.demo as demo_module
+from clients.requests import poll_until
+from devstack.demo import (
     DEMO_AGREEMENTS,
     DEMO_ISSUE,
     DEMO_ISSUE_PARTNER,
@@ -41,8 +27,22 @@ from workers.demo import (
     report_demo_issue,
     run_demo_review,
 )
-from workers.demo_data import SLIPPING
-from workers.workflow_requests import poll_until
+from devstack.demo_data import SLIPPING
+from models.metrics import evaluate, failed, qualifying_tier
+from models.notifications import NotificationKind
+from models.partner import IssueResponse, PartnerState, PartnerStatus
+from models.program import Tier
+from models.review import ReviewPeriod, review_id
+from models.schema import (
+    Notification,
+    Offer,
+    Order,
+    PartnerNote,
+    ProgramReview,
+    Provider,
+    Reseller,
+)
+from tests.helpers import skip_to_a_months_first
 
 pytestmark = pytest.mark.both_databases  # the demo's SQL: loading, planning, enrolling
 

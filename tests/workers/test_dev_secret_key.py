@@ -8,9 +8,9 @@ import stat
 
 import pytest
 
-from services.secret_box import SECRET_KEY_VARIABLE, SecretBox, SecretKeyInvalid
-from workers.dev import use_dev_secret_key
-from workers.dev_server import DevConfig
+from devstack.dev_server import DevConfig
+from devstack.stack import use_dev_secret_key
+from store.secret_box import SECRET_KEY_VARIABLE, SecretBox, SecretKeyInvalid
 
 
 def test_dev_makes_a_key_once_keeps_it_and_hands_it_to_its_worker_and_api(tmp_path, monkeypatch):

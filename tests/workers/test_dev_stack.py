@@ -19,18 +19,18 @@ from urllib.parse import quote
 
 import pytest
 
-from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
-from models.review import ReviewPeriod, review_id
-from tests.workers.processes import DEV_READY, Command, dev_stack, free_port, port_open
-from workers.demo import (
+from devstack.demo import (
     DEMO_AGREEMENTS,
     DEMO_ISSUE_PARTNER,
     DEMO_PROVIDER_ID,
     DEMO_REVIEW_CADENCE,
 )
-from workers.dev import dev_metrics
-from workers.settings import Settings
-from workers.telemetry import MetricsUnavailable
+from devstack.stack import dev_metrics
+from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
+from models.review import ReviewPeriod, review_id
+from runtime.settings import Settings
+from runtime.telemetry import MetricsUnavailable
+from tests.workers.processes import DEV_READY, Command, dev_stack, free_port, port_open
 
 pytestmark = pytest.mark.dev_server  # partnerflow dev starts a dev server of its own
 

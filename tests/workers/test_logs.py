@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from workers.logs import JsonFormatter, workflow_subject
+from runtime.logs import JsonFormatter, workflow_subject
 
 
 @pytest.mark.parametrize(

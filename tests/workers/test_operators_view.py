@@ -17,6 +17,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notifications import NotificationActivities
+from clients.agreements import Agreements
+from clients.deliveries import MessageDeliveries
+from clients.partners import PartnerPrograms
+from devstack.demo import DEMO_PROVIDER_ID
+from devstack.demo_data import GOOD, SLIPPING
+from devstack.dev_server import DevConfig
 from models.agreement import AgreementKind, AgreementRequest, AgreementTerms, ReviewPeriod
 from models.contract import agreement_workflow_id, partner_workflow_id
 from models.database import Database
@@ -45,12 +51,6 @@ from services.outbox import outbox_entry
 from tests.helpers import Program
 from tests.workers.dev_temporal import DevTemporal, await_listed, dev_temporal
 from tests.workers.processes import REPO
-from workers.agreement_client import Agreements
-from workers.delivery_client import MessageDeliveries
-from workers.demo import DEMO_PROVIDER_ID
-from workers.demo_data import GOOD, SLIPPING
-from workers.dev_server import DevConfig
-from workers.partner_client import PartnerPrograms
 
 SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 """Visibility and the UI do not depend on the program database's backend."""

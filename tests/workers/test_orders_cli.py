@@ -18,19 +18,19 @@ from typer.testing import CliRunner, Result
 
 from api.app import create_app
 from api.deps import Services
+from cli.orders import orders_app
+from devstack.demo_data import add_reseller
 from models.database import Database
 from models.program import ProgramSettings
 from models.schema import Order
 from services.providers import issue_key
 from tests.helpers import Program
 from tests.workers.processes import free_port
-from workers.demo_data import add_reseller
-from workers.orders_cli import orders_app
 
 pytestmark = pytest.mark.both_databases  # the order import's SQL
 
 runner = CliRunner()
-# `partnerflow orders`, as workers/cli.py mounts it, without the rest of the CLI.
+# `partnerflow orders`, as cli/app.py mounts it, without the rest of the CLI.
 app = typer.Typer()
 app.add_typer(orders_app, name="orders")
 COLUMNS = [

@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from clients.partners import PartnerPrograms
+from clients.reviews import Reviews
+from devstack.demo_data import GOOD
 from models.database import Database
 from models.partner import PartnerStatus
 from models.program import ProgramSettings
@@ -17,9 +20,6 @@ from models.schema import ReviewSnapshot
 from tests.helpers import Program
 from tests.workers.dev_temporal import WorkerServer, dev_server_for_workers
 from tests.workers.processes import Command
-from workers.demo_data import GOOD
-from workers.partner_client import PartnerPrograms
-from workers.review_client import Reviews
 
 CANDIDATES = 40
 

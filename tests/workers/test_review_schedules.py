@@ -31,24 +31,24 @@ from typer.testing import CliRunner, Result
 
 from api.app import create_app
 from api.deps import Services
+from cli.app import app
+from clients.partners import PartnerPrograms
+from clients.requests import poll_until
+from clients.review_schedules import describe_schedules
+from clients.reviews import REVIEW_PRIORITY, schedule_id
+from devstack.demo_data import SLIPPING, OrderProfile
+from devstack.dev_server import DevConfig
 from models.database import Database
 from models.operator_queries import REVIEWS
 from models.partner import EnrollmentRequest
 from models.program import ProgramSettings
 from models.review import ReviewCadence, ReviewPeriod, review_id
 from models.schema import ProgramReview
+from runtime.settings import Settings
 from services.providers import issue_key
 from tests.helpers import Program, first_of_next_month, replay_histories
 from tests.workers.dev_temporal import DevTemporal, await_listed, dev_temporal
-from workers.cli import app
-from workers.demo_data import SLIPPING, OrderProfile
-from workers.dev_server import DevConfig
-from workers.partner_client import PartnerPrograms
-from workers.review_client import REVIEW_PRIORITY, schedule_id
-from workers.review_schedules import describe_schedules
-from workers.settings import Settings
 from workers.worker import run_worker
-from workers.workflow_requests import poll_until
 
 SOLID = OrderProfile(orders_per_month=30, acceptance=1.0, completion=1.0, rating=4.95)
 HISTORY_DAYS = 150

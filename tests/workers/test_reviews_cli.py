@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner, Result
 
+from cli.app import app
+from devstack.demo_data import SLIPPING, OrderProfile
 from models.partner import EnrollmentRequest
 from models.program import ProgramSettings
 from models.review import ReviewCadence, ReviewPeriod
 from tests.helpers import Program
 from tests.workers.processes import free_port
-from workers.cli import app
-from workers.demo_data import SLIPPING, OrderProfile
 
 pytestmark = pytest.mark.both_databases  # the SQL that reads reviews and their snapshots
 

@@ -12,6 +12,10 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from clients.partners import PartnerPrograms
+from clients.reviews import Reviews
+from devstack.demo_data import OrderProfile
+from devstack.dev_server import DevConfig
 from models.contract import partner_workflow_id
 from models.database import Database
 from models.partner import PartnerStatus
@@ -20,10 +24,6 @@ from models.review import ReviewCadence, ReviewRequest
 from tests.helpers import Program
 from tests.workers.dev_temporal import dev_server_for_workers
 from tests.workers.processes import Command
-from workers.demo_data import OrderProfile
-from workers.dev_server import DevConfig
-from workers.partner_client import PartnerPrograms
-from workers.review_client import Reviews
 
 pytestmark = pytest.mark.both_databases  # two workers writing at once: locking differs by backend
 

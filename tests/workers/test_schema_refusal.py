@@ -10,9 +10,9 @@ from sqlalchemy import text
 
 from migrations.runner import SchemaState, schema_status
 from models.database import Database
+from store.database import open_database
 from tests.migrations.old_databases import made_before_migrations
 from tests.workers.processes import Command, free_port
-from workers.worker import open_database
 
 pytestmark = pytest.mark.both_databases  # the schema checks, which read each backend's catalog
 

@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import update
 from typer.testing import Result
 
+from cli.app import app
+from devstack.demo_data import add_provider
 from models.database import Database
 from models.schema import DeliverySettingsRow
-from services.secret_box import SEALED_PREFIX, SecretBox, new_key
+from store.secret_box import SEALED_PREFIX, SecretBox, new_key
 from tests.workers.cli_runner import cli_on, runner
-from workers.cli import app
-from workers.demo_data import add_provider
 
 PROVIDER = "acme"
 

@@ -12,6 +12,9 @@ from typing import Any
 
 import pytest
 
+from clients.partners import PartnerPrograms
+from devstack.demo_data import GOOD
+from devstack.dev_server import DevConfig
 from models.contract import ActivityName, partner_workflow_id
 from models.database import Database
 from models.partner import EnrollmentRequest, PartnerStatus
@@ -19,9 +22,6 @@ from models.program import ProgramSettings
 from tests.helpers import Program
 from tests.workers.dev_temporal import dev_server_for_workers
 from tests.workers.processes import Command, free_port
-from workers.demo_data import GOOD
-from workers.dev_server import DevConfig
-from workers.partner_client import PartnerPrograms
 
 SCRAPE_TIMEOUT = 30
 

@@ -30,10 +30,10 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from devstack.demo import DEMO_PROVIDER_ID
 from models.contract import partner_workflow_id
 from models.operator_queries import AT_RISK
 from tests.workers.processes import DEV_READY, Command, dev_stack, free_port
-from workers.demo import DEMO_PROVIDER_ID
 
 pytestmark = pytest.mark.dev_server  # partnerflow dev starts a dev server of its own
 

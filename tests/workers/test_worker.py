@@ -8,15 +8,17 @@ import uuid
 
 import pytest
 
+from clients.connection import TemporalUnreachable, connect_temporal
+from clients.partners import PartnerPrograms
+from devstack.demo_data import GOOD
 from models.database import Database
 from models.partner import EnrollmentRequest, PartnerStatus
 from models.program import ProgramSettings
+from runtime.settings import Settings
+from store.database import open_database
 from tests.helpers import Program
 from tests.workers.processes import Command, free_port
-from workers.demo_data import GOOD
-from workers.partner_client import PartnerPrograms
-from workers.settings import Settings
-from workers.worker import TemporalUnreachable, connect_temporal, open_database, run_worker
+from workers.worker import run_worker
 
 pytestmark = pytest.mark.both_databases  # the worker opening and upgrading the database
 

@@ -13,6 +13,8 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
 
+from clients.requests import poll_until
+from devstack.demo_data import OrderProfile
 from models.contract import PROVIDER_ID, RESELLER_TEAM_ID, delivery_workflow_id
 from models.database import Database
 from models.delivery import (
@@ -35,9 +37,7 @@ from models.schema import Notification
 from services.delivery import change_delivery, set_partner_contact
 from tests.helpers import INCOMPLETE, Program, TrackedPrograms, replay, replay_histories
 from tests.receivers import WebhookReceiver, WebhookRequest, mail_server, webhook_receiver
-from workers.demo_data import OrderProfile
 from workers.wiring import build_worker
-from workers.workflow_requests import poll_until
 from workflows.deliveries import HAND_OVER_AFTER
 from workflows.message_delivery import MessageDeliveryWorkflow
 

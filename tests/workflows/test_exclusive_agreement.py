@@ -15,6 +15,9 @@ import pytest
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 
+from clients.agreements import AgreementNotFound, AgreementRequestRejected
+from clients.partners import PartnerPrograms
+from devstack.demo_data import GOOD, WEAK, OrderProfile, add_offer, add_reseller, generate_orders
 from models.agreement import (
     AgreementAmendment,
     AgreementKind,
@@ -40,9 +43,6 @@ from models.partner import (
 from models.program import ProgramSettings
 from models.schema import Agreement, AgreementScorecard, ExclusiveClaim, Notification, Offer
 from tests.helpers import Program, TrackedAgreements
-from workers.agreement_client import AgreementNotFound, AgreementRequestRejected
-from workers.demo_data import GOOD, WEAK, OrderProfile, add_offer, add_reseller, generate_orders
-from workers.partner_client import PartnerPrograms
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

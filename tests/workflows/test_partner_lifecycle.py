@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from clients.partners import PartnerPrograms, PartnerRequestRejected
+from devstack.demo_data import GOOD, SLIPPING, STRONG, OrderProfile
 from models.metrics import PartnerMetrics
 from models.partner import (
     AtRiskFlag,
@@ -30,8 +32,6 @@ from tests.helpers import (
     replay_histories,
     wait_for_state,
 )
-from workers.demo_data import GOOD, SLIPPING, STRONG, OrderProfile
-from workers.partner_client import PartnerPrograms, PartnerRequestRejected
 from workers.wiring import build_worker
 
 DAY = timedelta(days=1)

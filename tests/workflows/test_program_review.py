@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from clients.reviews import ReviewRejected
+from devstack.demo_data import SLIPPING, WEAK, OrderProfile, generate_orders
 from models.partner import EnrollmentRequest, PartnerStatus
 from models.program import GOLD_DEFAULTS, ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewPeriod, ReviewRequest
 from models.schema import ProgramReview, ReviewSnapshot
 from services.program import ProgramChange, change_program
 from tests.helpers import Program, first_of_next_month, wait_for_state
-from workers.demo_data import SLIPPING, WEAK, OrderProfile, generate_orders
-from workers.review_client import ReviewRejected
 
 pytestmark = pytest.mark.both_databases  # the review's batch SQL: metrics, snapshots, the report
 

@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from clients.partners import PartnerNotFound, PartnerPrograms, PartnerRequestRejected
+from devstack.demo_data import GOOD
 from models.partner import (
     BlockRequest,
     EnrollmentRequest,
@@ -21,8 +23,6 @@ from models.partner import (
 from models.program import ProgramSettings
 from models.schema import PartnerNote
 from tests.helpers import Program
-from workers.demo_data import GOOD
-from workers.partner_client import PartnerNotFound, PartnerPrograms, PartnerRequestRejected
 
 DAY = timedelta(days=1)
 

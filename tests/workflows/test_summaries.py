@@ -18,7 +18,7 @@ from models.offers import OfferAccessChange
 from models.operator_queries import GRACE_ENDS_THIS_WEEK, OPERATOR_QUERIES, RESELLER, this_week
 from models.partner import ActorKind, PartnerState, PartnerStatus, Transition
 from models.program import Tier
-from workflows.summaries import (
+from models.summaries import (
     SUMMARY_BYTES,
     notification_summary,
     offer_access_summary,

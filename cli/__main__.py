@@ -1,0 +1,5 @@
+"""`python -m cli ...` runs `partnerflow ...`."""
+
+from cli.app import app
+
+app()

@@ -1,0 +1,117 @@
+"""What every `partnerflow` command shares: its consoles, and failures turned into messages."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from api.errors import describe_errors
+from api.server import ApiPortTaken
+from clients.connection import TemporalUnreachable, connect_temporal
+from clients.requests import RequestRejected, WorkflowNotFound
+from devstack.binaries import MissingBinary
+from devstack.dev_server import DevServerError
+from migrations.runner import SchemaNotCurrent
+from runtime.settings import Settings
+from runtime.telemetry import MetricsUnavailable
+from services.errors import ConflictError, InputError, NotFoundError
+from store.database import display_url, open_database
+from store.secret_box import SecretKeyError
+
+QUERY_TIMEOUT = timedelta(seconds=15)
+
+console = Console()
+errors = Console(stderr=True)
+
+T = TypeVar("T")
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine, turning the failures a user can fix into a message and exit 1."""
+    message: str
+    try:
+        return asyncio.run(main)
+    except (
+        TemporalUnreachable,
+        DevServerError,
+        MissingBinary,
+        WorkflowNotFound,
+        RequestRejected,
+        ApiPortTaken,
+        SchemaNotCurrent,
+        MetricsUnavailable,
+        SecretKeyError,
+    ) as error:
+        message = str(error)
+    except ValidationError as error:
+        message = describe_errors(error.errors())
+    except SQLAlchemyError as error:
+        message = f"the program database failed: {error}"
+    finally:
+        # A Temporal client left for the interpreter's final teardown can crash the process
+        # (SIGSEGV/SIGABRT in the SDK's bridge, temporalio/sdk-python#300): collect it now.
+        gc.collect()
+    raise fail(message)
+
+
+@contextmanager
+def program_database() -> Iterator[Session]:
+    """One transaction on PARTNERFLOW_DATABASE_URL; a refusal or a database failure exits 1
+    with its message."""
+    url = Settings().database_url
+    try:
+        db = open_database(url)
+    except SchemaNotCurrent as error:
+        raise fail(str(error)) from None
+    except SQLAlchemyError as error:
+        raise fail(f"the program database at {display_url(url)} failed: {error}") from None
+    try:
+        with db.transaction() as session:
+            yield session
+    except (InputError, NotFoundError, ConflictError, SecretKeyError) as error:
+        raise fail(str(error)) from None
+    except SQLAlchemyError as error:
+        raise fail(f"the program database at {display_url(url)} failed: {error}") from None
+    finally:
+        db.engine.dispose()
+
+
+def valid(build: Callable[[], T]) -> T:
+    """A request model built from the options, or exit 1 saying which option is wrong."""
+    try:
+        return build()
+    except ValidationError as error:
+        raise fail(describe_errors(error.errors())) from None
+
+
+async def ask(settings: Settings, call: Callable[[Client], Awaitable[T]]) -> T:
+    """Call a workflow, saying what to do when no worker answers."""
+    client = await connect_temporal(settings)
+    try:
+        return await asyncio.wait_for(call(client), QUERY_TIMEOUT.total_seconds())
+    except TimeoutError:
+        raise TemporalUnreachable(
+            f"no worker answered within {QUERY_TIMEOUT.seconds} s: is one running? "
+            "Start it with `partnerflow worker`, or the whole stack with `make run`."
+        ) from None

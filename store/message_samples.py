@@ -1,0 +1,161 @@
+"""Representative data for each kind of message: what a template is rendered against when it
+is saved or previewed, with every optional variable both present and absent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from models.agreement import AgreementKind, AgreementStatus, Scorecard, ScorecardKind
+from models.metrics import CriterionResult, PartnerMetrics
+from models.notifications import (
+    AgreementNotice,
+    EarlierIssue,
+    IssueNotice,
+    NotificationContext,
+    NotificationKind,
+)
+from models.partner import IssueSeverity
+from models.program import ProgramSettings, Tier
+from models.templates import CATALOGUE
+from store.message_variables import MessageFacts, message_variables
+
+NOW = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+SAMPLE_FACTS = MessageFacts(
+    provider_name="Acme Fiber",
+    reseller_name="Northwind Telecom",
+    program=ProgramSettings(),
+    tier_offers=("Acme Fiber 1 Gig", "Acme Fiber Business"),
+)
+
+_METRICS = PartnerMetrics(
+    provider_id="acme",
+    reseller_team_id="team-northwind",
+    window_start=NOW - timedelta(days=90),
+    window_end=NOW,
+    total_orders=84,
+    orders_per_month=28.0,
+    accepted_orders=77,
+    decided_orders=81,
+    acceptance_rate=77 / 81,
+    completion_rate=0.91,
+    cancellation_rate=0.04,
+    average_rating=4.42,
+    rated_orders=51,
+    average_order_value=79.9,
+    revenue=6711.6,
+    month_over_month_growth=0.08,
+    tenure_months=14,
+)
+_COMPLETION_MISS = CriterionResult(
+    name="completion_rate", label="completion", required=0.95, actual=0.91, met=False
+)
+_RATING_MISS = CriterionResult(
+    name="average_rating", label="rating", required=4.5, actual=4.42, met=False
+)
+_GOLD_CRITERIA = [
+    CriterionResult(
+        name="orders_per_month", label="orders/month", required=50, actual=28.0, met=False
+    ),
+    CriterionResult(
+        name="acceptance_rate", label="acceptance", required=0.95, actual=77 / 81, met=True
+    ),
+    CriterionResult(name="average_rating", label="rating", required=4.8, actual=4.42, met=False),
+]
+_SCORECARD = Scorecard(
+    sequence=9,
+    kind=ScorecardKind.PERIOD,
+    term_number=1,
+    period_number=2,
+    period_start=NOW - timedelta(days=91),
+    period_end=NOW,
+    lines=[
+        CriterionResult(
+            name="orders_per_month", label="orders/month", required=20, actual=28.0, met=True
+        ),
+        _COMPLETION_MISS,
+    ],
+    met=False,
+    metrics=_METRICS,
+)
+_AGREEMENT = AgreementNotice(
+    agreement_id="seattle-metro-fiber",
+    kind=AgreementKind.REGIONAL,
+    offer_id="acme-fiber-seattle",
+    zip_codes=["98101", "98102", "98103"],
+    term_number=1,
+    term_end=NOW + timedelta(days=270),
+    cure_deadline=NOW + timedelta(days=30),
+    scorecard=_SCORECARD,
+    ended_as=AgreementStatus.EXPIRED,
+)
+_ISSUE = IssueNotice(
+    reason="three installations missed their appointment this week",
+    severity=IssueSeverity.MINOR,
+    reported_at=NOW,
+    earlier=[
+        EarlierIssue(at=NOW - timedelta(days=20), reason="a customer complaint about billing")
+    ],
+    window_days=90,
+    escalates_until=NOW + timedelta(days=90),
+)
+
+_CONTEXT = NotificationContext(
+    tier=Tier.SILVER,
+    previous_tier=Tier.GOLD,
+    reason="review review/acme/monthly/2026-09 found the partner below the silver standard",
+    effective_date=NOW + timedelta(days=14),
+    grace_deadline=NOW + timedelta(days=45),
+    failed_criteria=[_COMPLETION_MISS, _RATING_MISS],
+    metrics=_METRICS,
+    offer_ids=["acme-fiber-gig", "acme-business"],
+    agreement=_AGREEMENT,
+    next_tier=Tier.GOLD,
+    next_tier_criteria=_GOLD_CRITERIA,
+    period="2026-Q3",
+    issue=_ISSUE,
+)
+
+
+def sample_context(kind: NotificationKind) -> NotificationContext:
+    """A realistic context for `kind`, with every field it can carry."""
+    if kind is NotificationKind.PROMOTED:
+        return _CONTEXT.model_copy(
+            update={"tier": Tier.GOLD, "previous_tier": Tier.SILVER, "failed_criteria": []}
+        )
+    if kind is NotificationKind.REMOVED:
+        return _CONTEXT.model_copy(update={"tier": Tier.BRONZE, "previous_tier": Tier.SILVER})
+    return _CONTEXT
+
+
+def sample_variables(kind: NotificationKind, facts: MessageFacts = SAMPLE_FACTS) -> dict[str, Any]:
+    return message_variables(sample_context(kind), facts)
+
+
+def _without(variables: dict[str, Any], path: str) -> dict[str, Any]:
+    """`variables` with the variable (or field, `a.b`) at `path` absent: none, or empty."""
+    head, _, rest = path.partition(".")
+    value = variables[head]
+    if rest:
+        replaced: Any = None if value is None else _without(value, rest)
+    else:
+        replaced = [] if isinstance(value, list) else None
+    return {**variables, head: replaced}
+
+
+def variants(
+    kind: NotificationKind, variables: dict[str, Any]
+) -> Iterator[tuple[tuple[str, ...], dict[str, Any]]]:
+    """`variables` as given, with each of the kind's optional ones absent alone, and with all
+    of them absent (each with what is absent): a template that renders all of these renders
+    every message of the kind."""
+    optional = CATALOGUE[kind].optional
+    yield (), variables
+    for path in optional:
+        yield (path,), _without(variables, path)
+    if len(optional) > 1:
+        bare = variables
+        for path in optional:
+            bare = _without(bare, path)
+        yield optional, bare

@@ -1,0 +1,191 @@
+"""Which offers a partner can see: access to preferred offers for its tier, and blocks."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.orm import Session
+
+from models.offers import AccessSource, OfferAccessChange, OfferAccessResult, Visibility
+from models.partner import PartnerStatus
+from models.program import Tier
+from models.schema import Offer, OfferAccess, OfferBlock, PreferredListEntry
+
+ON_PREFERRED_LIST = tuple(status.value for status in PartnerStatus if status.on_preferred_list)
+
+
+def _eligible_preferred_offers(session: Session, provider_id: str, tier: Tier) -> set[str]:
+    offers = session.execute(
+        select(Offer.id, Offer.min_tier).where(
+            Offer.provider_id == provider_id, Offer.visibility == Visibility.PREFERRED.value
+        )
+    ).all()
+    return {
+        offer_id
+        for offer_id, min_tier in offers
+        if min_tier is None or Tier(min_tier).rank <= tier.rank
+    }
+
+
+def _current_access(
+    session: Session, provider_id: str, reseller_team_id: str, source: AccessSource
+) -> set[str]:
+    return set(
+        session.scalars(
+            select(OfferAccess.offer_id)
+            .join(Offer, Offer.id == OfferAccess.offer_id)
+            .where(
+                Offer.provider_id == provider_id,
+                OfferAccess.reseller_team_id == reseller_team_id,
+                OfferAccess.source == source.value,
+            )
+        )
+    )
+
+
+def _revoke(
+    session: Session, reseller_team_id: str, source: AccessSource, offer_ids: set[str]
+) -> None:
+    if offer_ids:
+        session.execute(
+            delete(OfferAccess).where(
+                OfferAccess.reseller_team_id == reseller_team_id,
+                OfferAccess.source == source.value,
+                OfferAccess.offer_id.in_(sorted(offer_ids)),
+            )
+        )
+
+
+def _replace_blocks(session: Session, change: OfferAccessChange) -> list[str]:
+    """Make the partner's blocks the wanted set, keeping the blocks that stay (and their dates)."""
+    existing = {
+        block.offer_id: block
+        for block in session.scalars(
+            select(OfferBlock).where(
+                OfferBlock.provider_id == change.provider_id,
+                OfferBlock.reseller_team_id == change.reseller_team_id,
+            )
+        )
+    }
+    wanted: set[str | None] = {None} if change.block_all else set(change.blocked_offer_ids)
+    for offer_id, block in existing.items():
+        if offer_id not in wanted:
+            session.delete(block)
+    session.add_all(
+        OfferBlock(
+            provider_id=change.provider_id,
+            reseller_team_id=change.reseller_team_id,
+            offer_id=offer_id,
+            reason=change.reason,
+        )
+        for offer_id in wanted - existing.keys()
+    )
+    return sorted("*" if offer_id is None else offer_id for offer_id in wanted)
+
+
+def apply_access_change(session: Session, change: OfferAccessChange) -> OfferAccessResult:
+    """Make the partner's access rows and blocks match `change`; repeating it changes nothing."""
+    wanted = (
+        _eligible_preferred_offers(session, change.provider_id, change.tier)
+        if change.tier is not None
+        else set()
+    )
+    current = _current_access(
+        session, change.provider_id, change.reseller_team_id, AccessSource.PREFERRED
+    )
+    granted = wanted - current
+    revoked = current - wanted
+    session.add_all(
+        OfferAccess(
+            offer_id=offer_id,
+            reseller_team_id=change.reseller_team_id,
+            source=AccessSource.PREFERRED.value,
+        )
+        for offer_id in sorted(granted)
+    )
+    _revoke(session, change.reseller_team_id, AccessSource.PREFERRED, revoked)
+    if change.revoke_selected:
+        selected = _current_access(
+            session, change.provider_id, change.reseller_team_id, AccessSource.SELECTED
+        )
+        _revoke(session, change.reseller_team_id, AccessSource.SELECTED, selected)
+        revoked |= selected
+    blocked = _replace_blocks(session, change)
+    return OfferAccessResult(granted=sorted(granted), revoked=sorted(revoked), blocked=blocked)
+
+
+def sync_offer_grants(session: Session, offer: Offer) -> None:
+    """Grant a `preferred` offer to exactly the partners on the list whose tier reaches it.
+
+    Partners' own syncs skip offers that are not `preferred` at the time, so an
+    offer that becomes `preferred` again (an exclusive ends) needs this.
+    """
+    current = set(
+        session.scalars(
+            select(OfferAccess.reseller_team_id).where(
+                OfferAccess.offer_id == offer.id, OfferAccess.source == AccessSource.PREFERRED.value
+            )
+        )
+    )
+    wanted: set[str] = set()
+    if offer.visibility == Visibility.PREFERRED.value:
+        min_rank = Tier(offer.min_tier).rank if offer.min_tier else Tier.SILVER.rank
+        wanted = {
+            team_id
+            for team_id, tier in session.execute(
+                select(PreferredListEntry.reseller_team_id, PreferredListEntry.tier).where(
+                    PreferredListEntry.provider_id == offer.provider_id,
+                    PreferredListEntry.status.in_(ON_PREFERRED_LIST),
+                )
+            )
+            if Tier(tier).rank >= min_rank
+        }
+    session.add_all(
+        OfferAccess(
+            offer_id=offer.id, reseller_team_id=team_id, source=AccessSource.PREFERRED.value
+        )
+        for team_id in sorted(wanted - current)
+    )
+    if current - wanted:
+        session.execute(
+            delete(OfferAccess).where(
+                OfferAccess.offer_id == offer.id,
+                OfferAccess.source == AccessSource.PREFERRED.value,
+                OfferAccess.reseller_team_id.in_(sorted(current - wanted)),
+            )
+        )
+
+
+def visible_offer_ids(session: Session, provider_id: str, reseller_team_id: str) -> list[str]:
+    """The provider's offers this reseller can see right now."""
+    blocked_all = session.scalar(
+        select(
+            exists().where(
+                OfferBlock.provider_id == provider_id,
+                OfferBlock.reseller_team_id == reseller_team_id,
+                OfferBlock.offer_id.is_(None),
+            )
+        )
+    )
+    if blocked_all:
+        return []
+    # Access counts only under the offer's current visibility: a preferred grant left over
+    # from before an offer became `selected` must not show it to resellers not allowed.
+    has_access = exists().where(
+        OfferAccess.offer_id == Offer.id,
+        OfferAccess.reseller_team_id == reseller_team_id,
+        OfferAccess.source == Offer.visibility,
+    )
+    is_blocked = exists().where(
+        OfferBlock.offer_id == Offer.id, OfferBlock.reseller_team_id == reseller_team_id
+    )
+    return list(
+        session.scalars(
+            select(Offer.id)
+            .where(
+                Offer.provider_id == provider_id,
+                or_(Offer.visibility == Visibility.PUBLIC.value, has_access),
+                ~is_blocked,
+            )
+            .order_by(Offer.id)
+        )
+    )
