@@ -18,15 +18,16 @@ logger = logging.getLogger(__name__)
 
 
 def workflow_sources(workflow_classes: Iterable[type]) -> list[Path]:
-    """The source files of the packages that hold the given workflow classes."""
-    packages = {cls.__module__.rpartition(".")[0] for cls in workflow_classes}
+    """The source files of the top-level packages that hold the given workflow classes, their
+    subpackages included."""
+    packages = {cls.__module__.partition(".")[0] for cls in workflow_classes}
     sources: set[Path] = set()
     for package in packages:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             continue
         for location in spec.submodule_search_locations:
-            sources.update(Path(location).glob("*.py"))
+            sources.update(Path(location).rglob("*.py"))
     return sorted(sources)
 
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
-
-with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
-    from models.contract import ActivityName
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(
@@ -21,7 +17,8 @@ ACTIVITY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
 )
 
-T = TypeVar("T", bound=BaseModel)
+P = TypeVar("P")
+R = TypeVar("R")
 
 
 class InvalidRequest(ApplicationError):
@@ -31,20 +28,45 @@ class InvalidRequest(ApplicationError):
         super().__init__(message, type="InvalidRequest", non_retryable=True)
 
 
+@overload
 async def run_activity(
-    name: ActivityName,
-    arg: BaseModel,
-    result_type: type[T] | None,
+    activity: Callable[[Any, P], Awaitable[R]],
+    arg: P,
+    *,
+    summary: str,
+    timeout: timedelta = ACTIVITY_TIMEOUT,
+    heartbeat_timeout: timedelta | None = None,
+) -> R: ...
+
+
+@overload
+async def run_activity(
+    activity: Callable[[Any, P], R],
+    arg: P,
+    *,
+    summary: str,
+    timeout: timedelta = ACTIVITY_TIMEOUT,
+    heartbeat_timeout: timedelta | None = None,
+) -> R: ...
+
+
+async def run_activity(
+    activity: Callable[[Any, P], Any],
+    arg: P,
     *,
     summary: str,
     timeout: timedelta = ACTIVITY_TIMEOUT,
     heartbeat_timeout: timedelta | None = None,
 ) -> Any:
-    """Run an activity by its contract name, retried with backoff, with a summary for the UI."""
-    return await workflow.execute_activity(
-        name,
+    """Run an activity method, retried with backoff, with a summary for the UI.
+
+    `activity` is the method itself (`MetricsActivities.compute_partner_metrics`): the
+    activity's name and its result type come from it, so mypy checks the argument and the
+    result, and a reader can follow the call to the code that runs.
+    """
+    return await workflow.execute_activity_method(
+        activity,
         arg,
-        result_type=result_type,
         start_to_close_timeout=timeout,
         heartbeat_timeout=heartbeat_timeout,
         retry_policy=ACTIVITY_RETRY,

@@ -24,11 +24,11 @@ from temporalio.workflow import ParentClosePolicy
 from workflows.common import run_activity
 
 with workflow.unsafe.imports_passed_through():
+    from activities.notifications import NotificationActivities
     from models.contract import (
         MESSAGE_DELIVERY_WORKFLOW,
         PROVIDER_ID,
         RESELLER_TEAM_ID,
-        ActivityName,
         delivery_workflow_id,
     )
     from models.delivery import (
@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         MessageDeliveryInput,
         OutboxStatus,
     )
-    from models.notifications import NotificationReceipt, NotificationRequest
+    from models.notifications import NotificationRequest
     from models.summaries import notification_summary, one_line
 
 PATCH_DELIVERY_APART = "delivery-apart-from-recording"
@@ -71,10 +71,9 @@ async def deliver(key: str, summary: str) -> DeliveryOutcome:
     """Deliver the recorded message with this key through the provider's channel, retried
     while the channel is down; bounced or failed for good is an outcome, not an error."""
     try:
-        receipt = await workflow.execute_activity(
-            ActivityName.DELIVER_NOTIFICATION,
+        receipt = await workflow.execute_activity_method(
+            NotificationActivities.deliver_notification,
             DeliveryRequest(idempotency_key=key),
-            result_type=NotificationReceipt,
             start_to_close_timeout=DELIVERY_TIMEOUT,
             heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
             retry_policy=DELIVERY_RETRY,
@@ -112,10 +111,10 @@ class Deliveries:
         record and deliver in one activity that the workflow awaits."""
         told = notification_summary(request)
         if not workflow.patched(PATCH_DELIVERY_APART):
-            await run_activity(ActivityName.SEND_NOTIFICATION, request, None, summary=told)
+            await run_activity(NotificationActivities.send_notification, request, summary=told)
             return
         await run_activity(
-            ActivityName.RECORD_NOTIFICATION, request, None, summary=one_line(f"outbox: {told}")
+            NotificationActivities.record_notification, request, summary=one_line(f"outbox: {told}")
         )
         self.start(request.idempotency_key, one_line(f"deliver: {told}"))
 

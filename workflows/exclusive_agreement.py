@@ -24,6 +24,7 @@ from workflows.deliveries import Deliveries
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from activities.agreements import AgreementActivities
     from models.agreement import (
         KEPT_IN_STATE,
         AgreementAmendment,
@@ -58,7 +59,6 @@ with workflow.unsafe.imports_passed_through():
         AGREEMENT_WORKFLOW,
         PROVIDER_ID,
         RESELLER_TEAM_ID,
-        ActivityName,
         QueryName,
         SignalName,
         UpdateName,
@@ -230,7 +230,7 @@ class ExclusiveAgreementWorkflow:
             uid = info.run_id
             try:
                 granted: GrantResult = await run_activity(
-                    ActivityName.GRANT_EXCLUSIVE,
+                    AgreementActivities.grant_exclusive,
                     ExclusiveGrant(
                         provider_id=self._input.provider_id,
                         agreement_id=self._input.agreement_id,
@@ -240,7 +240,6 @@ class ExclusiveAgreementWorkflow:
                         starts_at=now,
                         term_end=term_end,
                     ),
-                    GrantResult,
                     summary=one_line(
                         f"make offer {terms.offer_id} selected for {terms.reseller_team_id} "
                         f"alone: {_scope(terms)} until {day(term_end)}"
@@ -598,9 +597,8 @@ class ExclusiveAgreementWorkflow:
     async def _partner_still_listed(self) -> bool:
         s = self.state
         listing: PartnerListing = await run_activity(
-            ActivityName.CHECK_PARTNER_LISTING,
+            AgreementActivities.check_partner_listing,
             PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
-            PartnerListing,
             summary=f"check that {s.reseller_team_id} is still on {s.provider_id}'s preferred "
             f"list, before scoring period {s.period_number} of term {s.term_number}",
         )
@@ -629,11 +627,10 @@ class ExclusiveAgreementWorkflow:
         s = self.state
         previous = s.previous_offer.visibility.value if s.previous_offer else "as it was"
         await run_activity(
-            ActivityName.END_EXCLUSIVE,
+            AgreementActivities.end_exclusive,
             ExclusiveRelease(
                 **self._ref().model_dump(), status=status, reason=reason, at=workflow.now()
             ),
-            None,
             summary=one_line(
                 f"end {s.agreement_id} ({status.value}): offer {s.terms.offer_id} back to "
                 f"{previous}; {reason}"
@@ -679,7 +676,7 @@ class ExclusiveAgreementWorkflow:
         """Score the partner's orders under the agreement in [start, end), and store it."""
         s = self.state
         metrics: PartnerMetrics = await run_activity(
-            ActivityName.COMPUTE_AGREEMENT_METRICS,
+            AgreementActivities.compute_agreement_metrics,
             AgreementMetricsRequest(
                 provider_id=s.provider_id,
                 reseller_team_id=s.reseller_team_id,
@@ -688,7 +685,6 @@ class ExclusiveAgreementWorkflow:
                 window_start=start,
                 window_end=end,
             ),
-            PartnerMetrics,
             summary=one_line(
                 f"count {s.reseller_team_id}'s orders under {s.agreement_id} "
                 f"({_scope(s.terms)}), {day(start)} to {day(end)}, for its {kind.value} scorecard"
@@ -708,7 +704,7 @@ class ExclusiveAgreementWorkflow:
         )
         s.scorecards = [*s.scorecards, card][-KEPT_IN_STATE:]
         await run_activity(
-            ActivityName.RECORD_SCORECARD,
+            AgreementActivities.record_scorecard,
             ScorecardRecord(
                 **self._ref().model_dump(),
                 reseller_team_id=s.reseller_team_id,
@@ -717,7 +713,6 @@ class ExclusiveAgreementWorkflow:
                 ),
                 scorecard=card,
             ),
-            None,
             summary=one_line(
                 f"{kind.value} scorecard of {s.agreement_id}, {day(start)} to {day(end)}: "
                 + ("met every term" if card.met else f"missed {_missed(card)}")
@@ -743,7 +738,7 @@ class ExclusiveAgreementWorkflow:
         self._changes += 1
         self._publish()
         await run_activity(
-            ActivityName.RECORD_AGREEMENT_EVENT,
+            AgreementActivities.record_agreement_event,
             AgreementEventRecord(
                 **self._ref().model_dump(),
                 idempotency_key=s.idempotency_key(
@@ -755,7 +750,6 @@ class ExclusiveAgreementWorkflow:
                 term_end=s.term_end,
                 breaches_in_term=s.breaches_in_term,
             ),
-            None,
             summary=one_line(f"{s.agreement_id}: {kind.value} ({s.status.value}): {summary}"),
         )
 

@@ -16,7 +16,8 @@ from workflows.common import run_activity
 from workflows.deliveries import deliver, event_of
 
 with workflow.unsafe.imports_passed_through():
-    from models.contract import MESSAGE_DELIVERY_WORKFLOW, ActivityName
+    from activities.notifications import NotificationActivities
+    from models.contract import MESSAGE_DELIVERY_WORKFLOW
     from models.delivery import DeliveryOutcome, DeliveryRequest, MessageDeliveryInput
     from models.notifications import NotificationReceipt
     from models.summaries import one_line
@@ -30,9 +31,8 @@ class MessageDeliveryWorkflow:
         event = event_of(key)
         if input.resend:
             receipt: NotificationReceipt = await run_activity(
-                ActivityName.REQUEUE_NOTIFICATION,
+                NotificationActivities.requeue_notification,
                 DeliveryRequest(idempotency_key=key),
-                NotificationReceipt,
                 summary=one_line(f"send {event} again: back to pending, two more days of tries"),
             )
             workflow.set_current_details(f"sending {event} again to {receipt.address or '?'}")

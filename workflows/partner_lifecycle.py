@@ -23,6 +23,10 @@ from workflows.deliveries import Deliveries
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from activities.agreements import AgreementActivities
+    from activities.metrics import MetricsActivities
+    from activities.offers import OfferAccessActivities
+    from activities.partners import PartnerRecordActivities
     from models.agreement import PartnerBlocked, PartnerLeft
     from models.agreement_records import PartnerExclusives
     from models.contract import (
@@ -32,7 +36,6 @@ with workflow.unsafe.imports_passed_through():
         PARTNER_WORKFLOW,
         PROVIDER_ID,
         RESELLER_TEAM_ID,
-        ActivityName,
         QueryName,
         SignalName,
         UpdateName,
@@ -800,10 +803,9 @@ class PartnerLifecycleWorkflow:
             else None,
         )
         try:
-            written: EnrollmentWritten = await workflow.execute_local_activity(
-                ActivityName.ENROLL_PARTNER,
+            written: EnrollmentWritten = await workflow.execute_local_activity_method(
+                PartnerRecordActivities.enroll_partner,
                 write,
-                result_type=EnrollmentWritten,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY,
                 summary=one_line(
@@ -992,8 +994,8 @@ class PartnerLifecycleWorkflow:
         s.tier = to_tier
         s.transitions = [*s.transitions, transition][-KEPT_IN_STATE:]
         self._changed()
-        await self._activity(
-            ActivityName.RECORD_TRANSITION,
+        await run_activity(
+            PartnerRecordActivities.record_transition,
             TransitionRecord(
                 provider_id=s.provider_id,
                 reseller_team_id=s.reseller_team_id,
@@ -1008,7 +1010,6 @@ class PartnerLifecycleWorkflow:
                 enrolled_at=s.enrolled_at,
                 grace_deadline=s.grace_deadline,
             ),
-            None,
             summary=transition_summary(s.reseller_team_id, transition),
         )
         return transition
@@ -1051,17 +1052,11 @@ class PartnerLifecycleWorkflow:
 
     # ------------------------------------------------------------------ side effects
 
-    async def _activity(
-        self, name: ActivityName, arg: BaseModel, result_type: type[T] | None, *, summary: str
-    ) -> Any:
-        return await run_activity(name, arg, result_type, summary=summary)
-
     async def _load_context(self) -> PartnerContext:
         s = self.state
-        context: PartnerContext = await self._activity(
-            ActivityName.LOAD_PARTNER_CONTEXT,
+        context: PartnerContext = await run_activity(
+            PartnerRecordActivities.load_partner_context,
             PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
-            PartnerContext,
             summary=f"read the program of {s.provider_id} and the reseller {s.reseller_team_id}",
         )
         s.program = context.program
@@ -1075,10 +1070,9 @@ class PartnerLifecycleWorkflow:
             as_of=workflow.now(),
             window_days=program.metrics_window_days,
         )
-        metrics: PartnerMetrics = await self._activity(
-            ActivityName.COMPUTE_PARTNER_METRICS,
+        metrics: PartnerMetrics = await run_activity(
+            MetricsActivities.compute_partner_metrics,
             request,
-            PartnerMetrics,
             summary=metrics_summary(
                 s.reseller_team_id, request.window_days, request.as_of, purpose
             ),
@@ -1088,7 +1082,11 @@ class PartnerLifecycleWorkflow:
     async def _sync_offer_access(self, reason: str, *, revoke_selected: bool = False) -> None:
         s = self.state
         tier = s.tier if s.status.on_preferred_list else None
-        name = ActivityName.GRANT_PREFERRED_OFFERS if tier else ActivityName.REVOKE_OFFER_ACCESS
+        grant_or_revoke = (
+            OfferAccessActivities.grant_preferred_offers
+            if tier
+            else OfferAccessActivities.revoke_offer_access
+        )
         change = OfferAccessChange(
             provider_id=s.provider_id,
             reseller_team_id=s.reseller_team_id,
@@ -1098,7 +1096,7 @@ class PartnerLifecycleWorkflow:
             block_all=s.status is PartnerStatus.BLOCKED,
             reason=reason,
         )
-        await self._activity(name, change, None, summary=offer_access_summary(change))
+        await run_activity(grant_or_revoke, change, summary=offer_access_summary(change))
 
     async def _end_exclusives(self, reason: str) -> None:
         """Tell each of the partner's agreements in force that the partner has left."""
@@ -1125,10 +1123,9 @@ class PartnerLifecycleWorkflow:
 
     async def _find_exclusives(self, purpose: str) -> PartnerExclusives:
         s = self.state
-        exclusives: PartnerExclusives = await self._activity(
-            ActivityName.FIND_PARTNER_EXCLUSIVES,
+        exclusives: PartnerExclusives = await run_activity(
+            AgreementActivities.find_partner_exclusives,
             PartnerRef(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id),
-            PartnerExclusives,
             summary=f"find the exclusive agreements {s.reseller_team_id} holds, {purpose}",
         )
         return exclusives
@@ -1176,8 +1173,8 @@ class PartnerLifecycleWorkflow:
             author=request.requested_by,
         )
         s.notes = [*s.notes, note][-KEPT_IN_STATE:]
-        await self._activity(
-            ActivityName.RECORD_NOTE,
+        await run_activity(
+            PartnerRecordActivities.record_note,
             NoteRecord(
                 provider_id=s.provider_id,
                 reseller_team_id=s.reseller_team_id,
@@ -1186,6 +1183,5 @@ class PartnerLifecycleWorkflow:
                 ),
                 note=note,
             ),
-            None,
             summary=one_line(f"{request.kind.value} note on {s.reseller_team_id}: {request.text}"),
         )

@@ -33,7 +33,10 @@ from workflows.common import run_activity
 from workflows.deliveries import DELIVERY_RETRY, PATCH_DELIVERY_APART
 
 with workflow.unsafe.imports_passed_through():
-    from models.contract import PROVIDER_ID, REVIEW_WORKFLOW, ActivityName
+    from activities.notifications import NotificationActivities
+    from activities.review_fanout import ReviewFanOutActivities
+    from activities.reviews import ReviewActivities
+    from models.contract import PROVIDER_ID, REVIEW_WORKFLOW
     from models.delivery import OutboxBatch, OutboxDelivered
     from models.review import (
         Assessment,
@@ -110,9 +113,8 @@ class ProgramReviewWorkflow:
         provider = request.provider_id
         self._stage(provider, period, "opening")
         plan: ReviewPlan = await run_activity(
-            ActivityName.OPEN_REVIEW,
+            ReviewActivities.open_review,
             OpenReview(provider_id=provider, period=period, batch_size=request.batch_size),
-            ReviewPlan,
             summary=f"open the {period.label} review of {provider}: record it and the "
             "program version it applies",
         )
@@ -120,9 +122,8 @@ class ProgramReviewWorkflow:
             provider, period, f"assessing resellers under program version {plan.program_version}"
         )
         assessment: Assessment = await run_activity(
-            ActivityName.ASSESS_RESELLERS,
+            ReviewActivities.assess_resellers,
             plan,
-            Assessment,
             summary=f"assess every reseller of {provider} over "
             f"{plan.window_start:%Y-%m-%d} to {plan.window_end:%Y-%m-%d} in one aggregation, "
             f"under program version {plan.program_version}",
@@ -136,9 +137,8 @@ class ProgramReviewWorkflow:
             f"{assessment.standings[s]} {s.value}" for s in WAKING if assessment.standings.get(s)
         )
         fan_out: FanOut = await run_activity(
-            ActivityName.WAKE_PARTNERS,
+            ReviewFanOutActivities.wake_partners,
             plan,
-            FanOut,
             summary=f"wake the {changed} partners of {provider} whose standing changed"
             + (f" ({waking})" if waking else ""),
             timeout=FAN_OUT_TIMEOUT,
@@ -150,9 +150,8 @@ class ProgramReviewWorkflow:
             if workflow.patched(PATCH_DELIVERY_APART):
                 self._stage(provider, period, "recording scorecards")
                 scorecards = await run_activity(
-                    ActivityName.RECORD_SCORECARDS,
+                    ReviewActivities.record_scorecards,
                     plan,
-                    ScorecardsSent,
                     summary=f"put every partner of {provider} its {period.label} scorecard "
                     "in the outbox",
                     timeout=FAN_OUT_TIMEOUT,
@@ -162,9 +161,8 @@ class ProgramReviewWorkflow:
             else:
                 self._stage(provider, period, "sending scorecards")
                 scorecards = await run_activity(
-                    ActivityName.SEND_SCORECARDS,
+                    ReviewActivities.send_scorecards,
                     plan,
-                    ScorecardsSent,
                     summary=f"send each listed partner of {provider} its {period.label} scorecard",
                     timeout=FAN_OUT_TIMEOUT,
                     heartbeat_timeout=HEARTBEAT_TIMEOUT,
@@ -172,9 +170,8 @@ class ProgramReviewWorkflow:
         self._stage(provider, period, "writing the program report")
         report_started = workflow.now()
         report: ProgramReport = await run_activity(
-            ActivityName.WRITE_PROGRAM_REPORT,
+            ReviewActivities.write_program_report,
             ReviewClosing(plan=plan, fan_out=fan_out),
-            ProgramReport,
             summary=f"write the {period.label} program report of {provider}: enrollment, "
             "retention, graduations, volume, quality and revenue by tier",
             timeout=ASSESS_TIMEOUT,
@@ -205,12 +202,11 @@ class ProgramReviewWorkflow:
     def _deliver_scorecards(self, plan: ReviewPlan) -> ActivityHandle[OutboxDelivered]:
         """Deliver the recorded scorecards while the report is written; a partner whose
         channel is down is retried without holding up the others."""
-        return workflow.start_activity(
-            ActivityName.DELIVER_OUTBOX,
+        return workflow.start_activity_method(
+            NotificationActivities.deliver_outbox,
             OutboxBatch(
                 provider_id=plan.provider_id, key_prefix=scorecard_key_prefix(plan.review_id)
             ),
-            result_type=OutboxDelivered,
             start_to_close_timeout=FAN_OUT_TIMEOUT,
             heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
             retry_policy=DELIVERY_RETRY,
