@@ -3,9 +3,6 @@ server's own configuration or dependencies failing it a 503 that says the same."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,26 +11,12 @@ from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from clients.requests import RequestRejected, WorkflowNotFound
+from models.wire import describe_errors
 from services.errors import ConflictError, InputError, NotFoundError
 from store.secret_box import SecretKeyError
 
 BUSY_RETRY_AFTER = 5
 """Seconds a client is asked to wait before it tries a write again on a busy SQLite."""
-
-
-def _where(location: Sequence[Any]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
-    return ".".join(parts)
-
-
-def describe_errors(errors: Sequence[Any]) -> str:
-    """pydantic's errors as one readable line: `field: problem; field: problem`."""
-    lines = []
-    for error in errors:
-        where = _where(error.get("loc", ()))
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        lines.append(f"{where}: {message}" if where else message)
-    return "; ".join(lines)
 
 
 def _problem(code: int, detail: str) -> JSONResponse:

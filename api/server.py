@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator, Generator
 
 import uvicorn
@@ -13,6 +12,7 @@ import uvicorn
 from api.app import create_app
 from api.deps import Services
 from clients.connection import connect_temporal, register_search_attributes
+from runtime.ports import ApiPortTaken, check_port_free
 from runtime.settings import Settings
 from runtime.signals import SHUTDOWN_GRACE, stop_on_signals
 from runtime.telemetry import build_runtime
@@ -20,25 +20,6 @@ from store.database import open_database
 from store.secret_box import log_secret_key
 
 logger = logging.getLogger("partnerflow.api")
-
-DEFAULT_API_HOST = "127.0.0.1"
-DEFAULT_API_PORT = 8000
-
-
-class ApiPortTaken(Exception):
-    """Something else already listens on the API's port."""
-
-
-def check_port_free(host: str, port: int) -> None:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise ApiPortTaken(
-                f"port {port} on {host} is taken ({error.strerror}): stop what uses it, or "
-                "choose another with --port"
-            ) from None
 
 
 class _EmbeddedServer(uvicorn.Server):

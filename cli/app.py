@@ -7,49 +7,27 @@ from typing import Annotated
 
 import typer
 
-from api.server import DEFAULT_API_HOST, DEFAULT_API_PORT, serve_api
-from cli.agreement_tables import agreement_table, events_table, scorecards_table
-from cli.db import db_app
-from cli.delivery import contacts_app, delivery_app, outbox_app
-from cli.offers import offers_app
-from cli.orders import orders_app
-from cli.partners import partners_app
-from cli.reviews import create_schedules, reviews_app
-from cli.secrets import secrets_app
+from cli.groups import LazyGroups
 from cli.support import ask, console, fail, program_database, run, valid
-from cli.templates import templates_app
-from clients.agreements import Agreements
-from devstack.dev_server import (
-    DEFAULT_PORT,
-    DEFAULT_STATE_DIR,
-    DEFAULT_UI_PORT,
-    DevConfig,
-)
-from devstack.stack import run_dev
 from runtime.logs import configure_logging
-from runtime.settings import Settings
-from services.providers import create_provider
-from workers.worker import run_worker
+from runtime.ports import (
+    DEFAULT_API_HOST,
+    DEFAULT_API_PORT,
+    DEFAULT_TEMPORAL_PORT,
+    DEFAULT_UI_PORT,
+)
+from runtime.settings import DEFAULT_STATE_DIR, Settings
 
 app = typer.Typer(
     help="partnerflow: a reseller partner program as durable Temporal workflows.",
     no_args_is_help=True,
     add_completion=False,
+    cls=LazyGroups,
 )
 agreements_app = typer.Typer(help="Exclusive agreements of a provider.", no_args_is_help=True)
 providers_app = typer.Typer(help="Providers and their API keys.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(partners_app, name="partners")
 app.add_typer(agreements_app, name="agreements")
-app.add_typer(offers_app, name="offers")
-app.add_typer(orders_app, name="orders")
 app.add_typer(providers_app, name="providers")
-app.add_typer(reviews_app, name="reviews")
-app.add_typer(templates_app, name="templates")
-app.add_typer(delivery_app, name="delivery")
-app.add_typer(contacts_app, name="contacts")
-app.add_typer(outbox_app, name="outbox")
-app.add_typer(secrets_app, name="secrets")
 
 
 @app.command()
@@ -60,6 +38,8 @@ def worker() -> None:
     PARTNERFLOW_METRICS_ADDRESS and PARTNERFLOW_LOG_FORMAT. It refuses a database
     whose schema is not this version's: run `partnerflow db upgrade` first.
     """
+    from workers.worker import run_worker
+
     settings = valid(Settings)
     configure_logging(settings.log_format, settings.log_level)
     run(run_worker(settings))
@@ -69,7 +49,7 @@ def worker() -> None:
 def dev(
     port: Annotated[
         int, typer.Option(envvar="PARTNERFLOW_DEV_PORT", help="Temporal's gRPC port.")
-    ] = DEFAULT_PORT,
+    ] = DEFAULT_TEMPORAL_PORT,
     ui_port: Annotated[
         int, typer.Option(envvar="PARTNERFLOW_DEV_UI_PORT", help="The Temporal web UI's port.")
     ] = DEFAULT_UI_PORT,
@@ -87,6 +67,9 @@ def dev(
     """The local stack: Temporal dev server and UI, demo data, a worker and the HTTP API.
     What `make run` runs. The worker's Prometheus metrics are on 127.0.0.1:9464, or
     PARTNERFLOW_METRICS_ADDRESS."""
+    from devstack.dev_server import DevConfig
+    from devstack.stack import run_dev
+
     settings = valid(Settings)
     config = DevConfig(
         port=port,
@@ -108,6 +91,8 @@ def api(
 
     Configured by PARTNERFLOW_DATABASE_URL, TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.
     """
+    from api.server import serve_api
+
     settings = valid(Settings)
     configure_logging(settings.log_format, settings.log_level)
     run(serve_api(settings, host, port))
@@ -125,6 +110,9 @@ def providers_create(
     Its monthly and quarterly review Schedules are created too when Temporal answers;
     otherwise the worker creates them when it starts.
     """
+    from cli.reviews import create_schedules
+    from services.providers import create_provider
+
     with program_database() as session:
         try:
             created = create_provider(session, name, provider_id)
@@ -142,6 +130,9 @@ def agreements_show(
     agreement_id: Annotated[str, typer.Argument(help="The agreement, e.g. seattle-metro-fiber.")],
 ) -> None:
     """An exclusive agreement's terms, standing, scorecards and history."""
+    from cli.agreement_tables import agreement_table, events_table, scorecards_table
+    from clients.agreements import Agreements
+
     settings = Settings()
     state = run(
         ask(

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.table import Table
 from sqlalchemy import select
-from temporalio.client import Client
 
 from cli.support import ask, console, fail, program_database, run, valid, when
-from clients.partners import PartnerPrograms
 from models.partner import (
     AtRiskFlag,
     BlockRequest,
@@ -31,6 +29,11 @@ from models.program import Tier
 from models.schema import PreferredListEntry
 from runtime.settings import Settings
 
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from clients.partners import PartnerPrograms
+
 partners_app = typer.Typer(help="Partners of a provider's program.", no_args_is_help=True)
 
 Provider = Annotated[str, typer.Argument(help="The provider, e.g. acme.")]
@@ -41,6 +44,8 @@ T = TypeVar("T")
 
 
 def _partners(call: Callable[[PartnerPrograms], Awaitable[T]]) -> T:
+    from clients.partners import PartnerPrograms
+
     settings = Settings()
 
     def with_programs(client: Client) -> Awaitable[T]:

@@ -7,28 +7,19 @@ import gc
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
-from temporalio.client import Client
 
-from api.errors import describe_errors
-from api.server import ApiPortTaken
-from clients.connection import TemporalUnreachable, connect_temporal
-from clients.requests import RequestRejected, WorkflowNotFound
-from devstack.binaries import MissingBinary
-from devstack.dev_server import DevServerError
-from migrations.runner import SchemaNotCurrent
+from models.wire import describe_errors
 from runtime.settings import Settings
-from runtime.telemetry import MetricsUnavailable
-from services.errors import ConflictError, InputError, NotFoundError
-from store.database import display_url, open_database
-from store.secret_box import SecretKeyError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+    from temporalio.client import Client
 
 QUERY_TIMEOUT = timedelta(seconds=15)
 
@@ -49,10 +40,37 @@ def fail(message: str) -> typer.Exit:
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """Run a command's coroutine, turning the failures a user can fix into a message and exit 1."""
-    message: str
     try:
         return asyncio.run(main)
-    except (
+    except Exception as error:
+        message = user_message(error)
+        if message is None:
+            raise
+    finally:
+        # A Temporal client left for the interpreter's final teardown can crash the process
+        # (SIGSEGV/SIGABRT in the SDK's bridge, temporalio/sdk-python#300): collect it now.
+        gc.collect()
+    raise fail(message)
+
+
+def user_message(error: Exception) -> str | None:
+    """What to tell the user of a failure they can fix, or None for a bug.
+
+    The failures' modules are imported here, once one has happened, so that a command
+    loads only what it uses.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from clients.connection import TemporalUnreachable
+    from clients.requests import RequestRejected, WorkflowNotFound
+    from devstack.binaries import MissingBinary
+    from devstack.dev_server import DevServerError
+    from migrations.runner import SchemaNotCurrent
+    from runtime.ports import ApiPortTaken
+    from runtime.telemetry import MetricsUnavailable
+    from store.secret_box import SecretKeyError
+
+    told = (
         TemporalUnreachable,
         DevServerError,
         MissingBinary,
@@ -62,23 +80,27 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         SchemaNotCurrent,
         MetricsUnavailable,
         SecretKeyError,
-    ) as error:
-        message = str(error)
-    except ValidationError as error:
-        message = describe_errors(error.errors())
-    except SQLAlchemyError as error:
-        message = f"the program database failed: {error}"
-    finally:
-        # A Temporal client left for the interpreter's final teardown can crash the process
-        # (SIGSEGV/SIGABRT in the SDK's bridge, temporalio/sdk-python#300): collect it now.
-        gc.collect()
-    raise fail(message)
+    )
+    if isinstance(error, told):
+        return str(error)
+    if isinstance(error, ValidationError):
+        return describe_errors(error.errors())
+    if isinstance(error, SQLAlchemyError):
+        return f"the program database failed: {error}"
+    return None
 
 
 @contextmanager
 def program_database() -> Iterator[Session]:
     """One transaction on PARTNERFLOW_DATABASE_URL; a refusal or a database failure exits 1
     with its message."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from migrations.runner import SchemaNotCurrent
+    from services.errors import ConflictError, InputError, NotFoundError
+    from store.database import display_url, open_database
+    from store.secret_box import SecretKeyError
+
     url = Settings().database_url
     try:
         db = open_database(url)
@@ -107,6 +129,8 @@ def valid(build: Callable[[], T]) -> T:
 
 async def ask(settings: Settings, call: Callable[[Client], Awaitable[T]]) -> T:
     """Call a workflow, saying what to do when no worker answers."""
+    from clients.connection import TemporalUnreachable, connect_temporal
+
     client = await connect_temporal(settings)
     try:
         return await asyncio.wait_for(call(client), QUERY_TIMEOUT.total_seconds())

@@ -16,15 +16,12 @@ from urllib.parse import quote
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
-from api.server import DEFAULT_API_PORT
 from clients.connection import connect, register_search_attributes
 from devstack.binaries import find_binary
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
-from runtime.settings import Settings
+from runtime.ports import DEFAULT_API_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT
+from runtime.settings import DEFAULT_STATE_DIR, Settings
 
-DEFAULT_STATE_DIR = Path(".partnerflow")
-DEFAULT_PORT = 7233
-DEFAULT_UI_PORT = 8233
 SERVER_START_TIMEOUT = timedelta(seconds=60)
 SERVER_STOP_TIMEOUT = timedelta(seconds=20)
 LOG_TAIL_LINES = 25
@@ -36,7 +33,7 @@ class DevServerError(RuntimeError):
 
 @dataclass(frozen=True)
 class DevConfig:
-    port: int = DEFAULT_PORT
+    port: int = DEFAULT_TEMPORAL_PORT
     ui_port: int = DEFAULT_UI_PORT
     namespace: str = "default"
     state_dir: Path = DEFAULT_STATE_DIR

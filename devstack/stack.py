@@ -49,13 +49,14 @@ from devstack.demo import (
     report_demo_issue,
     run_demo_review,
 )
-from devstack.dev_server import DEFAULT_PORT, DevConfig, DevServer, dev_server
+from devstack.dev_server import DevConfig, DevServer, dev_server
 from models.contract import partner_workflow_id
 from models.database import Database
 from models.operator_queries import AT_RISK, EXCLUSIVES_IN_FORCE, PARTNERS, REVIEWS
 from models.partner import PartnerState, PartnerStatus
 from models.review import ReviewOutcome
 from models.standing import WAKING
+from runtime.ports import DEFAULT_TEMPORAL_PORT
 from runtime.settings import Settings
 from runtime.signals import stop_on_signals
 from runtime.telemetry import MetricsUnavailable, build_runtime
@@ -278,7 +279,7 @@ def print_next_steps(
     reviews_query = REVIEWS.render(DEMO_PROVIDER_ID)
     temporal = _installed_command("temporal")
     partnerflow = _installed_command("partnerflow")
-    custom_port = config.port != DEFAULT_PORT
+    custom_port = config.port != DEFAULT_TEMPORAL_PORT
     env = f"TEMPORAL_ADDRESS={config.address} " if custom_port else ""
     address = f" --address {config.address}" if custom_port else ""
     shown_team = at_risk.name if at_risk else DEMO_RESELLERS[0].team_id

@@ -13,7 +13,8 @@ from alembic import context
 from sqlalchemy import Connection, text
 
 from migrations.runner import context_options, found_before_migrating
-from models.database import DEFAULT_DATABASE_URL, make_engine
+from models.database import make_engine
+from runtime.settings import DEFAULT_DATABASE_URL
 
 MIGRATION_LOCK = 7_120_815_022
 """A PostgreSQL advisory lock key: two `partnerflow db upgrade` at once take turns."""

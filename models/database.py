@@ -10,8 +10,6 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_DATABASE_URL = "sqlite:///.partnerflow/partnerflow.db"
-
 
 def normalize_url(url: str) -> str:
     """Route PostgreSQL URLs through psycopg 3, whatever driver they name."""

@@ -16,8 +16,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from temporalio import activity, workflow
-
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 TEXT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 CORE_LOGGER = "temporalio.core"
@@ -81,6 +79,8 @@ def workflow_subject(workflow_id: str) -> dict[str, str]:
 
 def _temporal_details(record: logging.LogRecord) -> dict[str, Any]:
     """What the SDK's loggers put on the record, or else the activity this thread is running."""
+    from temporalio import activity
+
     details = getattr(record, "temporal_activity", None) or getattr(
         record, "temporal_workflow", None
     )
@@ -135,6 +135,8 @@ def configure_logging(
 
     In JSON the SDK's loggers stop appending their details to the message: they are fields.
     """
+    from temporalio import activity, workflow
+
     formatter: logging.Formatter
     if log_format is LogFormat.JSON:
         formatter = JsonFormatter()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.contract import TASK_QUEUE
-from models.database import DEFAULT_DATABASE_URL
 from runtime.logs import LogFormat
+
+DEFAULT_STATE_DIR = Path(".partnerflow")
+"""Where the local stack keeps its databases and logs."""
+DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_STATE_DIR}/partnerflow.db"
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 

@@ -45,14 +45,14 @@ def port_open(port: int) -> bool:
 
 
 class Command:
-    """`python -m cli.app ARGS` with its output merged and read line by line."""
+    """`python -m cli ARGS` with its output merged and read line by line."""
 
     def __init__(self, args: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> None:
         environment = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
         environment |= {"PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
         environment |= dict(env or {})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "cli.app", *args],
+            [sys.executable, "-m", "cli", *args],
             cwd=cwd,
             env=environment,
             stdin=subprocess.DEVNULL,
