@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import ProviderDep, ServicesDep, SessionDep
+from api.order_requests import OrderBatch, WebhookEvent
 from api.views import Page
 from models.orders import (
     PRINTABLE,
@@ -23,10 +24,8 @@ from models.orders import (
     Feedback,
     FeedbackResult,
     ItemId,
-    OrderBatch,
     OrderStatus,
     OrderView,
-    WebhookEvent,
 )
 from services import orders
 

@@ -6,23 +6,19 @@ The API takes and shows these shapes as they are; the order service applies them
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
     AwareDatetime,
     Field,
-    ModelWrapValidatorHandler,
-    RootModel,
-    ValidationError,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
 
 from models.wire import ApiModel
 
@@ -184,13 +180,6 @@ class OrderView(OrderShape):
         )
 
 
-def describe_error(error: ErrorDetails, skip: int = 0) -> str:
-    """One pydantic error as `path: problem`, without the first `skip` parts of its path."""
-    where = ".".join(str(part) for part in error["loc"][skip:])
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
-
-
 @dataclass(frozen=True)
 class ItemProblems:
     """What is wrong with one item of a batch."""
@@ -212,56 +201,6 @@ def refusal(problems: Sequence[ItemProblems], total: int) -> str:
     more = len(problems) - MAX_LISTED
     tail = f"; and {more} more" if more > 0 else ""
     return f"nothing was stored: {len(problems)} of {total} orders are wrong: {listed}{tail}"
-
-
-def _raw_item_id(raw: Sequence[Any], index: int) -> str | None:
-    item = raw[index] if index < len(raw) else None
-    if isinstance(item, Mapping):
-        value = item.get("itemId", item.get("item_id"))
-        if isinstance(value, str):
-            return value
-    return None
-
-
-def _shape_problems(error: ValidationError, raw: Sequence[Any]) -> list[ItemProblems]:
-    """pydantic's errors in the items of a batch, grouped by item."""
-    by_index: dict[int, ItemProblems] = {}
-    for detail in error.errors():
-        loc = detail["loc"]
-        if len(loc) < 2 or loc[0] != "orders" or not isinstance(loc[1], int):
-            continue
-        index = loc[1]
-        if index not in by_index:
-            by_index[index] = ItemProblems(index, _raw_item_id(raw, index))
-        by_index[index].problems.append(describe_error(detail, skip=2))
-    return [by_index[index] for index in sorted(by_index)]
-
-
-class OrderBatch(ApiModel):
-    """Order items to create or update. Checked as a whole: one bad item and nothing is stored."""
-
-    orders: list[OrderItem] = Field(min_length=1, max_length=MAX_BATCH)
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _one_readable_refusal(cls, data: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        """Describe bad items as the service's own checks do: by index and itemId, a few at most."""
-        raw = data.get("orders") if isinstance(data, Mapping) else None
-        if isinstance(raw, list) and len(raw) > MAX_BATCH:
-            raise PydanticCustomError(
-                "batch_too_large",
-                "a batch holds at most {limit} orders and this one has {count}: send it in parts",
-                {"limit": MAX_BATCH, "count": len(raw)},
-            )
-        try:
-            return handler(data)
-        except ValidationError as error:
-            problems = _shape_problems(error, raw) if isinstance(raw, list) else []
-            if not problems:
-                raise
-            raise PydanticCustomError(
-                "invalid_orders", "{detail}", {"detail": refusal(problems, len(raw or []))}
-            ) from None
 
 
 class BatchResult(ApiModel):
@@ -358,10 +297,6 @@ AnyOrderEvent = Annotated[
     OrderCreated | OrderStatusChanged | OrderCancelled | OrderCompleted | OrderRejected,
     Field(discriminator="type"),
 ]
-
-
-class WebhookEvent(RootModel[AnyOrderEvent]):
-    """One of the marketplace's order webhook events, told apart by `type`."""
 
 
 class EventResult(ApiModel):
