@@ -51,7 +51,8 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.review_fanout import CONCURRENT_SIGNALS
-from activities.reviews import assess, build_report, open_review
+from activities.review_report import build_report
+from activities.reviews import assess, open_review
 from bench.environment import (
     CpuMeter,
     add_database_option,

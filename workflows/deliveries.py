@@ -22,6 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import run_activity
+from workflows.patches import PATCH_DELIVERY_APART, PATCH_HANDED_OVER_ON_CLOSE
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
@@ -40,11 +41,6 @@ with workflow.unsafe.imports_passed_through():
     from models.notifications import NotificationRequest
     from models.summaries import notification_summary, one_line
 
-PATCH_DELIVERY_APART = "delivery-apart-from-recording"
-"""Runs from this patch on record messages under the lock and deliver them on the side."""
-PATCH_HANDED_OVER_ON_CLOSE = "deliveries-handed-over-on-close"
-"""Runs from this patch on close after a while and leave the deliveries still unfinished to
-workflows of their own; earlier runs waited for every delivery to settle (up to two days)."""
 DELIVERY_TIMEOUT = timedelta(seconds=30)
 """One try: connecting and handing the message over (each exchange times out after 10 s)."""
 DELIVERY_HEARTBEAT_TIMEOUT = timedelta(seconds=10)

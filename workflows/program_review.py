@@ -30,7 +30,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ActivityHandle, ParentClosePolicy
 
 from workflows.common import run_activity
-from workflows.deliveries import DELIVERY_RETRY, PATCH_DELIVERY_APART
+from workflows.deliveries import DELIVERY_RETRY
+from workflows.patches import PATCH_DELIVERY_APART
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities

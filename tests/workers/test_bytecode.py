@@ -9,10 +9,19 @@ from pathlib import Path
 from workers.bytecode import cache_bytecode, workflow_sources
 from workers.wiring import WORKFLOWS
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def test_the_workflow_package_sources_are_found() -> None:
-    names = {path.name for path in workflow_sources(WORKFLOWS)}
-    assert {"partner_lifecycle.py", "exclusive_agreement.py", "common.py"} <= names
+    """Every module the sandbox imports afresh, the workflow packages' own modules included."""
+    found = {path.relative_to(REPO).as_posix() for path in workflow_sources(WORKFLOWS)}
+    assert {
+        "workflows/common.py",
+        "workflows/partner_lifecycle/workflow.py",
+        "workflows/partner_lifecycle/rules.py",
+        "workflows/exclusive_agreement/workflow.py",
+        "workflows/exclusive_agreement/rules.py",
+    } <= found
 
 
 def test_missing_or_stale_bytecode_is_written_and_fresh_bytecode_left_alone(tmp_path: Path) -> None:

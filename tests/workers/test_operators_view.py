@@ -3,6 +3,7 @@ workflows in its visibility, and a partner's history reads without opening a pay
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -51,6 +52,7 @@ from services.outbox import outbox_entry
 from tests.helpers import Program
 from tests.workers.dev_temporal import DevTemporal, await_listed, dev_temporal
 from tests.workers.processes import REPO
+from workflows.patches import PATCH_EXCLUSIVES_END_ON_BLOCK, PATCHES, runs_from_before
 
 SQLITE_ONLY = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 """Visibility and the UI do not depend on the program database's backend."""
@@ -189,6 +191,26 @@ async def _current_details(handle: WorkflowHandle[Any, Any]) -> str:
         "__temporal_workflow_metadata", result_type=WorkflowMetadata
     )
     return metadata.current_details
+
+
+@SQLITE_ONLY
+async def test_the_runs_from_before_a_patch_are_the_open_ones_started_before_its_release(
+    db: Database, temporal: DevTemporal
+):
+    program = _program(db, temporal)
+    pid = program.provider_id
+    programs = PartnerPrograms(temporal.client, temporal.task_queue)
+    early, late = [await program.add_reseller(f"team-{name}", GOOD) for name in ("early", "late")]
+    await programs.enroll(pid, early, EnrollmentRequest())
+    await asyncio.sleep(1.1)  # the query compares whole seconds
+    await programs.enroll(pid, late, EnrollmentRequest())
+    released = (await programs.handle(pid, late).describe()).start_time
+    patch = next(p for p in PATCHES if p.id == PATCH_EXCLUSIVES_END_ON_BLOCK)
+    query = f'{runs_from_before(patch, released)} AND ProviderId = "{pid}"'
+    before = {partner_workflow_id(pid, early)}
+    assert await await_listed(temporal.client, query, before) == before
+    await programs.apply(pid, early, RemovalRequest(reason="left the market"))
+    assert await await_listed(temporal.client, query, set()) == set()
 
 
 @SQLITE_ONLY

@@ -1,0 +1,111 @@
+"""Every change made to workflows that had runs open: its patch ID, what it changed, and the
+stage it is in, after samples-python's `patching/`:
+
+1. the initial code, before any patch;
+2. `workflow.patched(ID)`: the new branch for new runs, the old one kept for the runs whose
+   histories predate it (all of partnerflow's patches are here);
+3. `workflow.deprecate_patch(ID)`: the new branch alone, once no run from before the patch is
+   open;
+4. the patch call removed, once no run is open that recorded the deprecation.
+
+A patch moves on a stage only when `runs_from_before` lists nothing for it. The Python SDK
+does not set the `TemporalChangeVersion` search attribute that the Go and Java SDKs set, so
+the query asks by start time: a run that started before the release carrying the patch
+may hold the old branch. It over-counts (such a run may have taken the new branch on its
+first task after the release), never under-counts. A run that continued as new started
+afresh on the code of its time, so its StartTime tells. An ID is recorded in histories:
+never rename one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.contract import (
+        AGREEMENT_WORKFLOW,
+        PARTNER_WORKFLOW,
+        REVIEW_WORKFLOW,
+    )
+
+
+class Stage(StrEnum):
+    PATCHED = "2: patched"
+    DEPRECATED = "3: deprecated"
+
+
+@dataclass(frozen=True)
+class Patch:
+    id: str
+    workflow_types: tuple[str, ...]
+    change: str
+    stage: Stage = Stage.PATCHED
+
+
+PATCH_FIRST_REQUEST_DECIDES = "first-request-decides"
+PATCH_CONTEXT_LOADED_ONCE = "context-loaded-once"
+PATCH_ENROLL_IN_ONE_TASK = "enroll-in-one-task"
+PATCH_EXCLUSIVES_END_ON_REMOVAL = "exclusives-end-on-removal"
+PATCH_EXCLUSIVES_END_ON_BLOCK = "exclusives-end-on-block"
+PATCH_DELIVERY_APART = "delivery-apart-from-recording"
+PATCH_HANDED_OVER_ON_CLOSE = "deliveries-handed-over-on-close"
+PATCH_PROVIDER_TOLD_OF_END = "provider-told-of-end"
+
+PATCHES = (
+    Patch(
+        PATCH_FIRST_REQUEST_DECIDES,
+        (PARTNER_WORKFLOW,),
+        "a run started by a request lets that request finish, and ends at once if it was "
+        "refused, instead of idling as a candidate",
+    ),
+    Patch(
+        PATCH_CONTEXT_LOADED_ONCE,
+        (PARTNER_WORKFLOW,),
+        "an enrollment reuses the program context its request loaded instead of loading it again",
+    ),
+    Patch(
+        PATCH_ENROLL_IN_ONE_TASK,
+        (PARTNER_WORKFLOW,),
+        "an enrollment answers after one workflow task: one local activity reads the program "
+        "and metrics and writes the enrollment; the welcome follows the answer",
+    ),
+    Patch(
+        PATCH_EXCLUSIVES_END_ON_REMOVAL,
+        (PARTNER_WORKFLOW,),
+        "removing a partner ends its exclusive agreements",
+    ),
+    Patch(
+        PATCH_EXCLUSIVES_END_ON_BLOCK,
+        (PARTNER_WORKFLOW,),
+        "a block that covers an exclusive's offer ends the exclusive",
+    ),
+    Patch(
+        PATCH_DELIVERY_APART,
+        (PARTNER_WORKFLOW, AGREEMENT_WORKFLOW, REVIEW_WORKFLOW),
+        "a message is recorded in the outbox under the lock and delivered on the side, instead "
+        "of recorded and delivered in one awaited activity",
+    ),
+    Patch(
+        PATCH_HANDED_OVER_ON_CLOSE,
+        (PARTNER_WORKFLOW, AGREEMENT_WORKFLOW),
+        "a closing run hands its unfinished deliveries to workflows of their own after a while "
+        "instead of waiting up to two days for them",
+    ),
+    Patch(
+        PATCH_PROVIDER_TOLD_OF_END,
+        (AGREEMENT_WORKFLOW,),
+        "the provider is told too when an agreement ends without its action",
+    ),
+)
+
+
+def runs_from_before(patch: Patch, released: datetime) -> str:
+    """The visibility query for the open runs that started before `released` (when the
+    release carrying `patch` started its workers): those that may still take its old branch."""
+    types = ", ".join(f'"{name}"' for name in patch.workflow_types)
+    at = released.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f'WorkflowType IN ({types}) AND ExecutionStatus = "Running" AND StartTime < "{at}"'
