@@ -35,14 +35,13 @@ from models.agreement import (
 )
 from models.contract import (
     AGREEMENT_WORKFLOW,
-    PROVIDER_ID,
-    RESELLER_TEAM_ID,
     TASK_QUEUE,
     QueryName,
     UpdateName,
     agreement_workflow_id,
 )
 from models.partner import ProviderAction
+from models.search_attributes import PROVIDER_ID, RESELLER_TEAM_ID
 from models.summaries import agreement_static_details, agreement_summary
 
 

@@ -7,14 +7,9 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from clients.requests import RequestRejected
-from models.contract import (
-    MESSAGE_DELIVERY_WORKFLOW,
-    PROVIDER_ID,
-    RESELLER_TEAM_ID,
-    TASK_QUEUE,
-    delivery_workflow_id,
-)
+from models.contract import MESSAGE_DELIVERY_WORKFLOW, TASK_QUEUE, delivery_workflow_id
 from models.delivery import MessageDeliveryInput, OutboxEntry
+from models.search_attributes import PROVIDER_ID, RESELLER_TEAM_ID
 
 
 class DeliveryUnderWay(RequestRejected):

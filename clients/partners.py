@@ -29,11 +29,7 @@ from clients.requests import (
     rejection_message,
 )
 from models.contract import (
-    PARTNER_STATUS,
-    PARTNER_TIER,
     PARTNER_WORKFLOW,
-    PROVIDER_ID,
-    RESELLER_TEAM_ID,
     TASK_QUEUE,
     QueryName,
     SignalName,
@@ -58,6 +54,7 @@ from models.partner import (
     UnblockRequest,
 )
 from models.program import Tier
+from models.search_attributes import PARTNER_STATUS, PARTNER_TIER, PROVIDER_ID, RESELLER_TEAM_ID
 from models.summaries import partner_static_details, partner_summary, standing
 
 R = TypeVar("R")

@@ -30,7 +30,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from clients.requests import RequestRejected, rejection_message
-from models.contract import PROVIDER_ID, REVIEW_WORKFLOW, TASK_QUEUE
+from models.contract import REVIEW_WORKFLOW, TASK_QUEUE
 from models.review import (
     ReviewCadence,
     ReviewOutcome,
@@ -40,6 +40,7 @@ from models.review import (
     review_id,
     review_summary,
 )
+from models.search_attributes import PROVIDER_ID
 
 CRON = {
     # 02:00 UTC on the first day of each month, of each quarter: the period has just ended.

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from temporalio.common import SearchAttributeKey
-
 TASK_QUEUE = "partner-program"
 
 PARTNER_WORKFLOW = "PartnerLifecycleWorkflow"
@@ -74,13 +72,6 @@ KEYWORD_ATTRIBUTES = (
     SearchAttribute.AGREEMENT_STATUS,
 )
 DATETIME_ATTRIBUTES = (SearchAttribute.GRACE_DEADLINE,)
-
-PROVIDER_ID = SearchAttributeKey.for_keyword(SearchAttribute.PROVIDER_ID)
-RESELLER_TEAM_ID = SearchAttributeKey.for_keyword(SearchAttribute.RESELLER_TEAM_ID)
-PARTNER_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.PARTNER_STATUS)
-PARTNER_TIER = SearchAttributeKey.for_keyword(SearchAttribute.PARTNER_TIER)
-GRACE_DEADLINE = SearchAttributeKey.for_datetime(SearchAttribute.GRACE_DEADLINE)
-AGREEMENT_STATUS = SearchAttributeKey.for_keyword(SearchAttribute.AGREEMENT_STATUS)
 
 
 class ActivityName(StrEnum):

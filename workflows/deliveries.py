@@ -26,12 +26,7 @@ from workflows.patches import PATCH_DELIVERY_APART, PATCH_HANDED_OVER_ON_CLOSE
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
-    from models.contract import (
-        MESSAGE_DELIVERY_WORKFLOW,
-        PROVIDER_ID,
-        RESELLER_TEAM_ID,
-        delivery_workflow_id,
-    )
+    from models.contract import MESSAGE_DELIVERY_WORKFLOW, delivery_workflow_id
     from models.delivery import (
         DeliveryOutcome,
         DeliveryRequest,
@@ -39,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         OutboxStatus,
     )
     from models.notifications import NotificationRequest
+    from models.search_attributes import PROVIDER_ID, RESELLER_TEAM_ID
     from models.summaries import notification_summary, one_line
 
 DELIVERY_TIMEOUT = timedelta(seconds=30)

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
     from activities.review_fanout import ReviewFanOutActivities
     from activities.reviews import ReviewActivities
-    from models.contract import PROVIDER_ID, REVIEW_WORKFLOW
+    from models.contract import REVIEW_WORKFLOW
     from models.delivery import OutboxBatch, OutboxDelivered
     from models.review import (
         Assessment,
@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         review_summary,
         scorecard_key_prefix,
     )
+    from models.search_attributes import PROVIDER_ID
     from models.standing import WAKING
 
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")

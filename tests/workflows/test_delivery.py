@@ -15,7 +15,7 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
 
 from clients.requests import poll_until
 from devstack.demo_data import OrderProfile
-from models.contract import PROVIDER_ID, RESELLER_TEAM_ID, delivery_workflow_id
+from models.contract import delivery_workflow_id
 from models.database import Database
 from models.delivery import (
     ChannelKind,
@@ -34,6 +34,7 @@ from models.partner import (
 from models.program import ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewRequest
 from models.schema import Notification
+from models.search_attributes import PROVIDER_ID, RESELLER_TEAM_ID
 from services.delivery import change_delivery, set_partner_contact
 from tests.helpers import INCOMPLETE, Program, TrackedPrograms, replay, replay_histories
 from tests.receivers import WebhookReceiver, WebhookRequest, mail_server, webhook_receiver

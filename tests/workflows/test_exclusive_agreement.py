@@ -31,7 +31,6 @@ from models.agreement import (
     ScorecardKind,
     TerminationRequest,
 )
-from models.contract import AGREEMENT_STATUS, PROVIDER_ID, RESELLER_TEAM_ID
 from models.offers import Visibility
 from models.partner import (
     BlockRequest,
@@ -42,6 +41,7 @@ from models.partner import (
 )
 from models.program import ProgramSettings
 from models.schema import Agreement, AgreementScorecard, ExclusiveClaim, Notification, Offer
+from models.search_attributes import AGREEMENT_STATUS, PROVIDER_ID, RESELLER_TEAM_ID
 from tests.helpers import Program, TrackedAgreements
 
 HOUR = timedelta(hours=1)

@@ -40,7 +40,6 @@ with workflow.unsafe.imports_passed_through():
         PartnerListing,
         ScorecardRecord,
     )
-    from models.contract import AGREEMENT_STATUS, PROVIDER_ID, RESELLER_TEAM_ID
     from models.metrics import PartnerMetrics
     from models.notifications import (
         AgreementNotice,
@@ -52,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from models.partner import ActorKind
     from models.program import Tier
     from models.records import PartnerRef
+    from models.search_attributes import AGREEMENT_STATUS, PROVIDER_ID, RESELLER_TEAM_ID
     from models.summaries import day, one_line
 
 

@@ -31,15 +31,10 @@ with workflow.unsafe.imports_passed_through():
         PartnerLeft,
         TerminationRequest,
     )
-    from models.contract import (
-        AGREEMENT_STATUS,
-        AGREEMENT_WORKFLOW,
-        QueryName,
-        SignalName,
-        UpdateName,
-    )
+    from models.contract import AGREEMENT_WORKFLOW, QueryName, SignalName, UpdateName
     from models.notifications import NotificationKind
     from models.partner import ActorKind
+    from models.search_attributes import AGREEMENT_STATUS
     from models.summaries import day
 
 UNCLAIMED_AFTER = timedelta(days=1)

@@ -24,14 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.partners import PartnerRecordActivities
     from models.agreement import PartnerBlocked, PartnerLeft
     from models.agreement_records import PartnerExclusives
-    from models.contract import (
-        GRACE_DEADLINE,
-        PARTNER_STATUS,
-        PARTNER_TIER,
-        PROVIDER_ID,
-        RESELLER_TEAM_ID,
-        SignalName,
-    )
+    from models.contract import SignalName
     from models.metrics import PartnerMetrics
     from models.notifications import (
         NotificationContext,
@@ -55,6 +48,13 @@ with workflow.unsafe.imports_passed_through():
         PartnerContext,
         PartnerRef,
         TransitionRecord,
+    )
+    from models.search_attributes import (
+        GRACE_DEADLINE,
+        PARTNER_STATUS,
+        PARTNER_TIER,
+        PROVIDER_ID,
+        RESELLER_TEAM_ID,
     )
     from models.summaries import (
         metrics_summary,
