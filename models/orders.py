@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Self
+from typing import Annotated, ClassVar, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -21,9 +21,6 @@ from pydantic import (
 )
 
 from models.wire import ApiModel
-
-if TYPE_CHECKING:
-    from models.schema import Order
 
 MAX_BATCH = 5000
 MAX_LISTED = 20
@@ -163,21 +160,6 @@ class OrderView(OrderShape):
 
     updated_at: AwareDatetime
     rating: int | None
-
-    @classmethod
-    def of(cls, order: Order) -> OrderView:
-        return cls(
-            item_id=order.id,
-            offer_id=order.offer_id,
-            reseller_team_id=order.reseller_team_id,
-            service_address=ServiceAddress(zip_code=order.zip_code),
-            monthly_price=order.monthly_price,
-            status=OrderStatus(order.status),
-            created_at=order.created_at,
-            accepted_at=order.accepted_at,
-            updated_at=order.updated_at,
-            rating=order.rating,
-        )
 
 
 @dataclass(frozen=True)

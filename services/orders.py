@@ -40,6 +40,7 @@ from models.orders import (
     OrderStatusChanged,
     OrderView,
     Outcome,
+    ServiceAddress,
     refusal,
 )
 from models.schema import Offer, Order, Reseller
@@ -303,5 +304,20 @@ def list_orders(
         .limit(page_size)
     )
     return Page[OrderView](
-        items=[OrderView.of(row) for row in rows], total=total, page=page, page_size=page_size
+        items=[_view(row) for row in rows], total=total, page=page, page_size=page_size
+    )
+
+
+def _view(order: Order) -> OrderView:
+    return OrderView(
+        item_id=order.id,
+        offer_id=order.offer_id,
+        reseller_team_id=order.reseller_team_id,
+        service_address=ServiceAddress(zip_code=order.zip_code),
+        monthly_price=order.monthly_price,
+        status=OrderStatus(order.status),
+        created_at=order.created_at,
+        accepted_at=order.accepted_at,
+        updated_at=order.updated_at,
+        rating=order.rating,
     )
