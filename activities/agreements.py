@@ -7,7 +7,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.idempotent import insert_once
 from models.agreement import AgreementKind, AgreementStatus, OfferSnapshot
@@ -46,10 +46,18 @@ from store.offer_access import ON_PREFERRED_LIST, sync_offer_grants
 
 
 class AgreementRefused(ApplicationError):
-    """Terms the program database cannot honour: only new terms from the provider can help."""
+    """Terms the program database cannot honour: only new terms from the provider can help.
+
+    A refusal is an answer, not a fault: the worker logs it quietly (BENIGN), without the
+    traceback the SDK prints for a failed activity."""
 
     def __init__(self, message: str) -> None:
-        super().__init__(message, type="AgreementRefused", non_retryable=True)
+        super().__init__(
+            message,
+            type="AgreementRefused",
+            non_retryable=True,
+            category=ApplicationErrorCategory.BENIGN,
+        )
 
 
 def _offer_claim(offer_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from activities.counters import count_transition
 from activities.idempotent import already_recorded, insert_once
@@ -152,6 +152,7 @@ class PartnerRecordActivities:
                 f"this program has a single tier: {write.tier.value} is not available, use silver",
                 type="InvalidRequest",
                 non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
             )
         metrics = partner_metrics(
             self._db,

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import Scope
 
 from api import agreements, delivery, health, offers, orders, partners, program, reviews, templates
 from api.deps import Services
 from api.errors import install_error_handlers
+from api.guard import RequestGuard
+from api.views import Problem
 from clients.connection import connect_temporal
 from runtime.settings import Settings
+from services.providers import provider_for_key
 from store.database import open_database
 
 DESCRIPTION = """\
@@ -23,6 +28,21 @@ webhook) and read the outbox.
 Every request carries the provider's key in `x-api-key`, except the health probes
 (`/health/live`, `/health/ready`) that load balancers and orchestrators call.
 """
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: _problem("No x-api-key header, or a key that is unknown or revoked."),
+    404: _problem("The provider has no such thing; another provider's things are not found."),
+    409: _problem("The request clashes with the state of what it names; `detail` says how."),
+    413: _problem("The body is larger than the API reads (PARTNERFLOW_MAX_BODY_BYTES)."),
+    422: _problem("The request does not fit: `detail` names each field and what is wrong."),
+    503: _problem("The program database or Temporal is unavailable; try again after Retry-After."),
+}
+"""Every provider operation's error answers, each `{"detail": "..."}` as Problem documents."""
 
 
 def create_app(services: Services | None = None, settings: Settings | None = None) -> FastAPI:
@@ -42,16 +62,24 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         finally:
             db.engine.dispose()
 
+    max_body_bytes = (settings or Settings()).max_body_bytes
     app = FastAPI(
         title="partnerflow",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, lookup=_provider_for_key)
     if services is not None:
         app.state.services = services
-    install_error_handlers(app)
+    install_error_handlers(app, max_body_bytes)
     for module in (partners, offers, orders, program, agreements, reviews, templates, delivery):
-        app.include_router(module.router)
+        app.include_router(module.router, responses=PROBLEMS)
     app.include_router(health.router)
     return app
+
+
+def _provider_for_key(scope: Scope, key: str) -> str | None:
+    services: Services = scope["app"].state.services
+    with services.db.transaction() as session:
+        return provider_for_key(session, key)

@@ -19,7 +19,7 @@ from api.delivery_views import (
 )
 from api.deps import ProviderDep, ServicesDep, SessionDep
 from api.partner_views import TEAM_ID, TEAM_ID_PATTERN
-from api.views import Page
+from api.views import Page, Problem
 from clients.deliveries import DeliveryUnderWay
 from models.delivery import OutboxEntry, OutboxFilter, OutboxStatus
 from models.notifications import NotificationKind
@@ -133,7 +133,9 @@ async def resend_notifications(
     "/provider/notifications/{notification_id}/resend",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send one bounced or failed message again",
-    responses={409: {"description": "The message was sent, or is on its way already."}},
+    responses={
+        409: {"model": Problem, "description": "The message was sent, or is on its way already."}
+    },
 )
 async def resend_notification(
     notification_id: NotificationId, provider: ProviderDep, svc: ServicesDep

@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
+from api.guard import MISSING_KEY, UNKNOWN_KEY
 from clients.agreements import Agreements
 from clients.deliveries import MessageDeliveries
 from clients.partners import PartnerPrograms
@@ -59,15 +60,20 @@ def session(svc: Annotated[Services, Depends(services)]) -> Iterator[Session]:
 
 
 def provider_id(
+    request: Request,
     svc: Annotated[Services, Depends(services)],
     key: Annotated[str | None, Security(api_key_header)],
 ) -> str:
+    """The provider whose key the request carries: RequestGuard has looked it up already."""
+    checked: str | None = getattr(request.state, "provider_id", None)
+    if checked is not None:
+        return checked
     if not key:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing x-api-key header")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING_KEY)
     with svc.db.transaction() as db_session:
         found = provider_for_key(db_session, key)
     if found is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "unknown or revoked API key")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNKNOWN_KEY)
     return found
 
 

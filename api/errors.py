@@ -3,48 +3,42 @@ server's own configuration or dependencies failing it a 503 that says the same."
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request, Response, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.guard import too_large
+from api.outage import database_unavailable, is_outage
 from clients.requests import RequestRejected, WorkflowNotFound
 from models.wire import describe_errors
 from services.errors import ConflictError, InputError, NotFoundError
 from store.secret_box import SecretKeyError
-
-BUSY_RETRY_AFTER = 5
-"""Seconds a client is asked to wait before it tries a write again on a busy SQLite."""
 
 
 def _problem(code: int, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=code)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     async def invalid_request(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RequestValidationError | ValidationError)
-        return _problem(status.HTTP_422_UNPROCESSABLE_CONTENT, describe_errors(error.errors()))
+        return _problem(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, describe_errors(error.errors(), camel=True)
+        )
 
     async def mapped(request: Request, error: Exception) -> JSONResponse:
         code = next(c for kind, c in _CODES.items() if isinstance(error, kind))
         return _problem(code, str(error))
 
     async def database_error(request: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, OperationalError)
-        if "database is locked" in str(error.orig):
-            response = _problem(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                "the program database is busy: another process holds SQLite's one write lock "
-                "(a program review storing its snapshots can hold it for a while), and this "
-                "request waited for it in vain. Its changes were rolled back: try again in a "
-                "moment (PostgreSQL has no such limit).",
-            )
-            response.headers["Retry-After"] = str(BUSY_RETRY_AFTER)
-            return response
-        raise error
+        if not is_outage(error):
+            raise error
+        return database_unavailable(error)
 
     async def temporal_down(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RPCError)
@@ -59,12 +53,19 @@ def install_error_handlers(app: FastAPI) -> None:
         # not a 4xx), and it clears once the key is set (so 503, worth retrying, not a 500).
         return _problem(status.HTTP_503_SERVICE_UNAVAILABLE, str(error))
 
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        if error.status_code == status.HTTP_413_CONTENT_TOO_LARGE:
+            return too_large(max_body_bytes)
+        return await http_exception_handler(request, error)
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(ValidationError, invalid_request)
     for kind in _CODES:
         app.add_exception_handler(kind, mapped)
     app.add_exception_handler(RPCError, temporal_down)
-    app.add_exception_handler(OperationalError, database_error)
+    app.add_exception_handler(SQLAlchemyError, database_error)
     app.add_exception_handler(SecretKeyError, secrets_unconfigured)
 
 

@@ -2,10 +2,9 @@
 
 The write handlers open and commit their own transaction before answering, so
 that a 200 means the orders are stored (the per-request `SessionDep` commits
-only after the response has been sent). One provider never reads, rates or
-overwrites another's order items: they answer 404 as unknown ones do, and a
-batch or `order.created` event naming another provider's itemId is refused as
-taken (422).
+only after the response has been sent). Item IDs are each provider's own: two
+providers may send the same itemId, each then has an order of its own by it,
+and neither ever reads, rates or changes the other's.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from api.review_views import (
     ScheduleView,
     SnapshotView,
 )
-from api.views import Page
+from api.views import Page, Problem
 from clients.review_schedules import SchedulesUnavailable, describe_schedules
 from clients.reviews import ReviewRejected
 from models.review import ReviewCadence, ReviewPeriod, ReviewRequest, review_id
@@ -53,7 +53,9 @@ def _location(period: ReviewPeriod) -> str:
     "",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Start a review now",
-    responses={422: {"description": "A malformed period, or one that has not ended."}},
+    responses={
+        422: {"model": Problem, "description": "A malformed period, or one that has not ended."}
+    },
 )
 async def start_review(
     body: ReviewBody, provider: ProviderDep, svc: ServicesDep, response: Response
@@ -101,7 +103,9 @@ def list_reviews(
 @router.get(
     "/schedules",
     summary="The review Schedules: paused or not, next runs, recent runs",
-    responses={503: {"description": "Temporal is unavailable, or has no Schedules."}},
+    responses={
+        503: {"model": Problem, "description": "Temporal is unavailable, or has no Schedules."}
+    },
 )
 async def get_schedules(provider: ProviderDep, svc: ServicesDep) -> ReviewSchedules:
     """The monthly and quarterly Schedules that start the provider's reviews. Operators pause

@@ -90,7 +90,8 @@ def delivery_set(
         str | None, typer.Option(help=f"Where mails for the provider go. {CLEARS}")
     ] = None,
     provider_webhook_url: Annotated[
-        str | None, typer.Option(help=f"Where webhooks for the provider go. {CLEARS}")
+        str | None,
+        typer.Option(help=f"Where webhooks for the provider go: a public https:// URL. {CLEARS}"),
     ] = None,
 ) -> None:
     """Change the settings given; the others keep their values. Switching to the webhook
@@ -133,7 +134,9 @@ def contacts_set(
     provider_id: ProviderArgument,
     team_id: TeamArgument,
     email: Annotated[str | None, typer.Option(help=f"Its email address. {CLEARS}")] = None,
-    webhook_url: Annotated[str | None, typer.Option(help=f"Its webhook URL. {CLEARS}")] = None,
+    webhook_url: Annotated[
+        str | None, typer.Option(help=f"Its webhook URL: a public https:// URL. {CLEARS}")
+    ] = None,
 ) -> None:
     """Change the partner's email address or webhook URL; the one not given keeps its value."""
     given = _given(email=email, webhook_url=webhook_url)

@@ -25,6 +25,7 @@ from urllib.parse import quote
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy import select
 from temporalio.runtime import Runtime
 
 from api.deps import Services
@@ -55,6 +56,7 @@ from models.database import Database
 from models.operator_queries import AT_RISK, EXCLUSIVES_IN_FORCE, PARTNERS, REVIEWS
 from models.partner import PartnerState, PartnerStatus
 from models.review import ReviewOutcome
+from models.schema import PreferredListEntry
 from models.standing import WAKING
 from runtime.ports import DEFAULT_TEMPORAL_PORT
 from runtime.settings import Settings
@@ -164,16 +166,26 @@ def _installed_command(name: str) -> str:
     return _shown_path(str(path)) if path.exists() else name
 
 
-def _summary_table(outcomes: list[EnrollmentOutcome]) -> Table:
+def standings(db: Database, provider_id: str) -> Counter[str]:
+    """`preferred · silver` and the like, counted from the program database: the program as
+    it is now, after this start's enrollments, review and issue, or a restart's."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(PreferredListEntry.status, PreferredListEntry.tier).where(
+                PreferredListEntry.provider_id == provider_id
+            )
+        ).all()
+    return Counter(f"{status} · {tier}" for status, tier in rows)
+
+
+def _summary_table(counts: Counter[str]) -> Table:
     table = Table(title=f"{DEMO_PROVIDER_NAME}'s partner program", title_justify="left")
     table.add_column("partners")
     table.add_column("count", justify="right")
-    counts = Counter(
-        f"{o.state.status.value} · {o.state.tier.value}" for o in outcomes if o.state is not None
-    )
     for label, count in sorted(counts.items()):
         table.add_row(label, str(count))
-    table.add_row("not enrolled (below the criteria)", str(len(DEMO_RESELLERS) - len(outcomes)))
+    listed = sum(counts.values())
+    table.add_row("not on the list (below the criteria)", str(len(DEMO_RESELLERS) - listed))
     return table
 
 
@@ -265,11 +277,15 @@ def issue_note(state: PartnerState) -> str:
 
 
 def print_next_steps(
-    console: Console, server: DevServer, outcomes: list[EnrollmentOutcome], shown: DemoShown
+    console: Console,
+    server: DevServer,
+    outcomes: list[EnrollmentOutcome],
+    shown: DemoShown,
+    counts: Counter[str],
 ) -> None:
     config = server.config
     at_risk, api_key, metrics = shown.at_risk, shown.api_key, shown.metrics
-    console.print(_summary_table(outcomes))
+    console.print(_summary_table(counts))
     for outcome in outcomes:
         if outcome.error:
             console.print(f"[yellow]{outcome.partner.reseller.team_id}: {outcome.error}[/]")
@@ -384,7 +400,7 @@ async def _start_demo(
         if isinstance(issue, str):
             console.print(f"[yellow]{issue}[/]")
         shown = await _demo_shown(server, outcomes, review, issue, api_key, metrics)
-        print_next_steps(console, server, outcomes, shown)
+        print_next_steps(console, server, outcomes, shown, standings(db, DEMO_PROVIDER_ID))
         await asyncio.Event().wait()
 
 

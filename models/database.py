@@ -21,13 +21,28 @@ def normalize_url(url: str) -> str:
 
 SQLITE_BUSY_TIMEOUT = 30.0
 """Seconds an SQLite write waits for another's write lock before it fails as locked."""
+POOL_TIMEOUT = 5.0
+"""Seconds a request waits for a pooled connection before it fails (a 503 in the API)."""
+CONNECT_TIMEOUT = 5
+"""Seconds a PostgreSQL connection attempt may take: an outage fails fast, not after minutes."""
 
 
 def make_engine(url: str, *, busy_timeout: float = SQLITE_BUSY_TIMEOUT, **kwargs: Any) -> Engine:
-    """An engine for `url`; SQLite gets WAL, a busy timeout and enforced foreign keys."""
+    """An engine for `url`; SQLite gets WAL, a busy timeout and enforced foreign keys.
+
+    Errors never carry the statement's parameters (orders, contacts, secrets): a failure
+    logs and reports the statement and the driver's message alone.
+    """
     url = normalize_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_timeout=POOL_TIMEOUT,
+            connect_args={"connect_timeout": CONNECT_TIMEOUT},
+            **kwargs,
+        )
     engine = create_engine(url, connect_args={"timeout": busy_timeout}, **kwargs)
 
     @event.listens_for(engine, "connect")

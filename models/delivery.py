@@ -69,7 +69,9 @@ class OutboxStatus(StrEnum):
 
 
 def webhook_url(value: str) -> str:
-    """An absolute http(s) URL with a host, on one line."""
+    """An absolute http(s) URL with a host, on one line. Where it may lead (https, a public
+    host) is the operator's to say: checked when it is saved and again when it is used
+    (models.webhook_address), so that a URL stored before a rule changed still reads."""
     if any(ord(char) <= 32 or ord(char) == 127 for char in value):
         raise ValueError("must be a URL without spaces or control characters")
     try:

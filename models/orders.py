@@ -72,7 +72,7 @@ ItemId = Annotated[
         min_length=1,
         max_length=100,
         pattern=r"^[^/\x00-\x1f\x7f]+$",
-        description="The marketplace's order item ID, unique across providers.",
+        description="The marketplace's order item ID, unique among the provider's own items.",
     ),
 ]
 Reference = Annotated[str, Field(min_length=1, max_length=100, pattern=PRINTABLE)]

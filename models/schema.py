@@ -16,10 +16,12 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
     Numeric,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -129,11 +131,14 @@ class OfferBlock(Base):
 
 
 class Order(Base):
-    """An order item of the marketplace: one offer sold by one reseller at one service address."""
+    """An order item of the marketplace: one offer sold by one reseller at one service address.
+
+    `id` is the marketplace's item ID, unique per provider: two providers may use the same one.
+    """
 
     __tablename__ = "orders"
 
-    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    id: Mapped[str] = mapped_column(String(100))
     provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
     offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"))
     reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
@@ -147,6 +152,7 @@ class Order(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
+        PrimaryKeyConstraint("provider_id", "id"),
         Index(
             "ix_orders_provider_reseller_created", "provider_id", "reseller_team_id", "created_at"
         ),
@@ -384,7 +390,12 @@ class OrderEvent(Base):
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     event_type: Mapped[str] = mapped_column(String(40))
     order_id: Mapped[str] = mapped_column(String(100))
+    """The item ID of one of the same provider's orders."""
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        ForeignKeyConstraint(["provider_id", "order_id"], ["orders.provider_id", "orders.id"]),
+    )
 
 
 class ProgramReview(Base):

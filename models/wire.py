@@ -26,16 +26,33 @@ class Page(ApiModel, Generic[T]):
     page_size: int = Field(ge=1)
 
 
-def _where(location: Sequence[Any]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+_PLACES = ("body", "query", "path", "header")
+
+
+def _where(location: Sequence[Any], camel: bool) -> str:
+    parts = [
+        to_camel(p) if camel and isinstance(p, str) else str(p)
+        for p in location
+        if p not in _PLACES
+    ]
     return ".".join(parts)
 
 
-def describe_errors(errors: Sequence[Any]) -> str:
-    """pydantic's errors as one readable line: `field: problem; field: problem`."""
-    lines = []
-    for error in errors:
-        where = _where(error.get("loc", ()))
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        lines.append(f"{where}: {message}" if where else message)
-    return "; ".join(lines)
+def _problem(error: Any, camel: bool) -> str:
+    location = tuple(error.get("loc", ()))
+    kind = error.get("type")
+    if kind == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        at = location[1] if len(location) > 1 else "?"
+        return f"the body is not valid JSON: {reason or 'it cannot be parsed'} (at character {at})"
+    if kind == "missing" and location == ("body",):
+        return "the request has no body: send a JSON object"
+    where = _where(location, camel)
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def describe_errors(errors: Sequence[Any], *, camel: bool = False) -> str:
+    """pydantic's errors as one readable line: `field: problem; field: problem`, the fields in
+    camelCase for the API (`camel`), whichever model raised them."""
+    return "; ".join(_problem(error, camel) for error in errors)

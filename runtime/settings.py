@@ -9,11 +9,16 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.contract import TASK_QUEUE
+from models.webhook_address import WebhookPolicy
 from runtime.logs import LogFormat
 
 DEFAULT_STATE_DIR = Path(".partnerflow")
 """Where the local stack keeps its databases and logs."""
 DEFAULT_DATABASE_URL = f"sqlite:///{DEFAULT_STATE_DIR}/partnerflow.db"
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""The largest request body the API reads: over twice a 5,000-item order batch whose every
+field is as long as it may be (3.5 MB, pretty-printed)."""
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -33,6 +38,18 @@ class Settings(BaseSettings):
     """host:port of the worker's (and API's) Prometheus endpoint; unset, none is served."""
     log_format: LogFormat = Field(default=LogFormat.TEXT, validation_alias="PARTNERFLOW_LOG_FORMAT")
     log_level: LogLevel = Field(default="INFO", validation_alias="PARTNERFLOW_LOG_LEVEL")
+    webhook_allow_http: bool = Field(
+        default=False, validation_alias="PARTNERFLOW_WEBHOOK_ALLOW_HTTP"
+    )
+    """Whether webhook URLs may be plain http://; https:// only by default."""
+    webhook_allowed_hosts: str = Field(
+        default="", validation_alias="PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS"
+    )
+    """Host names, IPs and CIDR networks, comma-separated, that webhooks may reach although
+    they are private or local (development, tests); none by default."""
+    max_body_bytes: int = Field(
+        default=MAX_BODY_BYTES, gt=0, validation_alias="PARTNERFLOW_MAX_BODY_BYTES"
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -44,7 +61,17 @@ class Settings(BaseSettings):
     def _format_in_any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _hosts_readable(cls, value: str) -> str:
+        WebhookPolicy.of(False, value.split(","))
+        return value
+
     @field_validator("metrics_address", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    def webhook_policy(self) -> WebhookPolicy:
+        """Where webhooks may go, as the operator configured it."""
+        return WebhookPolicy.of(self.webhook_allow_http, self.webhook_allowed_hosts.split(","))

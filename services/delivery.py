@@ -22,7 +22,10 @@ from sqlalchemy.orm import Session
 from models.delivery import ChannelKind, DeliveryChange, DeliverySettings, PartnerContact
 from models.program import Frozen
 from models.schema import DeliverySettingsRow, PartnerContactRow, Provider, Reseller, utcnow
-from services.errors import ConflictError, NotFoundError
+from models.webhook_address import url_refusal
+from runtime.settings import Settings
+from services.errors import ConflictError, InputError, NotFoundError
+from services.resellers import own_reseller
 from store.delivery_settings import (
     SMTP_PASSWORD,
     WEBHOOK_SECRET,
@@ -106,11 +109,25 @@ def _store(session: Session, provider_id: str, settings: DeliverySettings) -> De
     return settings.model_copy(update={"updated_at": row.updated_at})
 
 
+def _check_webhook_url(field: str, url: str | None, stored: str | None) -> None:
+    """A new webhook URL must be one the worker may send to (models.webhook_address); one
+    already stored is kept as it is, and delivery refuses it if it may not be used."""
+    if url is None or url == stored:
+        return
+    refusal = url_refusal(url, Settings().webhook_policy())
+    if refusal is not None:
+        raise InputError(f"{field}: {refusal}")
+
+
 def change_delivery(session: Session, provider_id: str, change: DeliveryChange) -> DeliveryUpdate:
     """Apply a change, checked whole; switching to the webhook channel without a secret makes
     one, returned here once."""
     _require_provider(session, provider_id)
-    merged = change.applied_to(delivery_settings(session, provider_id))
+    current = delivery_settings(session, provider_id)
+    merged = change.applied_to(current)
+    _check_webhook_url(
+        "providerWebhookUrl", merged["provider_webhook_url"], current.provider_webhook_url
+    )
     made: str | None = None
     if merged["channel"] is ChannelKind.WEBHOOK and merged["webhook_secret"] is None:
         made = new_webhook_secret()
@@ -167,11 +184,9 @@ def reencrypt_secrets(session: Session) -> Reencrypted:
 
 
 def _reseller(session: Session, provider_id: str, team_id: str) -> Reseller:
+    """The provider's own reseller (see services.resellers); another's is not found."""
     _require_provider(session, provider_id)
-    reseller = session.get(Reseller, team_id)
-    if reseller is None:
-        raise NotFoundError(f"unknown reseller {team_id!r}: no reseller has this team ID")
-    return reseller
+    return own_reseller(session, provider_id, team_id)
 
 
 def partner_contact(session: Session, provider_id: str, team_id: str) -> ContactRecord:
@@ -195,6 +210,7 @@ def set_partner_contact(
     """Replace the partner's contact; its next message goes there, even one already waiting."""
     reseller = _reseller(session, provider_id, team_id)
     row = session.get(PartnerContactRow, (provider_id, team_id), with_for_update=True)
+    _check_webhook_url("webhookUrl", contact.webhook_url, row.webhook_url if row else None)
     if row is None:
         row = PartnerContactRow(provider_id=provider_id, reseller_team_id=team_id)
         session.add(row)

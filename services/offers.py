@@ -25,6 +25,7 @@ from models.offers import AccessSource, Visibility
 from models.program import Frozen, Printable, ProgramSettings, Tier
 from models.schema import Agreement, Offer, OfferAccess, Provider, Reseller
 from services.errors import ConflictError, InputError, NotFoundError
+from services.resellers import own_reseller
 from store.offer_access import sync_offer_grants, visible_offer_ids
 
 OfferId = Annotated[
@@ -371,9 +372,10 @@ def list_offers(
 
 
 def reseller_offers(session: Session, provider_id: str, reseller_team_id: str) -> list[OfferRecord]:
-    """The provider's offers this reseller can see right now, as the workflows left its access."""
-    if session.get(Reseller, reseller_team_id) is None:
-        raise NotFoundError(f"unknown reseller {reseller_team_id!r}: no reseller has this team ID")
+    """The provider's offers this reseller can see right now, as the workflows left its access.
+
+    Only the provider's own resellers (see services.resellers); another's is not found."""
+    own_reseller(session, provider_id, reseller_team_id)
     ids = visible_offer_ids(session, provider_id, reseller_team_id)
     offers = session.scalars(select(Offer).where(Offer.id.in_(ids)).order_by(Offer.id)).all()
     return _records(session, provider_id, offers)

@@ -9,6 +9,9 @@ all of which end here:
 - one webhook event at a time: each event ID is applied once, a replay changes nothing;
 - a customer rating for an item, which the marketplace's orders do not carry.
 
+Item IDs are each provider's own: (provider, itemId) names an order, so two providers may
+use the same itemId, and neither learns anything of the other's items.
+
 `Order.updated_at` holds the marketplace's time of the latest change applied to
 the item (its `updatedAt`, or an event's `occurredAt`), not the time this
 database was written: it is what tells a late, stale event from a fresh one.
@@ -17,7 +20,7 @@ So it is always written explicitly, never left to the column's `onupdate`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,21 +59,23 @@ def _write_time(order: Order, at: datetime) -> None:
     flag_modified(order, "updated_at")
 
 
-def _load(session: Session, item_ids: Sequence[str]) -> dict[str, Order]:
-    """The stored orders with these IDs, whichever provider they belong to: one query.
+def _load(session: Session, provider_id: str, item_ids: Sequence[str]) -> dict[str, Order]:
+    """The provider's stored orders with these item IDs: one query.
 
     The rows stay locked until the transaction ends (PostgreSQL), so that two requests
     changing the same orders apply one after the other, each to what the other left.
     """
     if not item_ids:
         return {}
-    query = select(Order).where(Order.id.in_(set(item_ids))).with_for_update()
+    query = (
+        select(Order)
+        .where(Order.provider_id == provider_id, Order.id.in_(set(item_ids)))
+        .with_for_update()
+    )
     return {order.id: order for order in session.scalars(query)}
 
 
-def _check(
-    session: Session, provider_id: str, items: Sequence[OrderItem], stored: Mapping[str, Order]
-) -> list[ItemProblems]:
+def _check(session: Session, provider_id: str, items: Sequence[OrderItem]) -> list[ItemProblems]:
     """What the database says is wrong with each item: one query for offers, one for resellers."""
     offers = set(
         session.scalars(
@@ -93,9 +98,6 @@ def _check(
         if item.item_id in first_seen:
             problems.append(f"itemId {item.item_id} repeats orders[{first_seen[item.item_id]}]")
         first_seen.setdefault(item.item_id, index)
-        order = stored.get(item.item_id)
-        if order is not None and order.provider_id != provider_id:
-            problems.append(f"itemId {item.item_id} is taken")
         if item.offer_id not in offers:
             problems.append(f"provider {provider_id} has no offer {item.offer_id!r}")
         if item.reseller_team_id not in resellers:
@@ -152,12 +154,11 @@ def upsert_orders(session: Session, provider_id: str, items: Sequence[OrderItem]
     """Create or update a batch of the provider's order items, all of them or none.
 
     Every item must name one of the provider's offers and a known reseller, and
-    an itemId may appear once and must not belong to another provider; else
-    InputError lists each bad item and nothing is written. Sending the same
-    items again changes nothing.
+    an itemId may appear once; else InputError lists each bad item and nothing
+    is written. Sending the same items again changes nothing.
     """
-    stored = _load(session, [item.item_id for item in items])
-    problems = _check(session, provider_id, items, stored)
+    stored = _load(session, provider_id, [item.item_id for item in items])
+    problems = _check(session, provider_id, items)
     if problems:
         raise InputError(refusal(problems, len(items)))
     outcomes = [_put(session, provider_id, item, stored.get(item.item_id))[0] for item in items]
@@ -172,10 +173,9 @@ def upsert_orders(session: Session, provider_id: str, items: Sequence[OrderItem]
 
 
 def _own_order(session: Session, provider_id: str, item_id: str) -> Order:
-    """The provider's order item, locked like `_load`'s; another provider's is as unknown as one
-    that does not exist."""
-    order = session.get(Order, item_id, with_for_update=True)
-    if order is None or order.provider_id != provider_id:
+    """The provider's order item, locked like `_load`'s."""
+    order = session.get(Order, (provider_id, item_id), with_for_update=True)
+    if order is None:
         raise NotFoundError(f"provider {provider_id} has no order item {item_id!r}")
     return order
 
@@ -212,7 +212,7 @@ def _replay(session: Session, provider_id: str, event: AnyOrderEvent) -> EventRe
             f"eventId {event.event_id} was already used for {seen.event_type} of itemId "
             f"{seen.order_id}"
         )
-    order = session.get(Order, seen.order_id)
+    order = session.get(Order, (provider_id, seen.order_id))
     return EventResult(
         event_id=event.event_id,
         item_id=event.item_id,
@@ -237,8 +237,8 @@ def apply_event(session: Session, provider_id: str, event: AnyOrderEvent) -> Eve
         return replayed
     if isinstance(event, OrderCreated):
         item = event.item
-        stored = _load(session, [item.item_id])
-        problems = _check(session, provider_id, [item], stored)
+        stored = _load(session, provider_id, [item.item_id])
+        problems = _check(session, provider_id, [item])
         if problems:
             raise InputError(f"order.created refused: {', '.join(problems[0].problems)}")
         outcome, order = _put(session, provider_id, item, stored.get(item.item_id))

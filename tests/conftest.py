@@ -149,6 +149,15 @@ def secret_key(monkeypatch: pytest.MonkeyPatch) -> str:
     return TEST_SECRET_KEY
 
 
+@pytest.fixture
+def local_webhooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhooks to the tests' receivers on loopback (tests.receivers), which the product refuses:
+    plain http and 127.0.0.1 allowed, as an operator allows them for development; the processes
+    a test starts inherit it."""
+    monkeypatch.setenv("PARTNERFLOW_WEBHOOK_ALLOW_HTTP", "true")
+    monkeypatch.setenv("PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated to head once, which each test's `db` starts as a copy of."""

@@ -158,6 +158,19 @@ async def wait_for_state(
     return await programs.wait_for(provider_id, team_id, condition, timeout=timeout)
 
 
+def listed_partner(provider_id: str, team_id: str, status: str = "preferred") -> PreferredListEntry:
+    """A row of the provider's preferred list as a partner workflow writes it: enough to make
+    the reseller the provider's own (services.resellers) without running a workflow."""
+    return PreferredListEntry(
+        provider_id=provider_id,
+        reseller_team_id=team_id,
+        workflow_id=partner_workflow_id(provider_id, team_id),
+        partnership_id="p1",
+        status=status,
+        tier=Tier.SILVER.value,
+    )
+
+
 @dataclass
 class Program:
     """One provider with a public, a preferred and a gold-only offer."""

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from pydantic import SecretStr
@@ -25,6 +24,8 @@ from tests.workers.processes import free_port
 
 SECRET = "whsec_test-secret-of-the-provider"
 KEY = "partner/acme/team-a/run-1/3/at_risk_warning"
+
+pytestmark = pytest.mark.usefixtures("local_webhooks")  # receivers on loopback, over http
 
 
 def message(address: str, key: str = KEY) -> OutgoingMessage:
@@ -211,7 +212,9 @@ def test_other_webhook_answers_bounce_for_good(status: int):
 
 
 def test_a_webhook_that_is_down_is_retried():
-    with pytest.raises(httpx.ConnectError):
+    with pytest.raises(
+        WebhookUnavailable, match="could not connect to 127.0.0.1: connection refused"
+    ):
         WebhookChannel(SECRET).deliver(message(f"http://127.0.0.1:{free_port()}/hook"))
 
 

@@ -32,11 +32,14 @@ from models.notifications import (
 from models.program import Tier
 from models.schema import Notification, utcnow
 from services.delivery import change_delivery, set_partner_contact
+from tests.helpers import listed_partner
 from tests.receivers import WebhookReceiver, mail_server, webhook_receiver
 
 PROVIDER = "acme"
 TEAMS = ("team-a", "team-b", "team-c")
 SECRET = "whsec_0123456789abcdef"
+
+pytestmark = pytest.mark.usefixtures("local_webhooks")  # receivers on loopback, over http
 
 
 @pytest.fixture
@@ -45,6 +48,8 @@ def seeded(db: Database) -> Database:
         add_provider(session, PROVIDER, "Acme Internet")
         for team in TEAMS:
             add_reseller(session, team, f"Team {team[-1].upper()}", email=f"sales@{team}.example")
+        session.flush()
+        session.add_all(listed_partner(PROVIDER, team) for team in TEAMS)
     return db
 
 

@@ -4,9 +4,9 @@ database and the partner metrics they feed.
 Stale events: a status change whose previousStatus is not the stored status is
 applied only if it is at least as new as the stored state; final events
 (cancelled, completed, rejected) older than the stored state are ignored.
-Another provider's order items answer 404 (rate, events) or are refused as
-taken (422, in batches and order.created); another provider's offers are
-unknown offers (422).
+Item IDs are each provider's own: two providers may send the same one, each
+gets an order of its own, and another provider's item answers exactly as one
+that does not exist; another provider's offers are unknown offers (422).
 """
 
 from __future__ import annotations
@@ -73,12 +73,19 @@ async def ok(api: ProviderApi, url: str, body: Any) -> dict[str, Any]:
 
 def stored(api: ProviderApi, item_id: str) -> Order | None:
     with api.program.db.transaction() as session:
-        return session.get(Order, item_id)
+        return session.get(Order, (api.provider_id, item_id))
 
 
 def order_count(api: ProviderApi) -> int:
     with api.program.db.transaction() as session:
         return int(session.scalar(select(func.count()).select_from(Order)) or 0)
+
+
+async def listed(api: ProviderApi) -> list[dict[str, Any]]:
+    response = await api.get(ORDERS)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
 
 
 def event(
@@ -191,20 +198,20 @@ async def test_a_bad_batch_writes_nothing_and_lists_each_bad_item(acme, globex):
         item(acme, "c-1", team, offerId=globex.program.public_offer),
         item(acme, "c-2", "team-nobody"),
         item(acme, "c-0", team),
-        item(acme, "g-1", team),
+        item(acme, "g-1", team),  # globex's item ID, and acme's own to use
     ]
     response = await acme.post(ORDERS, {"orders": unknowable})
     assert response.status_code == 422, response.text
     detail = response.json()["detail"]
-    assert detail.startswith("nothing was stored: 4 of 5 orders are wrong")
+    assert detail.startswith("nothing was stored: 3 of 5 orders are wrong")
     for says in (
         f"orders[1] (itemId c-1): provider {acme.provider_id} has no offer "
         f"'{globex.program.public_offer}'",
         "orders[2] (itemId c-2): unknown reseller 'team-nobody'",
         "orders[3] (itemId c-0): itemId c-0 repeats orders[0]",
-        "orders[4] (itemId g-1): itemId g-1 is taken",
     ):
         assert says in detail, detail
+    assert "g-1" not in detail
     assert order_count(acme) == 1  # globex's g-1 only
     theirs = stored(globex, "g-1")
     assert theirs is not None and theirs.provider_id == globex.provider_id
@@ -398,23 +405,84 @@ async def test_providers_never_touch_each_others_orders(acme, globex):
     )
     assert on_their_offer.status_code == 422
     assert f"provider {globex.provider_id} has no offer" in on_their_offer.json()["detail"]
-    same_id = await globex.post(ORDERS, {"orders": [item(globex, "p-1", team, "rejected")]})
-    assert same_id.status_code == 422
-    assert "itemId p-1 is taken" in same_id.json()["detail"]
-    created = {"type": "order.created", "eventId": "g-ev", "order": item(globex, "p-1", team)}
-    assert (await globex.post(EVENTS, created)).status_code == 422
-
-    assert (await globex.post(f"{ORDERS}/p-1/feedback", {"rating": 1})).status_code == 404
-    cancel = event("cancelled", "g-ev-2", "p-1", at(0))
-    assert (await globex.post(EVENTS, cancel)).status_code == 404
     assert (await globex.get(ORDERS)).json()["total"] == 0
     assert (await globex.get(ORDERS, params={"resellerTeamId": team})).json()["items"] == []
 
     order = stored(acme, "p-1")
     assert order is not None
     assert (order.provider_id, order.status, order.rating) == (acme.provider_id, "accepted", None)
+
+
+async def test_two_providers_use_the_same_item_ids_without_noticing(acme, globex):
+    team = new_reseller(acme, "team-shared")
+    counts = {"received": 2, "created": 2, "updated": 0, "unchanged": 0, "stale": 0}
+    for api, status in ((acme, "accepted"), (globex, "rejected")):
+        batch = [item(api, item_id, team, status) for item_id in ("same-1", "same-2")]
+        assert await ok(api, ORDERS, {"orders": batch}) == counts
+
+    created = [
+        {"type": "order.created", "eventId": "ev-new", "order": item(api, "same-3", team, status)}
+        for api, status in ((globex, "pending"), (acme, "scheduled"))
+    ]
+    assert outcome(await ok(globex, EVENTS, created[0])) == (True, "created", "pending")
+    assert outcome(await ok(acme, EVENTS, created[1])) == (True, "created", "scheduled")
+    cancel = event("cancelled", "ev-cancel", "same-1", at(1))
+    assert outcome(await ok(globex, EVENTS, cancel)) == (True, "updated", "cancelled")
+    assert outcome(await ok(acme, EVENTS, cancel)) == (True, "updated", "cancelled")
+    activate = status_change("ev-on", "same-3", at(1), "scheduled", "active")
+    assert outcome(await ok(acme, EVENTS, activate)) == (True, "updated", "active")
+    await ok(acme, f"{ORDERS}/same-2/feedback", {"rating": 5})
+    await ok(globex, f"{ORDERS}/same-2/feedback", {"rating": 2})
+
+    mine = {o["itemId"]: (o["status"], o["rating"]) for o in await listed(acme)}
+    theirs = {o["itemId"]: (o["status"], o["rating"]) for o in await listed(globex)}
+    assert mine == {
+        "same-1": ("cancelled", None),
+        "same-2": ("accepted", 5),
+        "same-3": ("active", None),
+    }
+    assert theirs == {
+        "same-1": ("cancelled", None),
+        "same-2": ("rejected", 2),
+        "same-3": ("pending", None),
+    }
+    assert order_count(acme) == 6  # both providers'
+    metrics = await acme.program.metrics(team)
+    assert (metrics.total_orders, metrics.average_rating) == (3, 5)
+
+
+async def test_another_providers_item_answers_as_one_that_does_not_exist(acme, globex):
+    """globex asks about item q-1 before and after acme stores one: the answers are the
+    same, and acme's item is untouched."""
+    team = new_reseller(acme, "team-probe")
+    probes: list[tuple[str, dict[str, Any]]] = [
+        (f"{ORDERS}/q-1/feedback", {"rating": 1}),
+        (EVENTS, event("cancelled", "g-ev-1", "q-1", at(0))),
+        (EVENTS, status_change("g-ev-2", "q-1", at(0), "accepted", "rejected")),
+        (EVENTS, event("completed", "g-ev-3", "q-1", at(0))),
+    ]
+
+    async def answers() -> list[tuple[int, str]]:
+        return [
+            (response.status_code, response.text)
+            for response in [await globex.post(url, body) for url, body in probes]
+        ]
+
+    before = await answers()
+    await ok(acme, ORDERS, {"orders": [item(acme, "q-1", team, "accepted")]})
+    after = await answers()
+    assert after == before
+    assert {code for code, _ in after} == {404}
+    assert all(f"provider {globex.provider_id} has no order item 'q-1'" in t for _, t in after)
+
+    order = stored(acme, "q-1")
+    assert order is not None
+    assert (order.provider_id, order.status, order.rating) == (acme.provider_id, "accepted", None)
+    assert (await globex.get(ORDERS)).json()["total"] == 0
+    with acme.program.db.transaction() as session:
+        assert list(session.scalars(select(OrderEvent.event_id))) == []
     # globex's event IDs are its own: acme may use the same ones.
-    assert (await ok(acme, EVENTS, cancel))["applied"] is True
+    assert (await ok(acme, EVENTS, probes[1][1]))["applied"] is True
 
 
 async def test_order_endpoints_need_a_key(acme):

@@ -6,11 +6,13 @@ from __future__ import annotations
 import shutil
 import tomllib
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from alembic import command as alembic_command
 from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 import migrations.runner
@@ -25,8 +27,10 @@ from migrations.runner import (
     schema_status,
     upgrade_database,
 )
-from models.schema import Base, Provider
+from models.orders import OrderItem, OrderStatus, ServiceAddress
+from models.schema import Base, Order, OrderEvent, Provider
 from services.delivery import reencrypt_secrets
+from services.orders import upsert_orders
 from store.database import open_database
 from store.delivery_settings import delivery_settings
 from store.secret_box import SEALED_PREFIX, SECRET_KEY_VARIABLE
@@ -265,7 +269,7 @@ def test_0004_widens_the_signing_secret_and_its_downgrade_decrypts(
     monkeypatch.delenv(SECRET_KEY_VARIABLE)
     with pytest.raises(RuntimeError, match="set PARTNERFLOW_SECRET_KEY to the key"):
         _migrate(engine, "downgrade", "0003")
-    assert schema_status(engine).revisions == ["0004"]  # refused whole
+    assert schema_status(engine).revisions == code_heads()  # refused whole
 
     monkeypatch.setenv(SECRET_KEY_VARIABLE, secret_key)
     _migrate(engine, "downgrade", "0003")
@@ -274,3 +278,105 @@ def test_0004_widens_the_signing_secret_and_its_downgrade_decrypts(
     upgrade_database(engine)
     assert schema_status(engine).state is SchemaState.CURRENT
     assert schema_differences(engine) == []
+
+
+def test_head_has_the_models_primary_keys(db):
+    """Alembic's comparison leaves primary keys out: compared here, table by table."""
+    inspector = inspect(db.engine)
+    for table in Base.metadata.sorted_tables:
+        reflected = inspector.get_pk_constraint(table.name)["constrained_columns"]
+        assert reflected == [column.name for column in table.primary_key], table.name
+
+
+SEED_0004 = [
+    "INSERT INTO providers (id, name, program, program_version, created_at) VALUES "
+    "('acme', 'Acme', '{}', 1, CURRENT_TIMESTAMP), ('globex', 'Globex', '{}', 1, "
+    "CURRENT_TIMESTAMP)",
+    "INSERT INTO resellers (team_id, name, created_at) VALUES ('team-a', 'A', CURRENT_TIMESTAMP)",
+    "INSERT INTO offers (id, provider_id, name, visibility, monthly_price, created_at, "
+    "updated_at) VALUES ('acme-fiber', 'acme', 'Fiber', 'public', 60, CURRENT_TIMESTAMP, "
+    "CURRENT_TIMESTAMP), ('globex-fiber', 'globex', 'Fiber', 'public', 50, CURRENT_TIMESTAMP, "
+    "CURRENT_TIMESTAMP)",
+    "INSERT INTO orders (id, provider_id, offer_id, reseller_team_id, zip_code, monthly_price, "
+    "status, created_at, updated_at, rating) VALUES "
+    "('o-1', 'acme', 'acme-fiber', 'team-a', '98101', 60, 'completed', '2026-10-01 12:00:00', "
+    "'2026-10-02 12:00:00', 4), "
+    "('o-2', 'globex', 'globex-fiber', 'team-a', '10115', 50, 'pending', '2026-10-03 12:00:00', "
+    "'2026-10-03 12:00:00', NULL)",
+    "INSERT INTO order_events (provider_id, event_id, event_type, order_id, received_at) "
+    "VALUES ('acme', 'ev-1', 'order.completed', 'o-1', CURRENT_TIMESTAMP)",
+]
+ORDER_ROWS = text(
+    "SELECT provider_id, id, offer_id, status, monthly_price, rating FROM orders ORDER BY id"
+)
+
+
+def _orders_at_0004(engine: Engine) -> list[tuple[object, ...]]:
+    """A database at revision 0004 with an order of each provider and an applied event."""
+    upgrade_database(engine, "0004")
+    with engine.begin() as connection:
+        for statement in SEED_0004:
+            connection.execute(text(statement))
+        return [tuple(row) for row in connection.execute(ORDER_ROWS)]
+
+
+def _globex_order(item_id: str) -> OrderItem:
+    return OrderItem(
+        item_id=item_id,
+        offer_id="globex-fiber",
+        reseller_team_id="team-a",
+        service_address=ServiceAddress(zip_code="10115"),
+        monthly_price=Decimal(50),
+        status=OrderStatus.ACCEPTED,
+        created_at=datetime(2026, 10, 5, tzinfo=UTC),
+    )
+
+
+def test_0005_keys_orders_by_provider_and_keeps_every_order(empty_db):
+    engine = empty_db.engine
+    before = _orders_at_0004(engine)
+    upgrade_database(engine)
+    assert schema_differences(engine) == []
+    assert inspect(engine).get_pk_constraint("orders")["constrained_columns"] == [
+        "provider_id",
+        "id",
+    ]
+    with engine.connect() as connection:
+        assert [tuple(row) for row in connection.execute(ORDER_ROWS)] == before
+
+    with empty_db.transaction() as session:
+        assert upsert_orders(session, "globex", [_globex_order("o-1")]).created == 1
+        acme = session.get_one(Order, ("acme", "o-1"))
+        assert (acme.status, acme.rating) == ("completed", 4)
+    with pytest.raises(IntegrityError), empty_db.transaction() as session:
+        session.add(
+            OrderEvent(provider_id="globex", event_id="ev-x", event_type="x", order_id="o-9")
+        )
+
+    with pytest.raises(RuntimeError, match=r"more than one provider has orders of .* o-1,"):
+        _migrate(engine, "downgrade", "0004")
+    assert schema_status(engine).revisions == code_heads()  # refused whole
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM orders WHERE provider_id = 'globex' AND id = 'o-1'"))
+    _migrate(engine, "downgrade", "0004")
+    assert inspect(engine).get_pk_constraint("orders")["constrained_columns"] == ["id"]
+    with engine.connect() as connection:
+        assert [tuple(row) for row in connection.execute(ORDER_ROWS)] == before
+    upgrade_database(engine)
+    assert schema_differences(engine) == []
+
+
+def test_0005_refuses_an_event_of_an_order_its_provider_lacks(empty_db):
+    engine = empty_db.engine
+    _orders_at_0004(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO order_events (provider_id, event_id, event_type, order_id, "
+                "received_at) VALUES ('globex', 'ev-2', 'order.cancelled', 'o-1', "
+                "CURRENT_TIMESTAMP)"
+            )
+        )
+    with pytest.raises(RuntimeError, match=r"cannot upgrade to revision 0005: 1 row\(s\)"):
+        upgrade_database(engine)
+    assert schema_status(engine).revisions == ["0004"]

@@ -254,5 +254,5 @@ def test_reseller_offers_leave_out_blocked_offers(seeded):
         )
         session.flush()
         assert [o.offer_id for o in reseller_offers(session, ACME, "team-s")] == ["acme-tv"]
-        with pytest.raises(NotFoundError, match="unknown reseller 'nobody'"):
+        with pytest.raises(NotFoundError, match="nobody is not a partner or reseller"):
             reseller_offers(session, ACME, "nobody")

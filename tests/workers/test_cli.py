@@ -14,7 +14,7 @@ from models.agreement import AgreementKind, AgreementRequest, AgreementTerms
 from models.partner import EnrollmentRequest
 from models.program import ProgramSettings
 from models.schema import Base
-from tests.helpers import Program
+from tests.helpers import Program, listed_partner
 from tests.workers.processes import free_port
 
 pytestmark = pytest.mark.both_databases  # the commands' own SQL (partners, offers, templates, db)
@@ -184,6 +184,8 @@ def test_offers_commands_set_who_sees_what(db):
     with db.transaction() as session:
         for team in ("team-a", "team-b"):
             add_reseller(session, team)
+        session.flush()
+        session.add(listed_partner(pid, "team-b"))  # team-a: by the offer it is allowed
     variables = {
         "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
         "COLUMNS": "200",
@@ -221,6 +223,8 @@ def test_templates_commands_show_set_preview_and_reset(db, tmp_path):
     pid = program.provider_id
     with db.transaction() as session:
         add_reseller(session, "team-t", "Team T")
+        session.flush()
+        session.add(listed_partner(pid, "team-t"))
     variables = {
         "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
         "COLUMNS": "200",
@@ -255,7 +259,7 @@ def test_templates_commands_show_set_preview_and_reset(db, tmp_path):
     draft = cli("preview", pid, "removed", str(body))
     assert draft.exit_code == 1 and "unsafe" in draft.output
     unknown = cli("preview", pid, "removed", "--partner", "team-nobody")
-    assert unknown.exit_code == 1 and "unknown reseller 'team-nobody'" in unknown.output
+    assert unknown.exit_code == 1 and "team-nobody is not a partner or" in unknown.output
 
     reset = cli("reset", pid, "removed")
     assert reset.exit_code == 0 and "shipped" in reset.output

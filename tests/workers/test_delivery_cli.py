@@ -15,10 +15,14 @@ from models.database import Database
 from models.notifications import NotificationContext, NotificationKind, NotificationRequest
 from models.program import Tier
 from models.schema import Notification
+from tests.helpers import listed_partner
 from tests.receivers import webhook_receiver
 from tests.workers.cli_runner import cli_on
 
-pytestmark = pytest.mark.both_databases  # the delivery settings' and the outbox's SQL
+pytestmark = [
+    pytest.mark.both_databases,  # the delivery settings' and the outbox's SQL
+    pytest.mark.usefixtures("local_webhooks"),  # receivers on loopback, over http
+]
 
 PROVIDER = "acme"
 
@@ -28,6 +32,8 @@ def cli(db: Database):
     with db.transaction() as session:
         add_provider(session, PROVIDER, "Acme Fiber")
         add_reseller(session, "team-a", "Team A", email="sales@team-a.example")
+        session.flush()
+        session.add(listed_partner(PROVIDER, "team-a"))
     return cli_on(db)
 
 
@@ -92,7 +98,7 @@ def test_contacts_are_set_one_field_at_a_time(cli):
     bad = cli("contacts", "set", PROVIDER, "team-a", "--webhook-url", "nope")
     assert bad.exit_code == 1 and "webhook_url: must be an http" in bad.output
     unknown = cli("contacts", "show", PROVIDER, "team-nobody")
-    assert unknown.exit_code == 1 and "unknown reseller 'team-nobody'" in unknown.output
+    assert unknown.exit_code == 1 and "team-nobody is not a partner or" in unknown.output
 
 
 def send_two_messages_nowhere(cli, db: Database) -> None:

@@ -9,6 +9,7 @@ import signal
 import threading
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
 from clients.partners import PartnerPrograms
@@ -25,6 +26,8 @@ from tests.workers.processes import Command
 
 SECRET = "whsec_crash-test-signing-secret"
 HELD_FOR = 60.0
+
+pytestmark = pytest.mark.usefixtures("local_webhooks")  # receivers on loopback, over http
 
 
 async def test_a_worker_killed_between_send_and_record_sends_no_duplicate(

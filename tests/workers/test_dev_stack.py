@@ -60,6 +60,14 @@ def _listed(state_dir: Path) -> Counter[tuple[str, str]]:
         return Counter(db.execute("SELECT status, tier FROM preferred_list").fetchall())
 
 
+def _summary_shows(output: str, listed: Counter[tuple[str, str]]) -> bool:
+    """Whether the printed summary counts the partners as the program database lists them."""
+    return all(
+        re.search(rf"{status} · {tier}\W+{count}\b", output)
+        for (status, tier), count in listed.items()
+    )
+
+
 def _await_ui(ui_port: int, expected: Counter[tuple[str, str]]) -> list[dict[str, Any]]:
     """The UI's partners once they match `expected`: visibility trails the workflows a little."""
     deadline = time.monotonic() + 15
@@ -174,6 +182,7 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
             ["temporal_workflow_task_execution_latency_count", "partnerflow_partner_transitions"],
         )
         statuses = _listed(state_dir)
+        assert _summary_shows(dev.output, statuses), dev.output
         partners = _await_ui(ui_port, statuses)
         exclusives = _ui_partners(ui_port, AGREEMENT_WORKFLOW)
         key = (state_dir / "demo-api-key").read_text().strip()
@@ -216,6 +225,7 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
         assert "already loaded" in again.output
         assert _api_partners(api_port, key)["total"] == sum(statuses.values())
         assert _listed(state_dir) == statuses
+        assert _summary_shows(again.output, statuses), again.output
         _await_ui(ui_port, statuses)
     finally:
         assert again.stop(signal.SIGINT) == 0, again.output

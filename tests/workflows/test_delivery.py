@@ -48,6 +48,8 @@ SOLID = OrderProfile(orders_per_month=24, acceptance=0.99, completion=1.0, ratin
 HELD_FOR = 60.0
 """Seconds a receiver holds a request at most, so a failing test cannot hang."""
 
+pytestmark = pytest.mark.usefixtures("local_webhooks")  # receivers on loopback, over http
+
 
 def text(mail: EmailMessage) -> str:
     """The mail's text as the outbox keeps it (SMTP carries CRLF line ends)."""

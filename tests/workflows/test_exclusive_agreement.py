@@ -6,6 +6,7 @@ scorecard is computed by the real SQL from the partner's orders in that period.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -360,11 +361,14 @@ async def test_overlapping_exclusives_are_refused_and_change_nothing(exclusive):
     assert state.status is AgreementStatus.ACTIVE
 
 
-async def test_a_partner_not_on_the_preferred_list_is_refused(exclusive):
+async def test_a_partner_not_on_the_preferred_list_is_refused(exclusive, caplog):
+    """A refusal is an answer: the worker's log shows no warning or traceback for it."""
+    caplog.set_level(logging.WARNING)
     outsider = await exclusive.program.add_reseller("team-outside", GOOD)
     with pytest.raises(AgreementRequestRejected, match="not on the preferred list"):
         await exclusive.create(reseller_team_id=outsider)
     assert exclusive.offer() == ("preferred", [])
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("temporalio")] == []
 
 
 async def test_the_same_request_twice_makes_one_agreement(exclusive):
