@@ -182,6 +182,8 @@ def list_versions(
     ]
 
 
+# A plain `def`, as saving is: FastAPI runs it in its threadpool, so that a rendering never
+# holds the event loop (store/template_budget.py bounds what it costs).
 @router.post("/{kind}/preview", summary="Render a kind's message without sending it")
 def preview(
     kind: NotificationKind, body: PreviewBody, provider: ProviderDep, svc: ServicesDep

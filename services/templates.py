@@ -21,10 +21,11 @@ from models.metrics import failed, next_tier
 from models.notifications import NotificationContext, NotificationKind
 from models.program import Frozen, ProgramSettings, Text, Tier, storable
 from models.records import MetricsRequest
-from models.schema import MessageTemplateVersion, PreferredListEntry, Provider, Reseller
+from models.schema import MessageTemplateVersion, PreferredListEntry, Provider
 from models.standing import retention_check
 from models.templates import MAX_TEMPLATE_CHARS, TemplatePart
 from services.errors import ConflictError, InputError, NotFoundError
+from services.resellers import own_reseller
 from store.message_samples import SAMPLE_FACTS, sample_context, variants
 from store.message_variables import message_variables
 from store.messages import (
@@ -36,6 +37,7 @@ from store.messages import (
     render_variables,
 )
 from store.metrics import partner_metrics
+from store.template_budget import MAX_CHECK_SECONDS, time_budget
 from store.template_engine import TemplateProblem
 
 Source = Annotated[str, Field(max_length=MAX_TEMPLATE_CHARS), AfterValidator(storable)] | None
@@ -151,15 +153,18 @@ def template_history(
 
 def check_template(kind: NotificationKind, override: TemplateOverride) -> None:
     """Render `override` against the kind's representative data, every optional variable
-    present and absent; an InputError names the part, the line and the error."""
-    for absent, variables in variants(kind, message_variables(sample_context(kind), SAMPLE_FACTS)):
-        try:
-            render_variables(kind, variables, override, strict=True)
-        except TemplateProblem as problem:
-            when = f" (in a message without {', '.join(absent)})" if absent else ""
-            raise InputError(
-                f"the {kind.value} template does not render: {problem}{when}"
-            ) from None
+    present and absent, within one time budget; an InputError names the part, the line and
+    the error."""
+    samples = variants(kind, message_variables(sample_context(kind), SAMPLE_FACTS))
+    with time_budget(MAX_CHECK_SECONDS):
+        for absent, variables in samples:
+            try:
+                render_variables(kind, variables, override, strict=True)
+            except TemplateProblem as problem:
+                when = f" (in a message without {', '.join(absent)})" if absent else ""
+                raise InputError(
+                    f"the {kind.value} template does not render: {problem}{when}"
+                ) from None
 
 
 def save_template(
@@ -255,14 +260,15 @@ def preview(
     reseller_team_id: str | None = None,
 ) -> Rendered:
     """The message as it would be rendered: from `draft`'s parts where given, else the
-    templates in force, against sample data or, with `reseller_team_id`, that partner's."""
+    templates in force, against sample data or, with `reseller_team_id`, that of one of the
+    provider's own resellers (services.resellers: another's is not found)."""
     with db.transaction() as session:
         provider = _require_provider(session, provider_id)
         program = ProgramSettings.model_validate(provider.program)
         in_force = override_in_force(session, provider_id, kind)
-        reseller = session.get(Reseller, reseller_team_id) if reseller_team_id else None
-        if reseller_team_id and reseller is None:
-            raise NotFoundError(f"unknown reseller {reseller_team_id!r}")
+        reseller = None
+        if reseller_team_id:
+            reseller = own_reseller(session, provider_id, reseller_team_id)
     override = TemplateOverride(
         subject=_draft_or(draft, in_force, TemplatePart.SUBJECT),
         body=_draft_or(draft, in_force, TemplatePart.BODY),
@@ -274,9 +280,10 @@ def preview(
         with db.transaction() as session:
             facts = message_facts(session, provider_id, context.tier, provider.name, reseller.name)
     try:
-        subject, body = render_variables(
-            kind, message_variables(context, facts), override, strict=True
-        )
+        with time_budget(MAX_CHECK_SECONDS):
+            subject, body = render_variables(
+                kind, message_variables(context, facts), override, strict=True
+            )
     except TemplateProblem as problem:
         raise InputError(f"the {kind.value} template does not render: {problem}") from None
     return Rendered(subject=subject, body=body)
