@@ -47,13 +47,13 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 def create_app(services: Services | None = None, settings: Settings | None = None) -> FastAPI:
     """The API over `services`, or over the database and Temporal that `settings` name."""
+    config = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if services is not None:
             yield
             return
-        config = settings or Settings()
         db = open_database(config.database_url)
         try:
             client = await connect_temporal(config)
@@ -62,17 +62,16 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         finally:
             db.engine.dispose()
 
-    max_body_bytes = (settings or Settings()).max_body_bytes
     app = FastAPI(
         title="partnerflow",
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, lookup=_provider_for_key)
+    app.add_middleware(RequestGuard, max_body_bytes=config.max_body_bytes, lookup=_provider_for_key)
     if services is not None:
         app.state.services = services
-    install_error_handlers(app, max_body_bytes)
+    install_error_handlers(app, config.max_body_bytes)
     for module in (partners, offers, orders, program, agreements, reviews, templates, delivery):
         app.include_router(module.router, responses=PROBLEMS)
     app.include_router(health.router)

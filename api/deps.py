@@ -17,7 +17,6 @@ from clients.deliveries import MessageDeliveries
 from clients.partners import PartnerPrograms
 from clients.reviews import Reviews
 from models.database import Database
-from services.providers import provider_for_key
 
 
 @dataclass
@@ -59,22 +58,13 @@ def session(svc: Annotated[Services, Depends(services)]) -> Iterator[Session]:
         yield db_session
 
 
-def provider_id(
-    request: Request,
-    svc: Annotated[Services, Depends(services)],
-    key: Annotated[str | None, Security(api_key_header)],
-) -> str:
-    """The provider whose key the request carries: RequestGuard has looked it up already."""
+def provider_id(request: Request, key: Annotated[str | None, Security(api_key_header)]) -> str:
+    """The provider whose key RequestGuard checked before the body was read (`key` declares the
+    header in the OpenAPI document)."""
     checked: str | None = getattr(request.state, "provider_id", None)
-    if checked is not None:
-        return checked
-    if not key:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, MISSING_KEY)
-    with svc.db.transaction() as db_session:
-        found = provider_for_key(db_session, key)
-    if found is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNKNOWN_KEY)
-    return found
+    if checked is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, UNKNOWN_KEY if key else MISSING_KEY)
+    return checked
 
 
 ServicesDep = Annotated[Services, Depends(services)]
