@@ -17,7 +17,7 @@ from typing import Annotated, Self
 
 from pydantic import ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -207,7 +207,13 @@ def _records(session: Session, provider_id: str, offers: Sequence[Offer]) -> lis
 
 def _find(session: Session, provider_id: str, offer_id: str, *, lock: bool = False) -> Offer:
     """The provider's offer; another provider's offer is not found either."""
-    query = select(Offer).where(Offer.id == offer_id, Offer.provider_id == provider_id)
+    mine = (Offer.id == offer_id, Offer.provider_id == provider_id)
+    if lock and session.get_bind().dialect.name == "sqlite":
+        # SQLite has no FOR UPDATE and reads outside a transaction: an UPDATE that changes
+        # nothing takes the write lock first, so what follows reads what a change made
+        # at the same moment committed, in one transaction.
+        session.execute(update(Offer).where(*mine).values(updated_at=Offer.updated_at))
+    query = select(Offer).where(*mine)
     # Locked for a change, so that two changes of one offer apply one after the other.
     offer = session.scalar(query.with_for_update() if lock else query)
     if offer is None:
