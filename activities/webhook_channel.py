@@ -9,36 +9,34 @@ A 2xx answer delivers the message; 408, 429 and 5xx are retried; any other
 answer (a 4xx, a redirect, which is not followed) bounces it for good. Only
 the status code is read: a receiver's reply never reaches the provider.
 
-The URL is checked again here (models.webhook_address): the host is resolved
-once, every address it resolves to must be allowed, and the request goes to
-one of those addresses (the URL's host swapped for it) with the name kept in
-the Host header and as TLS's server name, so the certificate is checked for
-the name and a DNS answer that changes after the check is never used. A URL
-the worker may not use bounces the message, saying why.
+The URL is checked again here (models.outbound_address): the host is resolved
+once, every address it resolves to must be allowed (activities.outbound_connection),
+and the request goes to one of those addresses (the URL's host swapped for it)
+with the name kept in the Host header and as TLS's server name, so the
+certificate is checked for the name and a DNS answer that changes after the
+check is never used. A URL the worker may not use bounces the message, saying
+why.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
-import socket
-import ssl
 import time
 
 import httpx
 
 from activities.channels import DeliveryRefused
-from models.delivery import OutgoingMessage
-from models.webhook_address import (
-    IpAddress,
-    WebhookPolicy,
-    host_refusal,
-    literal_address,
-    resolved_refusal,
-    scheme_refusal,
+from activities.outbound_connection import (
+    ADDRESSES_TRIED,
+    AddressNotAllowed,
+    HostUnresolved,
+    failure_reason,
+    vetted_addresses,
 )
+from models.delivery import OutgoingMessage
+from models.outbound_address import IpAddress, OutboundPolicy, literal_address, scheme_refusal
 from runtime.settings import Settings
 
 TIMESTAMP_HEADER = "Partnerflow-Timestamp"
@@ -47,9 +45,6 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 SIGNATURE_VERSION = "v1"
 WEBHOOK_TIMEOUT = 10.0
 RETRIED_STATUSES = frozenset({408, 429})
-ADDRESSES_TRIED = 2
-"""Addresses of one host tried in turn when a connection fails (an IPv6 one that does not route,
-then an IPv4 one), at most: each may take the whole timeout to connect."""
 
 
 class WebhookUnavailable(Exception):
@@ -84,8 +79,9 @@ def _host(url: httpx.URL) -> str:
     return url.raw_host.decode("ascii").lower()
 
 
-def _target(address: str, policy: WebhookPolicy) -> httpx.URL:
-    """The URL to send to, if the policy allows its scheme and its host as written."""
+def _target(address: str, policy: OutboundPolicy) -> httpx.URL:
+    """The URL to send to, if the policy allows its scheme; its host is checked with its
+    addresses (_allowed_addresses)."""
     try:
         url = httpx.URL(address)
         host = _host(url)
@@ -96,59 +92,28 @@ def _target(address: str, policy: WebhookPolicy) -> httpx.URL:
     elif url.userinfo:
         refusal = "must not carry a user name or password"
     else:
-        refusal = scheme_refusal(url.scheme, policy) or host_refusal(host, policy)
+        refusal = scheme_refusal(url.scheme, policy)
     if refusal is not None:
         raise DeliveryRefused(f"the webhook URL {address} {refusal}")
     return url
 
 
-def _resolved(url: httpx.URL) -> list[IpAddress]:
-    """The addresses the URL's host stands for: itself if it is one, else what DNS says."""
-    host = _host(url)
-    literal = literal_address(host)
-    if literal is not None:
-        return [literal]
+def _allowed_addresses(address: str, url: httpx.URL, policy: OutboundPolicy) -> list[IpAddress]:
+    """Every address the URL's host leads to, if the policy allows the host and them all."""
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as error:
-        reason = getattr(error, "strerror", None) or "no address found"
-        raise WebhookUnavailable(f"could not resolve {host}: {_lower(reason)}") from None
-    unique = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0])) for info in found))
-    if not unique:
-        raise WebhookUnavailable(f"could not resolve {host}: no address found")
-    return unique
-
-
-def _allowed_addresses(address: str, url: httpx.URL, policy: WebhookPolicy) -> list[IpAddress]:
-    """Every address the host resolves to, if the policy allows them all."""
-    host = _host(url)
-    addresses = _resolved(url)
-    for resolved in addresses:
-        refusal = resolved_refusal(host, resolved, policy)
-        if refusal is not None:
-            raise DeliveryRefused(f"the webhook URL {address} {refusal}")
-    return addresses
-
-
-def _lower(reason: str) -> str:
-    return reason[:1].lower() + reason[1:]
+        return vetted_addresses(_host(url), port, policy)
+    except AddressNotAllowed as refused:
+        raise DeliveryRefused(f"the webhook URL {address} {refused}") from None
+    except HostUnresolved as unresolved:
+        raise WebhookUnavailable(str(unresolved)) from None
 
 
 def _connect_reason(error: httpx.TransportError) -> str:
     """Why a connection failed, from our side's own error: never text the peer sent."""
     if isinstance(error, httpx.TimeoutException):
         return "timed out"
-    cause: BaseException | None = error
-    while cause is not None:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"its TLS certificate was refused ({cause.verify_message})"
-        if isinstance(cause, ssl.SSLError):
-            return "the TLS handshake failed"
-        if isinstance(cause, OSError) and cause.strerror:
-            return _lower(cause.strerror)
-        cause = cause.__cause__ or cause.__context__
-    return f"the connection failed ({type(error).__name__})"
+    return failure_reason(error) or f"the connection failed ({type(error).__name__})"
 
 
 def _pinned(url: httpx.URL, address: IpAddress) -> tuple[httpx.URL, dict[str, str]]:
@@ -170,7 +135,7 @@ class WebhookChannel:
         secret: str,
         timeout: float = WEBHOOK_TIMEOUT,
         *,
-        policy: WebhookPolicy | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self._secret = secret
         self._timeout = timeout

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -25,7 +26,8 @@ from pydantic import (
 )
 
 from models.notifications import NotificationKind, Recipient
-from models.program import Frozen, Printable, printable, storable
+from models.program import Frozen, Printable, Storable, printable, storable
+from models.wire import WHOLE
 
 GIVE_UP_AFTER = timedelta(days=2)
 """A message that still could not be delivered this long after it was recorded is failed."""
@@ -71,7 +73,7 @@ class OutboxStatus(StrEnum):
 def webhook_url(value: str) -> str:
     """An absolute http(s) URL with a host, on one line. Where it may lead (https, a public
     host) is the operator's to say: checked when it is saved and again when it is used
-    (models.webhook_address), so that a URL stored before a rule changed still reads."""
+    (models.outbound_address), so that a URL stored before a rule changed still reads."""
     if any(ord(char) <= 32 or ord(char) == 127 for char in value):
         raise ValueError("must be a URL without spaces or control characters")
     try:
@@ -91,6 +93,8 @@ def webhook_url(value: str) -> str:
 
 
 def hostname(value: str) -> str:
+    """A host name or IPv4 address, as a mail server's. Whether it may be used (a public host)
+    is the operator's to say, as for webhook URLs (models.outbound_address)."""
     if not value or any(char in value for char in " /@:") or not value.isprintable():
         raise ValueError("must be a host name or IP address, e.g. smtp.example.com")
     return value
@@ -106,14 +110,41 @@ def _one_line(value: SecretStr) -> SecretStr:
     return value
 
 
-EmailAddress = Annotated[EmailStr, Field(max_length=320)]
-WebhookUrl = Annotated[str, Field(max_length=2000), AfterValidator(webhook_url)]
-Hostname = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(hostname)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+SPECIAL_USE = "|".join(SPECIAL_USE_DOMAIN_NAMES)
+EmailAddress = Annotated[
+    EmailStr,
+    Field(
+        max_length=320,
+        # The domains no mail can reach (RFC 6761), which the address check refuses.
+        json_schema_extra={"pattern": rf"^[^@]+@(?!([^@]*\.)?({SPECIAL_USE})$)[^@]+$"},
+    ),
+]
+HOST_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$"
+URL_PATTERN = r"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[1-9][0-9]{0,3})?([/?#][!-~]*)?$"
+"""Host names and URLs as the OpenAPI document states them: ASCII (an international name in
+its xn-- form), ports up to 9999. The validators accept more; where a host may lead is the
+operator's policy's to say (models.outbound_address)."""
+WebhookUrl = Annotated[
+    str,
+    Field(max_length=2000, json_schema_extra={"pattern": URL_PATTERN}),
+    AfterValidator(webhook_url),
+]
+Hostname = Annotated[
+    str,
+    Field(min_length=1, max_length=255, json_schema_extra={"pattern": HOST_PATTERN}),
+    AfterValidator(hostname),
+]
+Port = Annotated[int, Field(ge=1, le=65535), WHOLE]
 Login = Annotated[str, Field(min_length=1, max_length=320), Printable]
-Secret = Annotated[SecretStr, Field(min_length=1, max_length=1000), AfterValidator(_storable)]
+Secret = Annotated[
+    SecretStr,
+    Field(min_length=1, max_length=1000, json_schema_extra={"pattern": Storable.pattern}),
+    AfterValidator(_storable),
+]
 SigningSecret = Annotated[
-    SecretStr, Field(min_length=16, max_length=200), AfterValidator(_one_line)
+    SecretStr,
+    Field(min_length=16, max_length=200, json_schema_extra={"pattern": Printable.pattern}),
+    AfterValidator(_one_line),
 ]
 
 

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.contract import TASK_QUEUE
-from models.webhook_address import WebhookPolicy
+from models.outbound_address import OutboundPolicy
 from runtime.logs import LogFormat
 
 DEFAULT_STATE_DIR = Path(".partnerflow")
@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     )
     """Host names, IPs and CIDR networks, comma-separated, that webhooks may reach although
     they are private or local (development, tests); none by default."""
+    smtp_allowed_hosts: str = Field(default="", validation_alias="PARTNERFLOW_SMTP_ALLOWED_HOSTS")
+    """The same for the providers' mail servers (smtpHost); none by default."""
     max_body_bytes: int = Field(
         default=MAX_BODY_BYTES, gt=0, validation_alias="PARTNERFLOW_MAX_BODY_BYTES"
     )
@@ -61,10 +63,10 @@ class Settings(BaseSettings):
     def _format_in_any_case(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("webhook_allowed_hosts")
+    @field_validator("webhook_allowed_hosts", "smtp_allowed_hosts")
     @classmethod
     def _hosts_readable(cls, value: str) -> str:
-        WebhookPolicy.of(False, value.split(","))
+        OutboundPolicy.of(False, value.split(","))
         return value
 
     @field_validator("metrics_address", mode="before")
@@ -72,6 +74,10 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    def webhook_policy(self) -> WebhookPolicy:
+    def webhook_policy(self) -> OutboundPolicy:
         """Where webhooks may go, as the operator configured it."""
-        return WebhookPolicy.of(self.webhook_allow_http, self.webhook_allowed_hosts.split(","))
+        return OutboundPolicy.of(self.webhook_allow_http, self.webhook_allowed_hosts.split(","))
+
+    def smtp_policy(self) -> OutboundPolicy:
+        """Which mail servers the worker may connect to, as the operator configured it."""
+        return OutboundPolicy.of(False, self.smtp_allowed_hosts.split(","))

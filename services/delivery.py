@@ -20,9 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.delivery import ChannelKind, DeliveryChange, DeliverySettings, PartnerContact
+from models.outbound_address import host_refusal, url_refusal
 from models.program import Frozen
 from models.schema import DeliverySettingsRow, PartnerContactRow, Provider, Reseller, utcnow
-from models.webhook_address import url_refusal
 from runtime.settings import Settings
 from services.errors import ConflictError, InputError, NotFoundError
 from services.resellers import own_reseller
@@ -110,13 +110,23 @@ def _store(session: Session, provider_id: str, settings: DeliverySettings) -> De
 
 
 def _check_webhook_url(field: str, url: str | None, stored: str | None) -> None:
-    """A new webhook URL must be one the worker may send to (models.webhook_address); one
+    """A new webhook URL must be one the worker may send to (models.outbound_address); one
     already stored is kept as it is, and delivery refuses it if it may not be used."""
     if url is None or url == stored:
         return
     refusal = url_refusal(url, Settings().webhook_policy())
     if refusal is not None:
         raise InputError(f"{field}: {refusal}")
+
+
+def _check_smtp_host(host: str | None, stored: str | None) -> None:
+    """A new SMTP host must be one the worker may connect to, as written; like a webhook URL,
+    one already stored is kept, and delivery checks the addresses it resolves to."""
+    if host is None or host == stored:
+        return
+    refusal = host_refusal(host, Settings().smtp_policy())
+    if refusal is not None:
+        raise InputError(f"smtpHost: {refusal}")
 
 
 def change_delivery(session: Session, provider_id: str, change: DeliveryChange) -> DeliveryUpdate:
@@ -128,6 +138,7 @@ def change_delivery(session: Session, provider_id: str, change: DeliveryChange) 
     _check_webhook_url(
         "providerWebhookUrl", merged["provider_webhook_url"], current.provider_webhook_url
     )
+    _check_smtp_host(merged["smtp_host"], current.smtp_host)
     made: str | None = None
     if merged["channel"] is ChannelKind.WEBHOOK and merged["webhook_secret"] is None:
         made = new_webhook_secret()

@@ -158,6 +158,14 @@ def local_webhooks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
 
 
+@pytest.fixture
+def local_mail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mail to the tests' SMTP server on loopback (tests.receivers), which the product refuses:
+    127.0.0.1 allowed as a mail server, as an operator allows a local mail catcher for
+    development; the processes a test starts inherit it."""
+    monkeypatch.setenv("PARTNERFLOW_SMTP_ALLOWED_HOSTS", "127.0.0.1")
+
+
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated to head once, which each test's `db` starts as a copy of."""

@@ -1,5 +1,6 @@
-"""Real receivers on loopback for the delivery tests: a mail server (aiosmtpd) and a partner's
-webhook endpoint (the standard library's HTTP server, in a thread).
+"""Real receivers on loopback for the delivery tests: a mail server (aiosmtpd), one that
+answers as scripted (a hostile or broken one), and a partner's webhook endpoint (the standard
+library's HTTP server, in a thread).
 
 The webhook receiver checks each request as README's "Webhook signatures" tells a partner to,
 with its own code rather than partnerflow's, and keeps each message once per Idempotency-Key,
@@ -13,6 +14,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -177,3 +179,77 @@ def mail_server(refuse: set[str] | None = None, **controller: Any) -> Iterator[M
         yield server
     finally:
         running.stop()
+
+
+SCRIPT = {
+    "greeting": "220 mail.partner.test ESMTP",
+    "EHLO": "250-mail.partner.test\r\n250-AUTH PLAIN\r\n250 STARTTLS",
+    "HELO": "250 mail.partner.test",
+    "STARTTLS": "220 ready",
+    "AUTH": "235 accepted",
+    "MAIL": "250 OK",
+    "RCPT": "250 OK",
+    "DATA": "354 go ahead",
+    ".": "250 queued",
+    "RSET": "250 OK",
+    "QUIT": "221 bye",
+}
+"""A mail server's answer to each command (`.` ends the mail's data), as a willing one gives."""
+
+
+@dataclass
+class ScriptedMailServer:
+    """A mail server that answers each command as `replies` says (SCRIPT for the others; None
+    hangs up instead), and keeps the commands it was sent."""
+
+    replies: dict[str, str | None]
+    port: int = 0
+    commands: list[str] = field(default_factory=list)
+
+    def reply(self, step: str) -> bytes | None:
+        said = self.replies.get(step, SCRIPT.get(step, "502 unknown command"))
+        return None if said is None else said.encode() + b"\r\n"
+
+
+def _scripted_handler(server: ScriptedMailServer) -> type[socketserver.StreamRequestHandler]:
+    class Handler(socketserver.StreamRequestHandler):
+        def answer(self, step: str) -> bool:
+            reply = server.reply(step)
+            if reply is not None:
+                self.wfile.write(reply)
+            return reply is not None
+
+        def handle(self) -> None:
+            if not self.answer("greeting"):
+                return
+            while line := self.rfile.readline():
+                verb = (line.split() or [b""])[0].decode().upper()
+                server.commands.append(verb)
+                if not self.answer(verb) or verb == "QUIT":
+                    return
+                if verb == "DATA" and (server.reply("DATA") or b"").startswith(b"354"):
+                    while self.rfile.readline() not in (b".\r\n", b""):
+                        pass
+                    if not self.answer("."):
+                        return
+
+    return Handler
+
+
+@contextmanager
+def scripted_mail_server(
+    replies: dict[str, str | None] | None = None,
+) -> Iterator[ScriptedMailServer]:
+    """A running ScriptedMailServer on 127.0.0.1; `replies` by command (`greeting` first)."""
+    server = ScriptedMailServer(dict(replies or {}))
+    tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _scripted_handler(server))
+    tcp.daemon_threads = True
+    tcp.block_on_close = False
+    server.port = tcp.server_address[1]
+    thread = threading.Thread(target=tcp.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        tcp.shutdown()
+        tcp.server_close()

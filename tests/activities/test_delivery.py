@@ -39,7 +39,7 @@ PROVIDER = "acme"
 TEAMS = ("team-a", "team-b", "team-c")
 SECRET = "whsec_0123456789abcdef"
 
-pytestmark = pytest.mark.usefixtures("local_webhooks")  # receivers on loopback, over http
+pytestmark = pytest.mark.usefixtures("local_webhooks", "local_mail")  # receivers on loopback
 
 
 @pytest.fixture

@@ -9,9 +9,7 @@ would serve.
 
 from __future__ import annotations
 
-import socket
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,16 +36,17 @@ from models.notifications import (
     NotificationRequest,
     Recipient,
 )
+from models.outbound_address import OutboundPolicy
 from models.program import ProgramSettings, Tier
 from models.schema import PartnerContactRow, utcnow
-from models.webhook_address import WebhookPolicy
 from services.delivery import change_delivery
+from tests.activities.conftest import Network, tls_server_context
 from tests.helpers import Program
 from tests.workers.processes import free_port
 
 SECRET = "whsec_ssrf-test-signing-secret"
 NAME = "hooks.partner.test"
-STRICT = WebhookPolicy()
+STRICT = OutboundPolicy()
 """The product's default: public hosts over https only."""
 SECRET_REPLY = b"internal-token=sk_live_DO-NOT-SHOW; redis 7.2 on 10.0.3.4:6379"
 """What an internal service might answer: it must never reach the provider."""
@@ -72,47 +71,6 @@ def message(address: str) -> OutgoingMessage:
         body="Welcome to the program.\n",
         created_at=datetime(2026, 11, 1, 12, tzinfo=UTC),
     )
-
-
-@dataclass
-class Network:
-    """DNS mocked from a table (a name with no addresses does not exist), and every TCP
-    connection the process opens, recorded."""
-
-    answers: dict[str, list[str]]
-    lookups: list[str] = field(default_factory=list)
-    connections: list[tuple[str, int]] = field(default_factory=list)
-
-
-@pytest.fixture
-def network(monkeypatch: pytest.MonkeyPatch) -> Network:
-    recorded = Network({})
-    real_lookup, real_connect = socket.getaddrinfo, socket.create_connection
-
-    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in recorded.answers:
-            return real_lookup(host, port, *args, **kwargs)
-        recorded.lookups.append(host)
-        if not recorded.answers[host]:
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return [
-            (
-                socket.AF_INET6 if ":" in ip else socket.AF_INET,
-                socket.SOCK_STREAM,
-                socket.IPPROTO_TCP,
-                "",
-                (ip, port, 0, 0) if ":" in ip else (ip, port),
-            )
-            for ip in recorded.answers[host]
-        ]
-
-    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
-        recorded.connections.append(address)
-        return real_connect(address, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(socket, "create_connection", create_connection)
-    return recorded
 
 
 @dataclass
@@ -233,7 +191,7 @@ def test_an_allowed_name_is_reached_at_the_address_checked_with_its_own_host_hea
 ):
     receiver = Receiver()
     network.answers[NAME] = ["127.0.0.1"]
-    policy = WebhookPolicy.of(True, [NAME])
+    policy = OutboundPolicy.of(True, [NAME])
     with receiver_on_loopback(receiver):
         WebhookChannel(SECRET, policy=policy).deliver(message(f"http://{NAME}:{receiver.port}/h"))
     assert receiver.hosts == [f"{NAME}:{receiver.port}"]
@@ -244,7 +202,7 @@ def test_an_allowed_name_is_reached_at_the_address_checked_with_its_own_host_hea
 def test_an_allowed_address_lets_any_name_that_resolves_to_it_through(network: Network):
     receiver = Receiver()
     network.answers["rebind.partner.test"] = ["127.0.0.1"]
-    policy = WebhookPolicy.of(True, ["127.0.0.0/8"])
+    policy = OutboundPolicy.of(True, ["127.0.0.0/8"])
     with receiver_on_loopback(receiver):
         address = f"http://rebind.partner.test:{receiver.port}/h"
         WebhookChannel(SECRET, policy=policy).deliver(message(address))
@@ -256,7 +214,7 @@ def test_the_next_address_is_tried_when_one_refuses_the_connection(network: Netw
     receiver = Receiver()
     closed = free_port()
     network.answers[NAME] = ["127.0.0.2", "127.0.0.1"]
-    policy = WebhookPolicy.of(True, [NAME])
+    policy = OutboundPolicy.of(True, [NAME])
     with receiver_on_loopback(receiver):
         for port, reached in ((closed, False), (receiver.port, True)):
             channel = WebhookChannel(SECRET, policy=policy)
@@ -270,43 +228,14 @@ def test_the_next_address_is_tried_when_one_refuses_the_connection(network: Netw
     assert receiver.hosts == [f"{NAME}:{receiver.port}"]
 
 
-def _certificate(folder: Path, name: str) -> tuple[Path, Path]:
-    cert, key = folder / f"{name}.pem", folder / f"{name}.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
-        + ["-subj", f"/CN={name}", "-addext", f"subjectAltName=DNS:{name}"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
-    """Self-signed certificates, made with the openssl command, for NAME and another name."""
-    folder = tmp_path_factory.mktemp("tls")
-    return {name: _certificate(folder, name) for name in (NAME, "other.partner.test")}
-
-
-def _tls_receiver(
-    certificates: dict[str, tuple[Path, Path]], name: str, monkeypatch: pytest.MonkeyPatch
-) -> ssl.SSLContext:
-    """The server's TLS context for `name`'s certificate; the channel trusts NAME's as a CA's."""
-    monkeypatch.setenv("SSL_CERT_FILE", str(certificates[NAME][0]))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificates[name])
-    return context
-
-
 def test_https_goes_to_the_vetted_address_with_sni_and_the_certificate_checked_for_the_name(
     network: Network, certificates: dict[str, tuple[Path, Path]], monkeypatch: pytest.MonkeyPatch
 ):
     receiver = Receiver()
     network.answers[NAME] = ["127.0.0.1"]
-    tls = _tls_receiver(certificates, NAME, monkeypatch)
+    tls = tls_server_context(certificates, NAME, NAME, monkeypatch)
     with receiver_on_loopback(receiver, tls):
-        channel = WebhookChannel(SECRET, policy=WebhookPolicy.of(False, ["127.0.0.1"]))
+        channel = WebhookChannel(SECRET, policy=OutboundPolicy.of(False, ["127.0.0.1"]))
         channel.deliver(message(f"https://{NAME}:{receiver.port}/h"))
     assert receiver.server_names == [NAME]
     assert receiver.hosts == [f"{NAME}:{receiver.port}"]
@@ -318,9 +247,9 @@ def test_a_certificate_for_another_name_is_refused(
 ):
     receiver = Receiver()
     network.answers[NAME] = ["127.0.0.1"]
-    tls = _tls_receiver(certificates, "other.partner.test", monkeypatch)
+    tls = tls_server_context(certificates, NAME, "other.partner.test", monkeypatch)
     with receiver_on_loopback(receiver, tls):
-        channel = WebhookChannel(SECRET, policy=WebhookPolicy.of(False, ["127.0.0.1"]))
+        channel = WebhookChannel(SECRET, policy=OutboundPolicy.of(False, ["127.0.0.1"]))
         with pytest.raises(WebhookUnavailable, match="its TLS certificate was refused"):
             channel.deliver(message(f"https://{NAME}:{receiver.port}/h"))
     assert receiver.hosts == []
@@ -328,7 +257,7 @@ def test_a_certificate_for_another_name_is_refused(
 
 # ---------------------------------------------------------------- what the provider is told
 
-LOOPBACK = WebhookPolicy.of(True, ["127.0.0.1"])
+LOOPBACK = OutboundPolicy.of(True, ["127.0.0.1"])
 
 
 @pytest.mark.parametrize(("status", "refusal"), [(500, WebhookUnavailable), (400, DeliveryRefused)])

@@ -1,7 +1,8 @@
-"""Webhook URLs over HTTP: a provider cannot point its own or a partner's webhook at the
-operator's network (422, the field named), the operator's settings open up what they say,
-a URL stored before the rules still reads, and the outbox shows a receiver's status code,
-never its reply. These routes need no Temporal: the app runs on the database alone."""
+"""Webhook URLs and SMTP hosts over HTTP: a provider cannot point its own or a partner's webhook,
+nor its mail server, at the operator's network (422, the field named), the operator's settings
+open up what they say, a URL or host stored before the rules still reads, and the outbox shows
+a receiver's status code or a mail server's reply code, never its reply. These routes need no
+Temporal: the app runs on the database alone."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
+from activities.email_channel import MailServerUnavailable
 from activities.notifications import NotificationActivities
 from activities.webhook_channel import WebhookUnavailable
 from api.app import create_app
@@ -27,19 +29,22 @@ from models.notifications import (
     Recipient,
 )
 from models.program import ProgramSettings, Tier
-from models.schema import PartnerContactRow, utcnow
+from models.schema import DeliverySettingsRow, PartnerContactRow, utcnow
 from services.delivery import change_delivery
 from services.providers import issue_key
+from tests.activities.test_smtp_ssrf import FORBIDDEN_HOSTS, LEAK
 from tests.activities.test_webhook_ssrf import SECRET_REPLY, Receiver, receiver_on_loopback
 from tests.api.conftest import ProviderApi
 from tests.helpers import Program
-from tests.models.test_webhook_address import FORBIDDEN
+from tests.models.test_outbound_address import FORBIDDEN
+from tests.receivers import scripted_mail_server
 
 DELIVERY = "/provider/delivery"
 NOTIFICATIONS = "/provider/notifications"
 TEAM = "team-hooks"
 ALLOW_HTTP = "PARTNERFLOW_WEBHOOK_ALLOW_HTTP"
 ALLOWED_HOSTS = "PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS"
+SMTP_ALLOWED_HOSTS = "PARTNERFLOW_SMTP_ALLOWED_HOSTS"
 
 
 @pytest.fixture(autouse=True)
@@ -47,6 +52,7 @@ def product_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """No operator exemptions unless a test sets them."""
     monkeypatch.delenv(ALLOW_HTTP, raising=False)
     monkeypatch.delenv(ALLOWED_HOSTS, raising=False)
+    monkeypatch.delenv(SMTP_ALLOWED_HOSTS, raising=False)
 
 
 @pytest.fixture
@@ -177,6 +183,98 @@ async def test_the_outbox_shows_the_receivers_status_never_its_reply(
     for item in page.json()["items"]:
         one = await api.get(f"{NOTIFICATIONS}/{item['id']}")
         assert one.status_code == 200 and "internal-token" not in one.text
+    assert "internal-token" not in page.text and "6379" not in page.text
+
+
+EMAIL = {"channel": "email", "fromAddress": "partners@acme.example"}
+
+
+@pytest.mark.parametrize(("host", "named"), FORBIDDEN_HOSTS)
+async def test_a_mail_server_in_the_operators_network_is_refused(
+    api: ProviderApi, host: str, named: str
+):
+    detail = await refused(api, DELIVERY, {**EMAIL, "smtpHost": host})
+    assert detail == f"smtpHost: must not point at a private or local address ({named})"
+    view = (await api.get(DELIVERY)).json()
+    assert (view["channel"], view["smtpHost"]) == ("log", None), "nothing changed"
+
+
+@pytest.mark.parametrize("host", ["[::1]", "::1", "::ffff:169.254.169.254", "fd00:ec2::254"])
+async def test_an_ipv6_mail_server_is_refused_naming_the_field(api: ProviderApi, host: str):
+    detail = await refused(api, DELIVERY, {**EMAIL, "smtpHost": host})
+    assert detail.startswith("smtpHost: must be a host name or IP address")
+
+
+async def test_the_operators_allowed_mail_servers_are_accepted_and_no_others(
+    api: ProviderApi, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv(ALLOW_HTTP, "true")
+    monkeypatch.setenv(ALLOWED_HOSTS, "localhost,127.0.0.1")
+    detail = await refused(api, DELIVERY, {**EMAIL, "smtpHost": "localhost"})
+    assert detail == "smtpHost: must not point at a private or local address (localhost)", (
+        "the webhooks' exemptions open no mail server"
+    )
+
+    monkeypatch.setenv(SMTP_ALLOWED_HOSTS, "localhost,127.0.0.1,10.0.0.0/8")
+    for host in ("localhost", "127.0.0.1", "2130706433", "10.1.2.3"):
+        response = await api.patch(DELIVERY, {**EMAIL, "smtpHost": host, "smtpPort": 1025})
+        assert response.status_code == 200, (host, response.text)
+        assert response.json()["smtpHost"] == host
+    detail = await refused(api, DELIVERY, {"smtpHost": "192.168.0.10"})
+    assert detail == "smtpHost: must not point at a private or local address (192.168.0.10)"
+
+
+async def test_a_mail_server_stored_before_the_rules_still_reads_and_other_fields_change(
+    api: ProviderApi,
+):
+    with api.program.db.transaction() as session:
+        session.add(
+            DeliverySettingsRow(
+                provider_id=api.provider_id,
+                channel="email",
+                smtp_host="127.0.0.1",
+                smtp_port=25,
+                smtp_security="none",
+                from_address="partners@acme.example",
+                updated_at=utcnow(),
+            )
+        )
+    assert (await api.get(DELIVERY)).json()["smtpHost"] == "127.0.0.1"
+    kept = await api.patch(DELIVERY, {"smtpPort": 2525})
+    assert kept.status_code == 200, "kept as it is: delivery refuses it, saying why"
+    assert (kept.json()["smtpHost"], kept.json()["smtpPort"]) == ("127.0.0.1", 2525)
+    moved = await refused(api, DELIVERY, {"smtpHost": "0x7f.2"})
+    assert moved == "smtpHost: must not point at a private or local address (0x7f.2 is 127.0.0.2)"
+
+
+async def test_the_outbox_shows_the_mail_servers_code_never_its_reply(
+    api: ProviderApi, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv(SMTP_ALLOWED_HOSTS, "127.0.0.1")
+    db = api.program.db
+    activities = NotificationActivities(db)
+    told = []
+    for step, code in (("RCPT", 550), (".", 451)):
+        with scripted_mail_server({step: f"{code} 5.0.0 {LEAK}"}) as server:
+            body = {**EMAIL, "smtpHost": "127.0.0.1", "smtpPort": server.port}
+            assert (await api.patch(DELIVERY, {**body, "smtpSecurity": "none"})).status_code == 200
+            key = f"partner/{api.provider_id}/{TEAM}/p1/{code}/welcome"
+            to = activities.record(_welcome(api.provider_id, key)).address
+            if code == 550:
+                assert activities.deliver(key).status == "bounced"
+                told.append(f"the mail server 127.0.0.1 refused {to}: SMTP 550")
+            else:
+                with pytest.raises(MailServerUnavailable):  # the activity is retried
+                    activities.deliver(key)
+                told.append(
+                    "MailServerUnavailable: the mail server 127.0.0.1 refused the message to "
+                    f"{to}: SMTP 451"
+                )
+        assert server.commands, "the server answered, with its reply"
+
+    page = await api.get(NOTIFICATIONS)
+    assert page.status_code == 200, page.text
+    assert sorted(item["lastError"] for item in page.json()["items"]) == sorted(told)
     assert "internal-token" not in page.text and "6379" not in page.text
 
 

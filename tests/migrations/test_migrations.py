@@ -3,11 +3,14 @@ an old create_all database is adopted, and a schema that is not the code's is re
 
 from __future__ import annotations
 
+import importlib
 import shutil
+import smtplib
 import tomllib
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from alembic import command as alembic_command
@@ -380,3 +383,180 @@ def test_0005_refuses_an_event_of_an_order_its_provider_lacks(empty_db):
     with pytest.raises(RuntimeError, match=r"cannot upgrade to revision 0005: 1 row\(s\)"):
         upgrade_database(engine)
     assert schema_status(engine).revisions == ["0004"]
+
+
+# ---------------------------------------------------------------- 0006: outbox errors
+
+LEAK = "internal-token=sk_live_DO-NOT-SHOW; redis 7.2 on 10.0.3.4:6379"
+"""What an internal service answered a worker that older code let reach it."""
+HOOK = "http://10.0.3.4:6379/hook"
+REDIRECTED = " (a redirect, which is not followed: set the URL it leads to)"
+MAIL_DOWN = "MailServerUnavailable: the mail server"
+GAVE_UP = "gave up after 12 tries over 2 days; last error: "
+
+
+def _smtp_error(error: smtplib.SMTPException) -> str:
+    """How activities/notifications.py stores an error it retries: `Type: str(error)`."""
+    return f"{type(error).__name__}: {error}"
+
+
+OLD_ERRORS = [
+    # The webhook channel before revision 0006 (activities/webhook_channel.py at 5bc470f).
+    (
+        f"the webhook at {HOOK} refused the message: HTTP 404 {LEAK}",
+        f"the webhook at {HOOK} refused the message: HTTP 404",
+    ),
+    (
+        f"the webhook at {HOOK} refused the message: HTTP 302 {LEAK} "
+        "(redirect to http://169.254.169.254/latest/meta-data/: set that URL)",
+        f"the webhook at {HOOK} refused the message: HTTP 302{REDIRECTED}",
+    ),
+    (
+        f"the webhook at {HOOK} refused the message: HTTP 301 (redirect to ?: set that URL)",
+        f"the webhook at {HOOK} refused the message: HTTP 301{REDIRECTED}",
+    ),
+    (
+        f"WebhookUnavailable: the webhook at {HOOK} answered HTTP 503 {LEAK}\nline two",
+        f"WebhookUnavailable: the webhook at {HOOK} answered HTTP 503",
+    ),
+    (
+        f"{GAVE_UP}WebhookUnavailable: the webhook at {HOOK} answered HTTP 502 {LEAK}",
+        f"{GAVE_UP}WebhookUnavailable: the webhook at {HOOK} answered HTTP 502",
+    ),
+    (  # a reply that quotes another format is cut where the first one starts
+        f"WebhookUnavailable: the webhook at {HOOK} answered HTTP 500 the mail server x "
+        f"refused y: 550 {LEAK}",
+        f"WebhookUnavailable: the webhook at {HOOK} answered HTTP 500",
+    ),
+    (
+        f"the mail server mx.example refused a@b.example: 550 {LEAK} the webhook at "
+        "http://x.example/ refused the message: HTTP 200 (redirect to x: set that URL)",
+        "the mail server mx.example refused a@b.example: SMTP 550",
+    ),
+    (
+        "RemoteProtocolError: illegal status line: bytearray(b'SSH-2.0-OpenSSH_9.6')",
+        "RemoteProtocolError: the answer was not valid HTTP",
+    ),
+    # The email channel before revision 0006 (activities/email_channel.py at 5bc470f).
+    (
+        f"the mail server smtp.acme.example refused gone@team-a.example: 550 5.1.1 {LEAK}",
+        "the mail server smtp.acme.example refused gone@team-a.example: SMTP 550",
+    ),
+    (
+        "the mail server 10.0.0.5 refused the message to sales@team-a.example: 554 5.7.1 "
+        f"{LEAK}\n{LEAK}",
+        "the mail server 10.0.0.5 refused the message to sales@team-a.example: SMTP 554",
+    ),
+    (
+        f"{GAVE_UP}the mail server mx.example refused a@b.example: 550",
+        f"{GAVE_UP}the mail server mx.example refused a@b.example: SMTP 550",
+    ),
+    (
+        _smtp_error(smtplib.SMTPRecipientsRefused({"s@team-a.example": (450, LEAK.encode())})),
+        f"{MAIL_DOWN} refused the recipient: SMTP 450",
+    ),
+    (
+        _smtp_error(smtplib.SMTPSenderRefused(451, LEAK.encode(), "p@acme.example")),
+        f"{MAIL_DOWN} refused the sender: SMTP 451",
+    ),
+    (
+        _smtp_error(smtplib.SMTPDataError(452, LEAK.encode())),
+        f"{MAIL_DOWN} refused the message: SMTP 452",
+    ),
+    (
+        _smtp_error(smtplib.SMTPAuthenticationError(535, LEAK.encode())),
+        f"{MAIL_DOWN} refused the login: SMTP 535",
+    ),
+    (
+        _smtp_error(smtplib.SMTPConnectError(554, LEAK.encode())),
+        f"{MAIL_DOWN} refused the connection: SMTP 554",
+    ),
+    (
+        _smtp_error(smtplib.SMTPHeloError(501, LEAK.encode())),
+        f"{MAIL_DOWN} refused our greeting: SMTP 501",
+    ),
+    (
+        _smtp_error(smtplib.SMTPResponseException(454, LEAK.encode())),
+        f"{MAIL_DOWN} answered SMTP 454",
+    ),
+    (
+        GAVE_UP
+        + _smtp_error(
+            smtplib.SMTPException(
+                "Server AUTH mechanism infinite loop. Last response: " + repr((334, LEAK.encode()))
+            )
+        ),
+        f"{GAVE_UP}{MAIL_DOWN} could not be used during the login (SMTPException)",
+    ),
+]
+"""Each value older code wrote with a reply in it, and what revision 0006 leaves of it."""
+
+OUR_OWN_WORDS = [
+    None,
+    "no email address for team-a: set one with PUT /provider/partners/team-a/contact",
+    "ConnectError: [Errno 111] Connection refused",
+    "ConnectionRefusedError: [Errno 111] Connection refused",
+    "SMTPServerDisconnected: Connection unexpectedly closed: timed out",
+    "SMTPNotSupportedError: STARTTLS extension not supported by server.",
+    "SecretKeyError: the webhook signing secret of provider acme cannot be decrypted",
+    f"the webhook at {HOOK} refused the message: HTTP 410",
+    f"the webhook at {HOOK} refused the message: HTTP 307{REDIRECTED}",
+    "WebhookUnavailable: could not connect to hooks.example.com: connection refused",
+    "the SMTP host 127.0.0.1 must not point at a private or local address (127.0.0.1)",
+    f"{MAIL_DOWN} smtp.acme.example refused the message to a@b.example: SMTP 451",
+    f"{GAVE_UP}MailServerUnavailable: could not connect to smtp.acme.example:587: timed out",
+]
+"""Values with no reply in them, as older and current code write them: left as they are."""
+
+
+def _revision_0006() -> ModuleType:
+    return importlib.import_module("migrations.versions.0006_outbox_errors_without_replies")
+
+
+@pytest.mark.parametrize(("old", "kept"), OLD_ERRORS)
+def test_0006_keeps_of_each_old_reply_only_what_we_can_say(old: str, kept: str):
+    without_replies = _revision_0006().without_replies
+    assert without_replies(old) == kept
+    assert without_replies(kept) == kept, "a second run changes nothing"
+    assert "internal-token" not in kept and "SSH-2.0" not in kept and "169.254" not in kept
+
+
+@pytest.mark.parametrize("error", [value for value in OUR_OWN_WORDS if value is not None])
+def test_0006_leaves_our_own_words_alone(error: str):
+    assert _revision_0006().without_replies(error) == error
+
+
+def test_0006_rewrites_the_outbox_and_its_downgrade_keeps_it(empty_db):
+    engine = empty_db.engine
+    upgrade_database(engine, "0005")
+    # Each value once, then more than a batch of one, so that the upgrade reads several.
+    old, kept = OLD_ERRORS[0]
+    many = _revision_0006().BATCH + 1
+    values = [old for old, _ in OLD_ERRORS] + OUR_OWN_WORDS + [old] * many
+    expected = [kept for _, kept in OLD_ERRORS] + OUR_OWN_WORDS + [kept] * many
+    with engine.begin() as connection:
+        for statement in SEED_0004[:2]:
+            connection.execute(text(statement))
+        connection.execute(
+            text(
+                "INSERT INTO notifications (idempotency_key, provider_id, reseller_team_id, "
+                "recipient, kind, channel, subject, body, status, created_at, attempts, "
+                "last_error) VALUES (:key, 'acme', 'team-a', 'partner', 'welcome', 'email', "
+                "'Welcome', 'Hello', 'bounced', CURRENT_TIMESTAMP, 1, :error)"
+            ),
+            [{"key": f"k{n:05d}", "error": value} for n, value in enumerate(values)],
+        )
+
+    def stored() -> list[str | None]:
+        with engine.connect() as connection:
+            query = text("SELECT last_error FROM notifications ORDER BY idempotency_key")
+            return list(connection.scalars(query))
+
+    upgrade_database(engine)
+    assert schema_status(engine).state is SchemaState.CURRENT
+    assert stored() == expected
+    _migrate(engine, "downgrade", "0005")
+    assert stored() == expected, "nothing to undo: the replies are gone"
+    upgrade_database(engine)
+    assert stored() == expected
+    assert schema_differences(engine) == []

@@ -1,5 +1,6 @@
-"""`partnerflow delivery set` and `contacts set` refuse a webhook URL into the operator's
-network as the API does, naming the field, and take what the operator's settings allow."""
+"""`partnerflow delivery set` and `contacts set` refuse a webhook URL or an SMTP host into the
+operator's network as the API does, naming the field, and take what the operator's settings
+allow."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ TEAM = "team-cli"
 PRODUCT_DEFAULT = {
     "PARTNERFLOW_WEBHOOK_ALLOW_HTTP": None,
     "PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS": None,
+    "PARTNERFLOW_SMTP_ALLOWED_HOSTS": None,
 }
 
 
@@ -51,3 +53,17 @@ def test_the_operators_settings_let_a_local_receiver_in(program: Program):
     )  # fmt: skip
     assert allowed.exit_code == 0, allowed.output
     assert "http://localhost:8080/h" in allowed.output
+
+
+def test_a_mail_server_in_the_operators_network_exits_1_unless_allowed(program: Program):
+    cli: Invoke = cli_on(program.db)
+    args = ["delivery", "set", program.provider_id, "--channel", "email", "--smtp-host"]
+    args += ["169.254.169.254", "--from-address", "partners@acme.example"]
+    refused = cli(*args, **PRODUCT_DEFAULT)
+    assert refused.exit_code == 1, refused.output
+    assert "smtpHost: must not point at a private or local address (169.254.169.254)" in (
+        refused.output
+    )
+    allowed = cli(*args, **{**PRODUCT_DEFAULT, "PARTNERFLOW_SMTP_ALLOWED_HOSTS": "169.254.0.0/16"})
+    assert allowed.exit_code == 0, allowed.output
+    assert "169.254.169.254:587" in allowed.output

@@ -48,7 +48,7 @@ SOLID = OrderProfile(orders_per_month=24, acceptance=0.99, completion=1.0, ratin
 HELD_FOR = 60.0
 """Seconds a receiver holds a request at most, so a failing test cannot hang."""
 
-pytestmark = pytest.mark.usefixtures("local_webhooks")  # receivers on loopback, over http
+pytestmark = pytest.mark.usefixtures("local_webhooks", "local_mail")  # receivers on loopback
 
 
 def text(mail: EmailMessage) -> str:

@@ -1,13 +1,14 @@
-"""Where a webhook may go. Providers are tenants: a webhook URL must name a public host over
-https, never an address inside the operator's network (loopback, private, link-local, cloud
-metadata), whatever form the address is written in.
+"""Where the worker may connect on a provider's word: a webhook URL or an SMTP host. Providers
+are tenants: a host they name must be public, never an address inside the operator's network
+(loopback, private, link-local, cloud metadata), whatever form the address is written in; and
+a webhook URL must be https.
 
-A URL is checked when it is saved, on its host as written (an IP in any form the C resolver
-reads as one, or a local name such as `localhost`), and again by the worker on every address
-the host resolves to, just before it connects to one of them (activities.webhook_channel).
-The operator may allow plain http and exempt named hosts, addresses or networks, for
-development and tests (runtime.settings: PARTNERFLOW_WEBHOOK_ALLOW_HTTP and
-PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS).
+A host is checked when it is saved, as written (an IP in any form the C resolver reads as one,
+or a local name such as `localhost`), and again by the worker on every address the host
+resolves to, just before it connects to one of them (activities.outbound_connection).
+The operator may exempt named hosts, addresses or networks, for development and tests, and
+allow plain http for webhooks (runtime.settings: PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS,
+PARTNERFLOW_SMTP_ALLOWED_HOSTS and PARTNERFLOW_WEBHOOK_ALLOW_HTTP).
 """
 
 from __future__ import annotations
@@ -112,16 +113,16 @@ def _network(entry: str) -> IpNetwork | None:
 
 
 @dataclass(frozen=True)
-class WebhookPolicy:
-    """What the operator allows beyond public hosts over https: plain http, and hosts (by
-    name, address or network) that may be private or local."""
+class OutboundPolicy:
+    """What the operator allows one channel beyond public hosts: hosts (by name, address or
+    network) that may be private or local, and for webhooks plain http."""
 
     allow_http: bool = False
     allowed_names: frozenset[str] = frozenset()
     allowed_networks: tuple[IpNetwork, ...] = ()
 
     @classmethod
-    def of(cls, allow_http: bool, allowed_hosts: Iterable[str]) -> WebhookPolicy:
+    def of(cls, allow_http: bool, allowed_hosts: Iterable[str]) -> OutboundPolicy:
         """From the operator's list: each entry a host name, an IP (any form) or a CIDR."""
         names: set[str] = set()
         networks: list[IpNetwork] = []
@@ -143,7 +144,7 @@ class WebhookPolicy:
         return is_public(plain) or any(plain in network for network in self.allowed_networks)
 
 
-def scheme_refusal(scheme: str, policy: WebhookPolicy) -> str | None:
+def scheme_refusal(scheme: str, policy: OutboundPolicy) -> str | None:
     """Why a URL with this scheme may not be used, or None."""
     if scheme == "https" or (scheme == "http" and policy.allow_http):
         return None
@@ -156,9 +157,10 @@ def _is_local_name(name: str) -> bool:
     return "." not in name or name in LOCAL_NAMES or name.endswith(LOCAL_SUFFIXES)
 
 
-def host_refusal(host: str, policy: WebhookPolicy) -> str | None:
-    """Why a URL's host, as written, may not be sent to: an IP that is not public, or a name
-    that only resolves inside the operator's network (no dot, `localhost`, `.internal`...)."""
+def host_refusal(host: str, policy: OutboundPolicy) -> str | None:
+    """Why a host (a URL's, or an SMTP server), as written, may not be connected to: an IP that
+    is not public, or a name that only resolves inside the operator's network (no dot,
+    `localhost`, `.internal`...)."""
     name = _normal(host)
     if policy.allows_name(name):
         return None
@@ -173,14 +175,14 @@ def host_refusal(host: str, policy: WebhookPolicy) -> str | None:
     return f"{PRIVATE} ({name} is {meaning})"
 
 
-def resolved_refusal(host: str, address: IpAddress, policy: WebhookPolicy) -> str | None:
+def resolved_refusal(host: str, address: IpAddress, policy: OutboundPolicy) -> str | None:
     """Why the worker may not connect to `address`, which `host` resolved to, or None."""
     if policy.allows_name(host) or policy.allows_address(address):
         return None
     return f"{PRIVATE} ({_normal(host)} resolves to {unwrapped(address)})"
 
 
-def url_refusal(url: str, policy: WebhookPolicy) -> str | None:
+def url_refusal(url: str, policy: OutboundPolicy) -> str | None:
     """Why a webhook URL (already a valid http(s) URL, see models.delivery) may not be saved,
     or None: a scheme the policy refuses, or a host that is not public as written."""
     parts = urlsplit(url)

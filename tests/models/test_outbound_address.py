@@ -1,5 +1,5 @@
-"""Which webhook URLs may be saved: public hosts over https, whatever form a private address
-is written in; and what the operator's two settings open up."""
+"""Which webhook URLs and SMTP hosts may be saved: public hosts (over https, for webhooks),
+whatever form a private address is written in; and what the operator's settings open up."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import ipaddress
 import pytest
 from pydantic import ValidationError
 
-from models.webhook_address import (
+from models.outbound_address import (
     PRIVATE,
-    WebhookPolicy,
+    OutboundPolicy,
+    host_refusal,
     is_public,
     numeric_ipv4,
     resolved_refusal,
@@ -18,7 +19,7 @@ from models.webhook_address import (
 )
 from runtime.settings import Settings
 
-STRICT = WebhookPolicy()
+STRICT = OutboundPolicy()
 
 FORBIDDEN = [
     ("https://169.254.169.254/latest/meta-data/", "169.254.169.254"),
@@ -91,17 +92,18 @@ def test_plain_http_only_where_the_operator_allows_it():
     assert url_refusal("http://hooks.example.com/", STRICT) == (
         "must be an https:// URL: plain http:// is not allowed"
     )
-    assert url_refusal("http://hooks.example.com/", WebhookPolicy(allow_http=True)) is None
+    assert url_refusal("http://hooks.example.com/", OutboundPolicy(allow_http=True)) is None
     assert (
-        url_refusal("http://127.0.0.1/", WebhookPolicy(allow_http=True)) == f"{PRIVATE} (127.0.0.1)"
+        url_refusal("http://127.0.0.1/", OutboundPolicy(allow_http=True))
+        == f"{PRIVATE} (127.0.0.1)"
     )
-    assert url_refusal("ftp://hooks.example.com/", WebhookPolicy(allow_http=True)) == (
+    assert url_refusal("ftp://hooks.example.com/", OutboundPolicy(allow_http=True)) == (
         "must be an https:// URL"
     )
 
 
 def test_the_allowed_hosts_are_names_addresses_in_any_form_and_networks():
-    policy = WebhookPolicy.of(
+    policy = OutboundPolicy.of(
         False, ["LocalHost", " 127.0.0.1 ", "", "10.0.0.0/8", "::1", "0x7f.2"]
     )
     for url in (
@@ -125,12 +127,12 @@ def test_a_resolved_address_is_allowed_by_the_name_or_by_the_address():
     )
     assert (
         resolved_refusal(
-            "hooks.example.com", loopback, WebhookPolicy.of(False, ["hooks.example.com"])
+            "hooks.example.com", loopback, OutboundPolicy.of(False, ["hooks.example.com"])
         )
         is None
     )
     assert (
-        resolved_refusal("hooks.example.com", loopback, WebhookPolicy.of(False, ["127.0.0.0/8"]))
+        resolved_refusal("hooks.example.com", loopback, OutboundPolicy.of(False, ["127.0.0.0/8"]))
         is None
     )
     mapped = ipaddress.ip_address("::ffff:10.0.0.7")
@@ -180,4 +182,22 @@ def test_the_settings_read_the_operators_variables(monkeypatch: pytest.MonkeyPat
     assert [str(n) for n in policy.allowed_networks] == ["127.0.0.1/32", "fd00::/8"]
     monkeypatch.setenv("PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS", "localhost,not a host")
     with pytest.raises(ValidationError, match="'not a host' is not a host name"):
+        Settings()
+
+
+def test_each_channel_has_its_own_allowance(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("PARTNERFLOW_SMTP_ALLOWED_HOSTS", raising=False)
+    monkeypatch.setenv("PARTNERFLOW_WEBHOOK_ALLOW_HTTP", "true")
+    monkeypatch.setenv("PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1")
+    assert Settings().smtp_policy() == STRICT, "a webhook exemption opens no mail server"
+    monkeypatch.delenv("PARTNERFLOW_WEBHOOK_ALLOWED_HOSTS")
+    monkeypatch.setenv("PARTNERFLOW_SMTP_ALLOWED_HOSTS", " MailHog ,127.0.0.0/8")
+    smtp, webhook = Settings().smtp_policy(), Settings().webhook_policy()
+    assert smtp == OutboundPolicy.of(False, ["mailhog", "127.0.0.0/8"])
+    assert not smtp.allow_http, "plain http is a webhook setting"
+    assert (webhook.allowed_names, webhook.allowed_networks) == (frozenset(), ())
+    assert host_refusal("mailhog", smtp) is None and host_refusal("0x7f.1", smtp) is None
+    assert host_refusal("mailhog", STRICT) == f"{PRIVATE} (mailhog)"
+    monkeypatch.setenv("PARTNERFLOW_SMTP_ALLOWED_HOSTS", "smtp://mail")
+    with pytest.raises(ValidationError, match="'smtp://mail' is not a host name"):
         Settings()
