@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from api.partner_views import TEAM_ID_PATTERN
 from api.views import ApiModel
@@ -19,6 +20,7 @@ from models.delivery import (
     SmtpSecurity,
 )
 from models.notifications import NotificationKind
+from models.wire import WHOLE
 from services.delivery import ContactRecord, DeliveryUpdate
 
 
@@ -114,10 +116,14 @@ class ResendBody(ApiModel):
         default=None, min_length=1, max_length=200, pattern=TEAM_ID_PATTERN
     )
     kind: NotificationKind | None = None
-    status: OutboxStatus | None = Field(
-        default=None, description="`bounced` or `failed`; both when left out."
-    )
-    limit: int = Field(default=100, ge=1, le=500)
+    status: (
+        Annotated[
+            OutboxStatus,
+            WithJsonSchema({"type": "string", "enum": ["bounced", "failed"]}, mode="validation"),
+        ]
+        | None
+    ) = Field(default=None, description="`bounced` or `failed`; both when left out.")
+    limit: Annotated[int, Field(ge=1, le=500), WHOLE] = 100
 
     def outbox_filter(self) -> OutboxFilter:
         return OutboxFilter(

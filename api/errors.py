@@ -14,7 +14,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.guard import too_large
 from api.outage import database_unavailable, is_outage
-from clients.requests import RequestRejected, WorkflowNotFound
+from clients.requests import InputRejected, RequestRejected, WorkflowNotFound
 from models.wire import describe_errors
 from services.errors import ConflictError, InputError, NotFoundError
 from store.secret_box import SecretKeyError
@@ -57,6 +57,13 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
         assert isinstance(error, StarletteHTTPException)
         if error.status_code == status.HTTP_413_CONTENT_TOO_LARGE:
             return too_large(max_body_bytes)
+        if error.status_code == status.HTTP_400_BAD_REQUEST and error.detail == _UNREADABLE:
+            # FastAPI's answer to a body json.loads cannot decode (bytes that are not UTF-8):
+            # as unfit as malformed JSON, so answered the same way.
+            return _problem(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                "the body is not valid JSON: it is not UTF-8 text",
+            )
         return await http_exception_handler(request, error)
 
     app.add_exception_handler(StarletteHTTPException, http_error)
@@ -69,8 +76,11 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     app.add_exception_handler(SecretKeyError, secrets_unconfigured)
 
 
+_UNREADABLE = "There was an error parsing the body"
+
 _CODES: dict[type[Exception], int] = {
     InputError: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    InputRejected: status.HTTP_422_UNPROCESSABLE_CONTENT,
     NotFoundError: status.HTTP_404_NOT_FOUND,
     WorkflowNotFound: status.HTTP_404_NOT_FOUND,
     ConflictError: status.HTTP_409_CONFLICT,

@@ -13,6 +13,7 @@ from models.offers import Visibility
 from models.program import Printable
 from services import offers
 from services.offers import (
+    NO_SLASH,
     TEAM_ID_PATTERN,
     MonthlyPrice,
     NewOffer,
@@ -98,7 +99,13 @@ def get_offer(offer_id: OfferPath, provider: ProviderDep, db: SessionDep) -> Off
 def reseller_offers(
     reseller_team_id: Annotated[
         str,
-        Query(alias="resellerTeamId", min_length=1, max_length=100, pattern=TEAM_ID_PATTERN),
+        Query(
+            alias="resellerTeamId",
+            min_length=1,
+            max_length=100,
+            pattern=NO_SLASH,
+            json_schema_extra={"pattern": TEAM_ID_PATTERN},
+        ),
         Printable,
     ],
     provider: ProviderDep,

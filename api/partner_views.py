@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import AwareDatetime, Field, WithJsonSchema, field_validator
 
 from api.views import ApiModel
 from models.metrics import PartnerMetrics, next_tier
@@ -17,11 +17,12 @@ from models.partner import (
     PartnerState,
     PartnerStatus,
 )
-from models.program import ProgramSettings, Tier
+from models.program import NOT_BLANK, GraceDays, ProgramSettings, Text, Tier
 
 TEAM_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
 TEAM_ID = Field(min_length=1, max_length=200, pattern=TEAM_ID_PATTERN)
-TEXT = Field(min_length=1, max_length=4000)
+TEXT = Field(min_length=1, max_length=4000, json_schema_extra={"pattern": NOT_BLANK})
+"""A reason or a note: some text that is not all blank, with no NUL."""
 OfferId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -32,17 +33,26 @@ def _aware(value: AwareDatetime | date | None) -> datetime | None:
     return datetime.combine(value, time(), tzinfo=UTC)
 
 
+PartnerTier = Annotated[
+    Tier,
+    WithJsonSchema(
+        {"type": "string", "enum": ["silver", "gold", "preferred", "strategic"]}, mode="validation"
+    ),
+]
+"""A tier a partner can hold: silver or gold, by the program documents' names too."""
+
+
 class EnrollBody(ApiModel):
     reseller_team_id: str = TEAM_ID
-    tier: Tier = Field(
+    tier: PartnerTier = Field(
         default=Tier.SILVER, description='silver or gold; "preferred" and "strategic" also work'
     )
     effective_date: AwareDatetime | date | None = Field(
         default=None, description="Enroll on this date instead of now (a date means 00:00 UTC)."
     )
-    notes: str | None = Field(default=None, max_length=4000)
-    requested_by: str = Field(default="api", min_length=1, max_length=200)
-    request_id: str | None = Field(
+    notes: Text | None = Field(default=None, max_length=4000)
+    requested_by: Text = Field(default="api", min_length=1, max_length=200)
+    request_id: Text | None = Field(
         default=None, max_length=200, description="Repeat a request with the same ID safely."
     )
 
@@ -52,16 +62,18 @@ class EnrollBody(ApiModel):
 
 
 class ActionBody(ApiModel):
-    requested_by: str = Field(default="api", min_length=1, max_length=200)
-    request_id: str | None = Field(default=None, max_length=200)
+    requested_by: Text = Field(default="api", min_length=1, max_length=200)
+    request_id: Text | None = Field(default=None, max_length=200)
 
 
 class ReasonBody(ActionBody):
-    reason: str = TEXT
+    reason: Text = TEXT
 
 
 class AtRiskBody(ReasonBody):
-    grace_days: int | None = Field(default=None, description="30-60; the program's by default.")
+    grace_days: GraceDays | None = Field(
+        default=None, description="30-60; the program's by default."
+    )
 
 
 class GraceBody(ReasonBody):
@@ -82,12 +94,12 @@ class BlockBody(ReasonBody):
 
 
 class TierBody(ReasonBody):
-    tier: Tier
+    tier: PartnerTier
 
 
 class NoteBody(ActionBody):
     kind: NoteKind = NoteKind.OTHER
-    text: str = TEXT
+    text: Text = TEXT
 
 
 class IssueBody(ReasonBody):

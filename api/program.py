@@ -10,24 +10,27 @@ from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
 
 from api.deps import ProviderDep, SessionDep
-from api.views import ApiModel, Page
+from api.views import ApiModel, ChangedBy, Page
 from models.program import (
     GOLD_DEFAULTS,
     SILVER_DEFAULTS,
-    Printable,
+    GraceDays,
+    LapseDays,
+    Months,
+    OrdersPerMonth,
     ProgramSettings,
+    Rate,
+    Rating,
+    Revenue,
     TierCriteria,
+    WindowDays,
 )
+from models.wire import WHOLE, kept
 from services import program
 from services.program import ProgramChange, ProgramRecord
 
 router = APIRouter(prefix="/provider/program", tags=["program"])
 
-ChangedBy = Annotated[
-    str,
-    Field(min_length=1, max_length=200, description="Who the version history names."),
-    Printable,
-]
 # Criteria are stored as JSON, which has no infinity or NaN.
 FINITE = ConfigDict(allow_inf_nan=False)
 
@@ -78,27 +81,27 @@ class CriteriaPatch(ApiModel):
 
     model_config = ApiModel.model_config | FINITE
 
-    min_orders_per_month: float | None = None
-    min_acceptance_rate: float | None = None
-    min_completion_rate: float | None = None
-    min_rating: float | None = None
-    min_tenure_months: int | None = None
-    min_revenue: float | None = None
+    min_orders_per_month: OrdersPerMonth | None = kept()
+    min_acceptance_rate: Rate | None = kept()
+    min_completion_rate: Rate | None = kept()
+    min_rating: Rating | None = kept()
+    min_tenure_months: Months | None = kept()
+    min_revenue: Revenue | None = kept()
 
 
 class ProgramPatch(ApiModel):
     """Settings to change; the rest keep their values, and the result is validated whole."""
 
-    tiers: Literal["single", "three"] | None = None
-    silver: CriteriaPatch | None = None
-    gold: CriteriaPatch | None = None
-    metrics_window_days: int | None = None
-    grace_period_days: int | None = None
-    auto_enroll: bool | None = None
-    candidate_lapse_days: int | None = None
-    issue_window_days: int | None = None
-    version: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="The version this change is based on."
+    tiers: Literal["single", "three"] | None = kept()
+    silver: CriteriaPatch | None = kept()
+    gold: CriteriaPatch | None = kept()
+    metrics_window_days: WindowDays | None = kept()
+    grace_period_days: GraceDays | None = kept()
+    auto_enroll: bool | None = kept()
+    candidate_lapse_days: LapseDays | None = kept()
+    issue_window_days: WindowDays | None = kept()
+    version: Annotated[int, Field(ge=1), WHOLE] | None = kept(
+        "The version this change is based on."
     )
     changed_by: ChangedBy = "api"
 

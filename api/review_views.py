@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from api.views import ApiModel
 from clients.review_schedules import ReviewScheduleState, ScheduleRun
 from models.review import (
+    MONTH_LABEL,
+    PERIOD_LABEL,
+    QUARTER_LABEL,
     Assessment,
     FanOut,
     ProgramReport,
@@ -21,11 +24,20 @@ from services.reviews import ReviewRecord, SnapshotRecord
 PERIOD = Field(
     default=None,
     max_length=20,
+    json_schema_extra={"pattern": PERIOD_LABEL},
     description="2026-11 (monthly) or 2026-Q4 (quarterly); left out: the last period ended.",
 )
 
 
 class ReviewBody(ApiModel):
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={
+            "if": {"properties": {"cadence": {"const": ReviewCadence.MONTHLY.value}}},
+            "then": {"properties": {"period": {"pattern": MONTH_LABEL}}},
+            "else": {"properties": {"period": {"pattern": QUARTER_LABEL}}},
+        }
+    )
+
     cadence: ReviewCadence
     period: str | None = PERIOD
 

@@ -31,7 +31,7 @@ from api.review_views import (
 from api.views import Page, Problem
 from clients.review_schedules import SchedulesUnavailable, describe_schedules
 from clients.reviews import ReviewRejected
-from models.review import ReviewCadence, ReviewPeriod, ReviewRequest, review_id
+from models.review import PERIOD_LABEL, ReviewCadence, ReviewPeriod, ReviewRequest, review_id
 from models.standing import Standing
 from services import reviews
 from services.errors import InputError, NotFoundError
@@ -39,7 +39,12 @@ from services.errors import InputError, NotFoundError
 router = APIRouter(prefix="/provider/reviews", tags=["reviews"])
 
 PeriodPath = Annotated[
-    str, Path(max_length=20, description="2026-11 (monthly) or 2026-Q4 (quarterly).")
+    str,
+    Path(
+        max_length=20,
+        json_schema_extra={"pattern": PERIOD_LABEL},
+        description="2026-11 (monthly) or 2026-Q4 (quarterly), as the cadence says.",
+    ),
 ]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 PageSize = Annotated[int, Query(ge=1, le=500, alias="pageSize")]

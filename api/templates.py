@@ -12,24 +12,19 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from api.deps import ProviderDep, ServicesDep, SessionDep
 from api.partner_views import TEAM_ID
-from api.views import ApiModel
+from api.views import ApiModel, ChangedBy
 from models.notifications import NotificationKind, Recipient
-from models.program import Printable
-from models.templates import CATALOGUE, FILTERS, VARIABLES, TemplatePart
+from models.program import NOT_BLANK, Storable
+from models.templates import CATALOGUE, FILTERS, MAX_TEMPLATE_CHARS, VARIABLES, TemplatePart
+from models.wire import kept
 from services import templates
 from services.templates import Source, TemplateChange, TemplateRecord
 
 router = APIRouter(prefix="/provider/templates", tags=["templates"])
-
-ChangedBy = Annotated[
-    str,
-    Field(min_length=1, max_length=200, description="Who the version history names."),
-    Printable,
-]
 
 
 class VariableView(ApiModel):
@@ -63,11 +58,24 @@ class TemplateView(TemplateSummary):
     filters: dict[str, str] = Field(description="Filters beyond Jinja2's usual ones.")
 
 
+Draft = Annotated[
+    str,
+    Field(max_length=MAX_TEMPLATE_CHARS, json_schema_extra={"pattern": NOT_BLANK}),
+    Storable,
+]
+"""A template to save: some text that is not all blank (one rendering to nothing is
+refused as not rendering)."""
+
+
 class TemplateBody(ApiModel):
     """New templates for the kind; a part left out is the shipped one."""
 
-    subject: Source = None
-    body: Source = None
+    model_config = ApiModel.model_config | ConfigDict(
+        json_schema_extra={"anyOf": [{"required": ["subject"]}, {"required": ["body"]}]}
+    )
+
+    subject: Draft | None = kept()
+    body: Draft | None = kept()
     changed_by: ChangedBy = "api"
 
     def change(self) -> TemplateChange:

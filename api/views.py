@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from models.program import Printable
 from models.wire import ApiModel, Page
 
 T = TypeVar("T")
 
-__all__ = ["ApiModel", "Page", "Problem", "page_of"]
+__all__ = ["ApiModel", "ChangedBy", "Page", "Problem", "page_of"]
+
+ChangedBy = Annotated[
+    str,
+    Field(min_length=1, max_length=200, description="Who the version history names."),
+    Printable,
+]
 
 
 def page_of(

@@ -10,6 +10,8 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpda
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.contract import Refusal
+
 R = TypeVar("R")
 S = TypeVar("S")
 
@@ -18,15 +20,35 @@ class RequestRejected(Exception):
     """A workflow refused a request; the message says why."""
 
 
+class InputRejected(RequestRejected):
+    """A workflow refused a value in the request as out of range; the message says which."""
+
+
+_AS_INPUT: dict[type[RequestRejected], type[RequestRejected]] = {}
+
+
+def _as_input(rejected: type[RequestRejected]) -> type[RequestRejected]:
+    """`rejected` that is also an InputRejected: callers catching either still catch it."""
+    if rejected not in _AS_INPUT:
+        doc = {"__doc__": rejected.__doc__}
+        _AS_INPUT[rejected] = type(rejected.__name__, (InputRejected, rejected), doc)
+    return _AS_INPUT[rejected]
+
+
 class WorkflowNotFound(LookupError):
     """No workflow runs under the ID the request named."""
 
 
-def rejection_message(error: WorkflowUpdateFailedError | WorkflowFailureError) -> str:
-    """The refusal the workflow gave, not the wrapper Temporal puts around it."""
+def _refusal(error: WorkflowUpdateFailedError | WorkflowFailureError) -> ApplicationError | None:
     cause: BaseException | None = error.cause
     while cause is not None and not isinstance(cause, ApplicationError):
         cause = cause.__cause__
+    return cause
+
+
+def rejection_message(error: WorkflowUpdateFailedError | WorkflowFailureError) -> str:
+    """The refusal the workflow gave, not the wrapper Temporal puts around it."""
+    cause = _refusal(error)
     return cause.message if cause is not None else str(error)
 
 
@@ -40,6 +62,9 @@ async def call_workflow(
     try:
         return await call(handle)
     except WorkflowUpdateFailedError as error:
+        cause = _refusal(error)
+        if cause is not None and cause.type == Refusal.INPUT:
+            raise _as_input(rejected)(cause.message) from error
         raise rejected(rejection_message(error)) from error
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:

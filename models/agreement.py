@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, Self
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from models.metrics import CriterionResult, PartnerMetrics
 from models.offers import Visibility
@@ -119,7 +120,7 @@ class AgreementTerms(Frozen):
             raise ValueError("a regional exclusive needs the ZIP codes of its region")
         if self.kind is AgreementKind.SERVICE and self.zip_codes:
             raise ValueError(
-                "a service exclusive covers the whole offer: leave zip_codes empty, or make "
+                "a service exclusive covers the whole offer: leave zipCodes empty, or make "
                 "the agreement regional"
             )
         months = self.review_period.months
@@ -181,7 +182,8 @@ class AgreementAmendment(ProviderAction):
     @model_validator(mode="after")
     def _changes_something(self) -> Self:
         if not self.changes:
-            raise ValueError(f"an amendment changes at least one of: {', '.join(AMENDABLE)}")
+            names = ", ".join(to_camel(name) for name in AMENDABLE)
+            raise ValueError(f"an amendment changes at least one of: {names}")
         return self
 
 

@@ -16,6 +16,16 @@ AGREEMENT_WORKFLOW = "ExclusiveAgreementWorkflow"
 REVIEW_WORKFLOW = "ProgramReviewWorkflow"
 MESSAGE_DELIVERY_WORKFLOW = "MessageDeliveryWorkflow"
 
+
+class Refusal(StrEnum):
+    """The ApplicationError types a workflow refuses a provider's request with."""
+
+    CONFLICT = "InvalidRequest"
+    """The request does not fit the workflow's current state (the API's 409)."""
+    INPUT = "InvalidInput"
+    """A value in the request is out of its range (the API's 422)."""
+
+
 _PARTNER_PREFIX = "partner"
 _AGREEMENT_PREFIX = "agreement"
 

@@ -9,7 +9,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
 
@@ -20,7 +19,8 @@ from pydantic import (
     model_validator,
 )
 
-from models.wire import ApiModel
+from models.money import Dollars
+from models.wire import WHOLE, ApiModel
 
 MAX_BATCH = 5000
 MAX_LISTED = 20
@@ -91,14 +91,23 @@ def _storable_time(value: datetime) -> datetime:
     return utc
 
 
-Time = Annotated[AwareDatetime, AfterValidator(_storable_time)]
+Time = Annotated[
+    AwareDatetime,
+    AfterValidator(_storable_time),
+    # The document promises the years whatever the offset: 1971-2998 (1970-2999 in UTC).
+    Field(
+        json_schema_extra={
+            "pattern": r"^(197[1-9]|19[89][0-9]|2[0-8][0-9]{2}|29[0-8][0-9]|299[0-8])-"
+        }
+    ),
+]
 ZipCode = Annotated[
     str,
     AfterValidator(_five_digit_zip),
     Field(
         description="5 digits, or ZIP+4 (12345-6789); only the 5 digits are kept.",
         examples=["98101"],
-        json_schema_extra={"pattern": ZIP_CODE.pattern},
+        json_schema_extra={"pattern": rf"^\s*{ZIP_CODE.pattern}\s*$"},
     ),
 ]
 
@@ -114,7 +123,7 @@ class OrderShape(ApiModel):
     offer_id: Reference
     reseller_team_id: Reference
     service_address: ServiceAddress
-    monthly_price: Decimal = Field(ge=0, lt=Decimal(10) ** 10, max_digits=12, decimal_places=2)
+    monthly_price: Dollars
     status: OrderStatus
     created_at: Time
     accepted_at: Time | None = Field(
@@ -293,7 +302,9 @@ class EventResult(ApiModel):
 
 
 class Feedback(ApiModel):
-    rating: int = Field(ge=1, le=5, strict=True, description="The customer's rating, 1 to 5.")
+    rating: Annotated[int, Field(ge=1, le=5), WHOLE] = Field(
+        description="The customer's rating, 1 to 5."
+    )
     comment: str | None = Field(
         default=None, max_length=4000, description="What the customer wrote, kept with the rating."
     )

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    field_validator,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+from models.wire import WHOLE, Whole
 
 GRACE_PERIOD_MIN_DAYS = 30
 GRACE_PERIOD_MAX_DAYS = 60
@@ -50,10 +57,6 @@ def storable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(storable)]
-"""A string that any backend can store."""
-
-
 def printable(text: str) -> str:
     """A one-line name or ID: no control characters at all."""
     if any(ord(char) < 32 or ord(char) == 127 for char in text):
@@ -61,7 +64,36 @@ def printable(text: str) -> str:
     return text
 
 
-Printable = AfterValidator(printable)
+@dataclass(frozen=True)
+class _Refuses:
+    """A check on a string that the OpenAPI document states as the pattern it enforces, so that
+    a client (or a generated one) knows before sending; the check's own message stays the
+    error a provider reads."""
+
+    check: Callable[[str], str]
+    pattern: str
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        found = handler(schema)
+        if found.get("type") == "string":
+            found.setdefault("pattern", self.pattern)
+        return found
+
+
+Storable = _Refuses(storable, r"^[^\x00]*$")
+NOT_BLANK = r"^[^\x00]*[^\x00\s][^\x00]*$"
+"""The pattern of storable text that is not all blank."""
+Text = Annotated[str, Storable]
+"""A string that any backend can store."""
+
+Printable = _Refuses(printable, r"^[^\x00-\x1f\x7f]*$")
 
 
 class Frozen(BaseModel):
@@ -70,15 +102,42 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+def validate_grace_days(days: int) -> int:
+    """The grace period in days, or a ValueError a provider can act on."""
+    if not GRACE_PERIOD_MIN_DAYS <= days <= GRACE_PERIOD_MAX_DAYS:
+        raise ValueError(
+            f"grace period must be between {GRACE_PERIOD_MIN_DAYS} and "
+            f"{GRACE_PERIOD_MAX_DAYS} days, got {days}"
+        )
+    return days
+
+
+OrdersPerMonth = Annotated[float, Field(ge=0)]
+Rate = Annotated[float, Field(ge=0, le=1)]
+Rating = Annotated[float, Field(ge=0, le=5)]
+Months = Annotated[int, Field(ge=0), WHOLE]
+Revenue = Annotated[float, Field(ge=0)]
+WindowDays = Annotated[int, Field(ge=7, le=730), WHOLE]
+LapseDays = Annotated[int, Field(ge=1, le=365), WHOLE]
+Version = Annotated[int, Field(ge=1), WHOLE]
+GraceDays = Annotated[
+    Whole,
+    AfterValidator(validate_grace_days),
+    # A validator rather than ge/le, so that the refusal names the whole 30-60 range.
+    Field(json_schema_extra={"minimum": GRACE_PERIOD_MIN_DAYS, "maximum": GRACE_PERIOD_MAX_DAYS}),
+]
+"""Setting types, shared by the settings and the patches that change them."""
+
+
 class TierCriteria(Frozen):
     """What a reseller's metrics over the window must reach for a tier."""
 
-    min_orders_per_month: float = Field(ge=0)
-    min_acceptance_rate: float = Field(ge=0, le=1)
-    min_completion_rate: float = Field(default=0, ge=0, le=1)
-    min_rating: float = Field(ge=0, le=5)
-    min_tenure_months: int = Field(ge=0)
-    min_revenue: float = Field(default=0, ge=0)
+    min_orders_per_month: OrdersPerMonth
+    min_acceptance_rate: Rate
+    min_completion_rate: Rate = 0
+    min_rating: Rating
+    min_tenure_months: Months
+    min_revenue: Revenue = 0
 
 
 SILVER_DEFAULTS = TierCriteria(
@@ -104,27 +163,18 @@ class ProgramSettings(Frozen):
     tiers: Literal["single", "three"] = "three"
     silver: TierCriteria = SILVER_DEFAULTS
     gold: TierCriteria = GOLD_DEFAULTS
-    metrics_window_days: int = Field(default=90, ge=7, le=730)
-    grace_period_days: int = Field(
+    metrics_window_days: WindowDays = 90
+    grace_period_days: GraceDays = Field(
         default=45,
         description="Days an at-risk partner keeps its benefits before removal (30-60).",
-        json_schema_extra={"minimum": GRACE_PERIOD_MIN_DAYS, "maximum": GRACE_PERIOD_MAX_DAYS},
     )
     auto_enroll: bool = False
-    candidate_lapse_days: int = Field(default=30, ge=1, le=365)
-    issue_window_days: int = Field(
+    candidate_lapse_days: LapseDays = 30
+    issue_window_days: WindowDays = Field(
         default=90,
-        ge=7,
-        le=730,
         description="Reported issues within this many days escalate the progressive response.",
     )
-    version: int = Field(default=1, ge=1)
-
-    @field_validator("grace_period_days")
-    @classmethod
-    def _grace_period(cls, days: int) -> int:
-        # A validator rather than ge/le, so that the refusal names the whole 30-60 range.
-        return validate_grace_days(days)
+    version: Version = 1
 
     @model_validator(mode="after")
     def _gold_is_above_silver(self) -> ProgramSettings:
@@ -147,13 +197,3 @@ class ProgramSettings(Frozen):
     def partner_tiers(self) -> tuple[Tier, ...]:
         """The tiers a partner on the preferred list can hold, lowest first."""
         return (Tier.SILVER, Tier.GOLD) if self.tiers == "three" else (Tier.SILVER,)
-
-
-def validate_grace_days(days: int) -> int:
-    """The grace period in days, or a ValueError a provider can act on."""
-    if not GRACE_PERIOD_MIN_DAYS <= days <= GRACE_PERIOD_MAX_DAYS:
-        raise ValueError(
-            f"grace period must be between {GRACE_PERIOD_MIN_DAYS} and "
-            f"{GRACE_PERIOD_MAX_DAYS} days, got {days}"
-        )
-    return days

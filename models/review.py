@@ -11,8 +11,12 @@ from pydantic import AwareDatetime, Field
 from models.delivery import OutboxDelivered
 from models.program import Frozen, ProgramSettings
 
-_MONTH = re.compile(r"^(2\d{3})-(0[1-9]|1[0-2])$")
-_QUARTER = re.compile(r"^(2\d{3})-Q([1-4])$")
+MONTH_LABEL = r"^(2[0-9]{3})-(0[1-9]|1[0-2])$"
+QUARTER_LABEL = r"^(2[0-9]{3})-Q([1-4])$"
+PERIOD_LABEL = r"^2[0-9]{3}-(0[1-9]|1[0-2]|Q[1-4])$"
+"""A period's label, monthly or quarterly, as the OpenAPI document states it."""
+_MONTH = re.compile(MONTH_LABEL)
+_QUARTER = re.compile(QUARTER_LABEL)
 
 
 class ReviewCadence(StrEnum):

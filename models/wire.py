@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic.alias_generators import to_camel
+from pydantic_core import core_schema
 
 T = TypeVar("T")
 
@@ -24,6 +25,44 @@ class Page(ApiModel, Generic[T]):
     total: int = Field(ge=0)
     page: int = Field(ge=1)
     page_size: int = Field(ge=1)
+
+
+def _whole_number(value: object) -> object:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class _WholeNumber:
+    """Last in an `Annotated[int, Field(ge=..., le=...), WHOLE]`: an integer as JSON has it, 4 or
+    4.0, but not "4", true or 4.5. Last, so that the range stays in the OpenAPI document."""
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        inner = handler(source)
+        if inner["type"] == "int":
+            inner = {**inner, "strict": True}
+        return core_schema.no_info_before_validator_function(_whole_number, inner)
+
+
+WHOLE = _WholeNumber()
+Whole = Annotated[int, WHOLE]
+"""An integer of any size, as WHOLE takes it."""
+
+
+def _without_null(schema: dict[str, Any]) -> None:
+    options = [option for option in schema.pop("anyOf", []) if option != {"type": "null"}]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+
+
+def kept(description: str | None = None) -> Any:
+    """A patch's field (typed `X | None`) that may be left out to keep its value but not be
+    set to null: the OpenAPI document leaves null out, and the patch refuses one."""
+    return Field(default=None, description=description, json_schema_extra=_without_null)
 
 
 _PLACES = ("body", "query", "path", "header")

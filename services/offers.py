@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic.config import JsonDict
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models.money import Dollars
 from models.offers import AccessSource, Visibility
 from models.program import Frozen, Printable, ProgramSettings, Tier
 from models.schema import Agreement, Offer, OfferAccess, Provider, Reseller
+from models.wire import kept
 from services.errors import ConflictError, InputError, NotFoundError
 from services.resellers import own_reseller
 from store.offer_access import sync_offer_grants, visible_offer_ids
@@ -39,21 +41,51 @@ OfferId = Annotated[
 ]
 OfferName = Annotated[str, Field(min_length=1, max_length=200), Printable]
 MonthlyPrice = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=12, decimal_places=2, description="In dollars, at most 2 decimals."),
+    Dollars,
+    Field(description="In dollars, at most 2 decimals."),
     # Shown as a JSON number, as the marketplace's own API does; a string is accepted too.
     PlainSerializer(float, return_type=float, when_used="json"),
 ]
-TEAM_ID_PATTERN = r"^[^/]+$"
-TeamId = Annotated[str, Field(min_length=1, max_length=100, pattern=TEAM_ID_PATTERN), Printable]
+NO_SLASH = r"^[^/]+$"
+TEAM_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
+"""A team ID as the OpenAPI document states it: no slash (NO_SLASH) and printable."""
+TeamId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=NO_SLASH,
+        json_schema_extra={"pattern": TEAM_ID_PATTERN},
+    ),
+    Printable,
+]
 AllowedResellers = Annotated[
     list[TeamId],
     Field(max_length=1000, description="The resellers a `selected` offer is shown to."),
 ]
 MinTier = Annotated[
     Tier,
+    WithJsonSchema(
+        {"type": "string", "enum": ["silver", "gold", "preferred", "strategic"]}, mode="validation"
+    ),
     Field(description='silver or gold ("preferred" and "strategic" also work)'),
 ]
+
+
+def _only_for(visibility: Visibility, field: str, empty: JsonDict) -> JsonDict:
+    return {
+        "if": {"properties": {"visibility": {"const": visibility.value}}},
+        "else": {"properties": {field: empty}},
+    }
+
+
+AUDIENCE_RULES: JsonDict = {
+    "allOf": [
+        _only_for(Visibility.PREFERRED, "minTier", {"type": "null"}),
+        _only_for(Visibility.SELECTED, "allowedResellers", {"maxItems": 0}),
+    ]
+}
+"""What OfferAudience.check refuses, stated in the OpenAPI document for a new offer."""
 
 
 class OfferChange(Frozen):
@@ -65,11 +97,11 @@ class OfferChange(Frozen):
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
 
-    name: OfferName | None = None
-    monthly_price: MonthlyPrice | None = None
-    visibility: Visibility | None = None
+    name: OfferName | None = kept()
+    monthly_price: MonthlyPrice | None = kept()
+    visibility: Visibility | None = kept()
     min_tier: MinTier | None = None
-    allowed_resellers: AllowedResellers | None = None
+    allowed_resellers: AllowedResellers | None = kept()
 
     @model_validator(mode="after")
     def _not_null(self) -> Self:
@@ -92,6 +124,8 @@ class OfferChange(Frozen):
 
 class NewOffer(Frozen):
     """An offer as a provider creates it."""
+
+    model_config = ConfigDict(json_schema_extra=AUDIENCE_RULES)
 
     offer_id: OfferId
     name: OfferName

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models.database import Database
 from models.metrics import failed, next_tier
 from models.notifications import NotificationContext, NotificationKind
-from models.program import Frozen, ProgramSettings, Text, Tier, storable
+from models.program import Frozen, ProgramSettings, Storable, Text, Tier
 from models.records import MetricsRequest
 from models.schema import MessageTemplateVersion, PreferredListEntry, Provider
 from models.standing import retention_check
@@ -40,7 +40,7 @@ from store.metrics import partner_metrics
 from store.template_budget import MAX_CHECK_SECONDS, time_budget
 from store.template_engine import TemplateProblem
 
-Source = Annotated[str, Field(max_length=MAX_TEMPLATE_CHARS), AfterValidator(storable)] | None
+Source = Annotated[str, Field(max_length=MAX_TEMPLATE_CHARS), Storable] | None
 """A template's text: no longer than a provider may save, storable on any backend."""
 
 

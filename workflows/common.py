@@ -10,6 +10,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from models.contract import Refusal
+
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -24,8 +26,15 @@ R = TypeVar("R")
 class InvalidRequest(ApplicationError):
     """A provider request that does not fit the workflow's current state."""
 
+    def __init__(self, message: str, refusal: Refusal = Refusal.CONFLICT) -> None:
+        super().__init__(message, type=refusal.value, non_retryable=True)
+
+
+class InvalidInput(InvalidRequest):
+    """A value in the request that is out of range for this workflow (a date, a count)."""
+
     def __init__(self, message: str) -> None:
-        super().__init__(message, type="InvalidRequest", non_retryable=True)
+        super().__init__(message, Refusal.INPUT)
 
 
 @overload

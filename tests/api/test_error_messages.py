@@ -21,6 +21,16 @@ async def test_malformed_json_says_so_and_where(acme: ProviderApi):
     assert "(at character 30)" in detail
 
 
+async def test_a_body_that_is_not_utf8_is_malformed_json_too(acme: ProviderApi):
+    response = await acme.http.post(
+        "/provider/partners/preferred",
+        content=b'{"resellerTeamId": "\xff\xfe"}',
+        headers={"x-api-key": acme.key, "content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.json() == {"detail": "the body is not valid JSON: it is not UTF-8 text"}
+
+
 async def test_a_missing_body_says_the_body_is_missing(acme: ProviderApi):
     response = await acme.http.post(
         "/provider/partners/preferred",

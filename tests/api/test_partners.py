@@ -118,6 +118,12 @@ async def test_steering_a_partner_over_http(acme):
     assert flagged.status_code == 200 and flagged.json()["status"] == "at_risk"
     again = await acme.post(f"{base}/at-risk", {"reason": "still late"})
     assert again.status_code == 409 and "already at risk" in again.json()["detail"]
+    # A deadline out of the 30-60 day range is a value out of range, as graceDays is: 422.
+    too_late = await acme.post(
+        f"{base}/grace-deadline", {"reason": "more time", "deadline": "2999-01-01"}
+    )
+    assert too_late.status_code == 422, too_late.text
+    assert "the deadline must fall between" in too_late.json()["detail"]
 
     unknown = await acme.post(f"{base}/block", {"reason": "fraud", "offerIds": ["nope"]})
     assert unknown.status_code == 422 and "no offers nope" in unknown.json()["detail"]

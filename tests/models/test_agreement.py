@@ -104,7 +104,7 @@ def test_valid_terms_at_the_limits(changes: dict[str, Any]) -> None:
         ),
         pytest.param(
             {"zip_codes": ["10001"]},
-            "a service exclusive covers the whole offer: leave zip_codes empty",
+            "a service exclusive covers the whole offer: leave zipCodes empty",
             id="service-with-zips",
         ),
         pytest.param(
@@ -371,8 +371,8 @@ def test_unset_standards_and_no_volume_commitment_give_no_lines() -> None:
 def test_an_amendment_must_change_something(fields: dict[str, Any]) -> None:
     with pytest.raises(
         ValidationError,
-        match="an amendment changes at least one of: min_monthly_orders, standards, renewal, "
-        "cure_period_days, exclusive_until",
+        match="an amendment changes at least one of: minMonthlyOrders, standards, renewal, "
+        "curePeriodDays, exclusiveUntil",
     ):
         AgreementAmendment.model_validate(fields)
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from temporalio import workflow
 
-from workflows.common import InvalidRequest
+from workflows.common import InvalidInput, InvalidRequest
 
 with workflow.unsafe.imports_passed_through():
     from models.metrics import CriterionResult, PartnerMetrics, failed
@@ -216,13 +216,13 @@ def check_grace_change(state: PartnerState, request: GraceChange, now: datetime)
     earliest = s.at_risk_since + timedelta(days=GRACE_PERIOD_MIN_DAYS)
     latest = s.at_risk_since + timedelta(days=GRACE_PERIOD_MAX_DAYS)
     if not earliest <= request.deadline <= latest:
-        raise InvalidRequest(
+        raise InvalidInput(
             f"the grace period must last {GRACE_PERIOD_MIN_DAYS}-{GRACE_PERIOD_MAX_DAYS} days "
             f"from {day(s.at_risk_since)}: the deadline must fall between {day(earliest)} "
             f"and {day(latest)}, got {day(request.deadline)}"
         )
     if request.deadline <= now:
-        raise InvalidRequest(f"the new deadline {day(request.deadline)} is already past")
+        raise InvalidInput(f"the new deadline {day(request.deadline)} is already past")
 
 
 def check_tier_change(state: PartnerState, request: TierChange) -> None:
