@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ProviderDep, Services, ServicesDep, SessionDep
 from api.partner_views import (
@@ -25,6 +26,7 @@ from api.partner_views import (
     partner_view,
 )
 from api.views import Page, page_of
+from models.metrics import PartnerMetrics
 from models.partner import (
     AtRiskFlag,
     BlockRequest,
@@ -49,7 +51,9 @@ TeamPath = Annotated[str, TEAM_ID]
 
 
 # Handlers that wait on Temporal open short transactions of their own, so that no database
-# connection is held while a workflow works.
+# connection is held while a workflow works, and run them in the thread pool: on the event loop
+# a query, or its wait for a connection or the GIL, would stall every other request and the
+# worker's Temporal pollers that share the loop in the local stack.
 
 
 def _require_reseller(svc: Services, team_id: str) -> None:
@@ -70,17 +74,30 @@ def _require_offers(svc: Services, provider_id: str, offer_ids: list[str]) -> No
         raise InputError(f"provider {provider_id} has no offers {', '.join(unknown)}")
 
 
-def _program(svc: Services, provider_id: str) -> ProgramSettings:
+def _program_and_metrics(
+    svc: Services, provider_id: str, reseller_team_id: str
+) -> tuple[ProgramSettings, PartnerMetrics]:
+    """The provider's program now, and the partner's metrics over its window."""
     with svc.db.transaction() as session:
         provider = session.get_one(Provider, provider_id)
-        return ProgramSettings.model_validate(provider.program)
+        program = ProgramSettings.model_validate(provider.program)
+    metrics = partner_metrics(
+        svc.db,
+        MetricsRequest(
+            provider_id=provider_id,
+            reseller_team_id=reseller_team_id,
+            as_of=datetime.now(UTC),
+            window_days=program.metrics_window_days,
+        ),
+    )
+    return program, metrics
 
 
 @router.post("/preferred", summary="Enroll a reseller as a preferred partner")
 async def enroll(body: EnrollBody, provider: ProviderDep, svc: ServicesDep) -> PartnerView:
     """Update-with-start of the partner's workflow: the same request again returns the same
     partner, and a future `effectiveDate` schedules the enrollment on a durable timer."""
-    _require_reseller(svc, body.reseller_team_id)
+    await run_in_threadpool(_require_reseller, svc, body.reseller_team_id)
     request = EnrollmentRequest(
         tier=body.tier,
         effective_date=body.effective_at,
@@ -131,15 +148,8 @@ async def get_partner(
     """State, tier, today's metrics, grace deadline, transitions, notes, and what the next tier
     requires."""
     state = await svc.programs.state(provider, reseller_team_id)
-    program = _program(svc, provider)
-    metrics = partner_metrics(
-        svc.db,
-        MetricsRequest(
-            provider_id=provider,
-            reseller_team_id=reseller_team_id,
-            as_of=datetime.now(UTC),
-            window_days=program.metrics_window_days,
-        ),
+    program, metrics = await run_in_threadpool(
+        _program_and_metrics, svc, provider, reseller_team_id
     )
     return partner_view(state.model_copy(update={"program": program}), metrics)
 
@@ -176,7 +186,7 @@ async def block(
     Its exclusive agreements on those offers (all of them, for a block of every offer) end at
     once: the offer gets its previous visibility back, and the partner and the provider are
     told. The partner is told of the block."""
-    _require_offers(svc, provider, body.offer_ids)
+    await run_in_threadpool(_require_offers, svc, provider, body.offer_ids)
     return await _apply(svc, provider, reseller_team_id, BlockRequest, body)
 
 

@@ -42,6 +42,8 @@ from temporalio.worker import Worker
 from bench.environment import (
     CpuMeter,
     add_database_option,
+    add_report_options,
+    add_separate_worker_option,
     backend,
     child_pids,
     command_line,
@@ -484,20 +486,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--clients", type=int, default=32, help="requests in flight")
     add_database_option(parser)
-    parser.add_argument(
-        "--separate-worker",
-        action="store_true",
-        help="run the worker in its own process instead of beside the API",
-    )
-    parser.add_argument(
-        "--no-profile",
-        dest="profile",
-        action="store_false",
-        help="do not sample the API + worker process's CPU during the throughput phase",
-    )
-    parser.add_argument(
-        "--no-readme", dest="readme", action="store_false", help="do not update bench/README.md"
-    )
+    add_separate_worker_option(parser)
+    add_report_options(parser, "the API + worker process during the throughput phase")
     options = parser.parse_args(argv)
     if options.partners < HISTORY_SAMPLE or options.throughput < options.clients:
         parser.error(f"use --partners >= {HISTORY_SAMPLE} and --throughput >= --clients")

@@ -280,6 +280,27 @@ def add_database_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_separate_worker_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="run the worker in its own process instead of beside the API",
+    )
+
+
+def add_report_options(parser: argparse.ArgumentParser, sampled: str) -> None:
+    """`--no-profile`, which leaves the CPU of `sampled` unsampled, and `--no-readme`."""
+    parser.add_argument(
+        "--no-profile",
+        dest="profile",
+        action="store_false",
+        help=f"do not sample the CPU of {sampled} (the sampler costs a few %%)",
+    )
+    parser.add_argument(
+        "--no-readme", dest="readme", action="store_false", help="do not update bench/README.md"
+    )
+
+
 def command_line(program: str, database: str) -> str:
     """How this run was started (`python -m bench.x --database …`), the password masked."""
     shown = (display_url(arg) if arg == database != "sqlite" else arg for arg in sys.argv[1:])

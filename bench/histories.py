@@ -110,14 +110,26 @@ class RunSpans:
         return self.total - sum(waited + ran for _, waited, ran in self.steps)
 
 
-def run_spans(history: WorkflowHistory) -> RunSpans:
-    events = list(history.events)
-    start = _seconds(events[0])
+@dataclass(frozen=True)
+class Step:
+    """One workflow task or activity of a run: when it was scheduled, how long it waited for a
+    worker, how long it ran (all its attempts), and how many attempts it took."""
+
+    name: str
+    scheduled: float
+    """Seconds since the epoch."""
+    waited: float
+    ran: float
+    attempts: int = 1
+
+
+def steps_of(history: WorkflowHistory) -> list[Step]:
+    """The workflow tasks and the completed activities of a history, in order."""
     scheduled: dict[int, tuple[str, float]] = {}
-    started: dict[int, float] = {}
-    steps: list[tuple[str, float, float]] = []
-    tasks, task_scheduled, task_started = 0, start, start
-    for event in events:
+    started: dict[int, tuple[float, int]] = {}
+    steps: list[Step] = []
+    tasks, task_scheduled, task_started = 0, 0.0, 0.0
+    for event in history.events:
         kind, at = event.event_type, _seconds(event)
         if kind == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
             task_scheduled = at
@@ -126,16 +138,28 @@ def run_spans(history: WorkflowHistory) -> RunSpans:
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             tasks += 1
             steps.append(
-                (f"workflow task {tasks}", task_started - task_scheduled, at - task_started)
+                Step(
+                    f"workflow task {tasks}",
+                    task_scheduled,
+                    task_started - task_scheduled,
+                    at - task_started,
+                )
             )
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             name = event.activity_task_scheduled_event_attributes.activity_type.name
             scheduled[event.event_id] = (name, at)
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            started[event.activity_task_started_event_attributes.scheduled_event_id] = at
+            attributes = event.activity_task_started_event_attributes
+            started[attributes.scheduled_event_id] = (at, attributes.attempt)
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             scheduled_id = event.activity_task_completed_event_attributes.scheduled_event_id
             name, queued = scheduled[scheduled_id]
-            began = started.get(scheduled_id, queued)
-            steps.append((f"activity {name}", began - queued, at - began))
-    return RunSpans(steps, _seconds(events[-1]) - start)
+            began, attempts = started.get(scheduled_id, (queued, 1))
+            steps.append(Step(f"activity {name}", queued, began - queued, at - began, attempts))
+    return steps
+
+
+def run_spans(history: WorkflowHistory) -> RunSpans:
+    events = list(history.events)
+    steps = [(step.name, step.waited, step.ran) for step in steps_of(history)]
+    return RunSpans(steps, _seconds(events[-1]) - _seconds(events[0]))

@@ -27,6 +27,8 @@ def verdict(ok: bool) -> str:
 
 
 Row = tuple[str, ...]
+Section = tuple[str, Sequence[str], list[Row]]
+"""A table: its title, its header and its rows."""
 
 
 def summary_rows(results: Results) -> list[Row]:
@@ -283,7 +285,7 @@ def _table(title: str, header: Sequence[str], rows: Sequence[Row]) -> Table:
     return table
 
 
-def sections(results: Results) -> list[tuple[str, Sequence[str], list[Row]]]:
+def sections(results: Results) -> list[Section]:
     purposes, libraries = profile_rows(results)
     parts: list[tuple[str, Sequence[str], list[Row]]] = [
         (
@@ -349,10 +351,24 @@ def sections(results: Results) -> list[tuple[str, Sequence[str], list[Row]]]:
     return parts
 
 
-def print_report(results: Results, console: Console) -> None:
-    for title, header, rows in sections(results):
+def print_sections(parts: Sequence[Section], console: Console) -> None:
+    """The tables that have rows, printed with Rich."""
+    for title, header, rows in parts:
         if rows:
             console.print(_table(title, header, rows))
+
+
+def markdown_sections(parts: Sequence[Section]) -> list[str]:
+    """The tables that have rows, as Markdown lines, each after its title."""
+    lines: list[str] = []
+    for title, header, rows in parts:
+        if rows:
+            lines += ["", f"{title}:", "", markdown_table(header, rows)]
+    return lines
+
+
+def print_report(results: Results, console: Console) -> None:
+    print_sections(sections(results), console)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -373,9 +389,7 @@ def markdown(results: Results) -> str:
         + f". {results.partners} partners enrolled; {results.orders} orders seeded in "
         f"{results.seed_seconds:.1f} s; whole run {results.wall_seconds:.0f} s.",
     ]
-    for title, header, rows in sections(results):
-        if rows:
-            lines += ["", f"{title}:", "", markdown_table(header, rows)]
+    lines += markdown_sections(sections(results))
     return "\n".join(lines)
 
 

@@ -56,6 +56,7 @@ from activities.reviews import assess, open_review
 from bench.environment import (
     CpuMeter,
     add_database_option,
+    add_report_options,
     backend,
     child_pids,
     command_line,
@@ -442,15 +443,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="partners enrolled before the review, at most (4%% of the resellers otherwise)",
     )
     parser.add_argument("--seed", type=int, default=5, help="the data's random seed")
-    parser.add_argument(
-        "--no-profile",
-        dest="profile",
-        action="store_false",
-        help="do not sample the worker's CPU during the review (the sampler costs a few %%)",
-    )
-    parser.add_argument(
-        "--no-readme", dest="readme", action="store_false", help="do not update bench/README.md"
-    )
+    add_report_options(parser, "the worker during the review")
     return parser.parse_args(argv)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
 
 from bench.histories import RunSpans
-from bench.report import Row, _table, markdown_table, profile_breakdown, verdict
+from bench.report import Row, Section, markdown_sections, print_sections, profile_breakdown, verdict
 from bench.review_seed import SeedResult
 from bench.server_metrics import ServerWork
 from models.review import Assessment, ReviewOutcome
@@ -260,7 +259,7 @@ def server_rows(r: ReviewResults) -> list[Row]:
     return rows
 
 
-def sections(r: ReviewResults) -> list[tuple[str, Sequence[str], list[Row]]]:
+def sections(r: ReviewResults) -> list[Section]:
     purposes, libraries = profile_breakdown(r.profile, top=PROFILE_TOP) if r.profile else ([], [])
     return [
         ("Targets (issue 5)", ["measure", "result", "target", ""], target_rows(r)),
@@ -301,9 +300,7 @@ def sections(r: ReviewResults) -> list[tuple[str, Sequence[str], list[Row]]]:
 
 def print_report(r: ReviewResults, console: Console) -> None:
     console.print(f"[bold]{r.size}, {r.database}[/]: review of {r.period}")
-    for title, header, rows in sections(r):
-        if rows:
-            console.print(_table(title, header, rows))
+    print_sections(sections(r), console)
 
 
 def markdown(r: ReviewResults) -> str:
@@ -322,7 +319,5 @@ def markdown(r: ReviewResults) -> str:
         f"({r.at_risk} at risk) enrolled through their workflows in {r.enroll_seconds:.0f} s; "
         f"whole run {r.wall_seconds:.0f} s.",
     ]
-    for title, header, rows in sections(r):
-        if rows:
-            lines += ["", f"{title}:", "", markdown_table(header, rows)]
+    lines += markdown_sections(sections(r))
     return "\n".join(lines)

@@ -58,7 +58,8 @@ WORKFLOW_TASKS = "workflow activations (workflow code in the sandbox, payloads)"
 NEW_INSTANCE = "new workflow instances: the sandbox re-imports the workflow (on the event loop)"
 
 
-def _group(name: str) -> str:
+def thread_group(name: str) -> str:
+    """The kind of thread a name says: the event loop, activity, workflow or API threads."""
     if name == "MainThread":
         return "event loop thread"
     if name.startswith("activity"):
@@ -196,7 +197,7 @@ class CpuSampler:
                 used = cpu - last.get(ident, cpu)
                 last[ident] = cpu
                 if used > 0:
-                    self._charge(_group(names.get(ident, "")), frame, used)
+                    self._charge(thread_group(names.get(ident, "")), frame, used)
             with self._lock:
                 self._own_cpu = time.thread_time() - started
 

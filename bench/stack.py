@@ -1,15 +1,19 @@
 """The system under test in a process of its own: the API on uvicorn, and the partnerflow worker.
 
-`python -m bench.stack --database URL --temporal HOST:PORT [--no-api] [--no-worker]`
-binds a free local port, prints `port N` on stdout once uvicorn serves (`port 0`
-for a worker alone), and runs until SIGTERM. Every response carries a
-`server-timing` header that splits the server's time into the database (the
-API's own transactions: key and reseller lookups), Temporal (the
-update-with-start call) and the rest (FastAPI, pydantic, the view), so the load
-generator can say where a request's time went without any change to the
-product's code. `POST /_bench/profile/start` and `/stop` sample this process's
-CPU in between (bench/sampler.py); a worker alone (`--no-api --profile-output F`)
-does the same on SIGUSR1 and SIGUSR2, writing the profile to F. Logging is at
+`python -m bench.stack --database URL --temporal HOST:PORT [--no-api] [--no-worker]
+[--shared]` binds a free local port, prints `port N` on stdout once uvicorn serves
+(`port 0` for a worker alone), and runs until SIGTERM. With `--shared` the API and
+the worker share one Temporal client and one database engine (one connection
+pool), as `partnerflow dev` has them; without it each has its own, as separate
+`partnerflow api` and `partnerflow worker` processes would. Every response
+carries a `server-timing` header that splits the server's time into the database
+(the API's own transactions: key and reseller lookups, reads, order batches),
+Temporal (the update-with-start, update or query call) and the rest (FastAPI,
+pydantic, the view, waiting for the event loop), so the load generator can say
+where a request's time went without any change to the product's code. `POST
+/_bench/profile/start` and `/stop` sample this process's CPU in between
+(bench/sampler.py); a worker alone (`--no-api --profile-output F`) does the same
+on SIGUSR1 and SIGUSR2, writing the profile to F. Logging is at
 WARNING, so the log channel's notifications cost no terminal output.
 """
 
@@ -24,18 +28,22 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import uvicorn
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.client import Client, WorkflowHandle
 
 from api.app import create_app
 from api.deps import Services
 from bench.sampler import CpuSampler
+from bench.waits import StackWaits
 from clients.connection import connect
 from clients.partners import PartnerPrograms
 from models.contract import TASK_QUEUE
@@ -45,6 +53,9 @@ from store.database import open_database
 from workers.worker import running_worker
 
 PROFILE_PATH = "/_bench/profile/"
+WAITS_PATH = "/_bench/waits/"
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -66,13 +77,18 @@ def _charge(kind: str, seconds: float) -> None:
 
 
 class TimedDatabase(Database):
-    """The API's database, charging each transaction's time to the request that opened it."""
+    """The API's database, charging each transaction's time to the request that opened it, and
+    its waits (bench/waits.py) to the kind of thread that ran it."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.waits = StackWaits(engine)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         started = time.perf_counter()
         try:
-            with super().transaction() as session:
+            with self.waits.database.transaction(), super().transaction() as session:
                 yield session
         finally:
             _charge("db", time.perf_counter() - started)
@@ -88,6 +104,19 @@ class TimedPartnerPrograms(PartnerPrograms):
         finally:
             _charge("temporal", time.perf_counter() - started)
 
+    async def _call(
+        self,
+        provider_id: str,
+        reseller_team_id: str,
+        call: Callable[[WorkflowHandle[Any, Any]], Awaitable[R]],
+    ) -> R:
+        """Updates and queries of an existing partner (notes, flags, a partner's state)."""
+        started = time.perf_counter()
+        try:
+            return await super()._call(provider_id, reseller_team_id, call)
+        finally:
+            _charge("temporal", time.perf_counter() - started)
+
 
 @dataclass
 class TimedServices(Services):
@@ -100,17 +129,24 @@ class ServerTiming:
     """ASGI middleware: a `server-timing` header of app, db and temporal milliseconds.
 
     It also answers `POST /_bench/profile/start` and `POST /_bench/profile/stop` (the
-    latter with the CPU profile of this process since the start, as JSON).
+    latter with the CPU profile of this process since the start, as JSON), and the same
+    under `/_bench/waits/` for the waits of bench/waits.py.
     """
 
-    def __init__(self, app: ASGIApp, sampler: CpuSampler | None = None) -> None:
+    def __init__(self, app: ASGIApp, waits: StackWaits, sampler: CpuSampler | None = None) -> None:
         self.app = app
+        self.waits = waits
         self.sampler = sampler or CpuSampler()
 
-    async def _profile(self, path: str, send: Send) -> None:
-        if path.endswith("/start"):
+    async def _bench(self, path: str, send: Send) -> None:
+        if path == PROFILE_PATH + "start":
             self.sampler.start()
             body = b"{}"
+        elif path == WAITS_PATH + "start":
+            self.waits.start()
+            body = b"{}"
+        elif path == WAITS_PATH + "stop":
+            body = json.dumps(self.waits.figures()).encode()
         else:
             body = json.dumps(await asyncio.to_thread(self.sampler.stop)).encode()
         await send(
@@ -126,8 +162,8 @@ class ServerTiming:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["path"].startswith(PROFILE_PATH) and scope["method"] == "POST":
-            await self._profile(scope["path"], send)
+        if scope["path"].startswith((PROFILE_PATH, WAITS_PATH)) and scope["method"] == "POST":
+            await self._bench(scope["path"], send)
             return
         timing = RequestTiming()
         token = _timing.set(timing)
@@ -172,25 +208,39 @@ def _bound_socket() -> socket.socket:
 
 @contextlib.asynccontextmanager
 async def _maybe_worker(
-    enabled: bool, database_url: str, address: str, namespace: str, task_queue: str
+    enabled: bool, client: Client | None, db: Database | None, args: argparse.Namespace
 ) -> AsyncIterator[None]:
+    """The worker on `client` and `db` where given (`partnerflow dev`'s), else on its own, as
+    `partnerflow worker` would have them."""
     if not enabled:
         yield
         return
-    # The worker's own client and engine, as `partnerflow worker` would have.
-    client = await connect(address, namespace)
-    db = open_database(database_url)
+    own_db = db is None
+    client = client or await connect(args.temporal, args.namespace)
+    db = db or open_database(args.database)
     try:
-        async with running_worker(client, db, task_queue):
+        async with running_worker(client, db, args.task_queue):
             yield
     finally:
-        db.engine.dispose()
+        if own_db:
+            db.engine.dispose()
 
 
 async def serve(args: argparse.Namespace) -> None:
-    async with _maybe_worker(
-        args.worker, args.database, args.temporal, args.namespace, args.task_queue
-    ):
+    # Shared: one client and one engine, opened once, as `partnerflow dev` does (run_dev).
+    shared_client = await connect(args.temporal, args.namespace) if args.shared else None
+    shared_db = TimedDatabase(open_database(args.database).engine) if args.shared else None
+    try:
+        await _serve(args, shared_client, shared_db)
+    finally:
+        if shared_db is not None:
+            shared_db.engine.dispose()
+
+
+async def _serve(
+    args: argparse.Namespace, shared_client: Client | None, shared_db: TimedDatabase | None
+) -> None:
+    async with _maybe_worker(args.worker, shared_client, shared_db, args):
         if not args.api:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -201,12 +251,12 @@ async def serve(args: argparse.Namespace) -> None:
             print("port 0", flush=True)
             await stop.wait()
             return
-        client = await connect(args.temporal, args.namespace)
-        db = TimedDatabase(open_database(args.database).engine)
+        client = shared_client or await connect(args.temporal, args.namespace)
+        db = shared_db or TimedDatabase(open_database(args.database).engine)
         services = TimedServices(db=db, client=client, task_queue=args.task_queue)
         sock = _bound_socket()
         config = uvicorn.Config(
-            ServerTiming(create_app(services)),
+            ServerTiming(create_app(services), db.waits),
             lifespan="off",
             log_level="warning",
             access_log=False,
@@ -222,7 +272,8 @@ async def serve(args: argparse.Namespace) -> None:
         try:
             await serving
         finally:
-            db.engine.dispose()
+            if shared_db is None:
+                db.engine.dispose()
 
 
 def _profile_on_signals(loop: asyncio.AbstractEventLoop, output: Path) -> None:
@@ -247,6 +298,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task-queue", default=TASK_QUEUE)
     parser.add_argument("--api", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--worker", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="one Temporal client and one database engine for the API and the worker, as "
+        "`partnerflow dev` has them",
+    )
     parser.add_argument(
         "--profile-output",
         type=Path,
