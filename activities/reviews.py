@@ -36,6 +36,7 @@ from models.review import (
     ReviewClosing,
     ReviewPlan,
     ScorecardsSent,
+    acts_on,
     review_id,
     scorecard_key_prefix,
 )
@@ -65,7 +66,10 @@ def open_review(db: Database, request: OpenReview) -> ReviewPlan:
     """The review of `period`, recorded on first call with the program version then in force.
 
     A retry, or a second start for the same period, gets the plan as first
-    recorded: a review always applies one version of the criteria.
+    recorded: a review always applies one version of the criteria. Its metrics window is the
+    program's (`metricsWindowDays`) ending with the period: the criteria, revenue among them,
+    are stated over that window, so a monthly and a quarterly review judge alike. Whether it
+    acts or only audits follows from when it first started (`acts_on`).
     """
     provider_id, period = request.provider_id, request.period
     rid = review_id(provider_id, period)
@@ -88,6 +92,7 @@ def open_review(db: Database, request: OpenReview) -> ReviewPlan:
                 window_end=window_end,
                 program_version=provider.program_version,
                 program=program.model_dump(mode="json"),
+                started_at=request.started_at or utcnow(),
             )
             session.add(row)
         return ReviewPlan(
@@ -99,6 +104,7 @@ def open_review(db: Database, request: OpenReview) -> ReviewPlan:
             program=ProgramSettings.model_validate(row.program),
             program_version=row.program_version,
             batch_size=request.batch_size,
+            acts=acts_on(period, row.started_at),
         )
 
 

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, WithJsonSchema, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from api.views import ApiModel
-from models.metrics import PartnerMetrics, next_tier
+from models.metrics import CriterionResult, PartnerMetrics, next_tier
 from models.partner import (
+    REASON_PATTERN,
     ActorKind,
     IssueResponse,
     IssueSeverity,
     NoteKind,
     PartnerState,
     PartnerStatus,
+    reason_problem,
 )
 from models.program import NOT_BLANK, GraceDays, ProgramSettings, Text, Tier
 
@@ -23,6 +32,26 @@ TEAM_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
 TEAM_ID = Field(min_length=1, max_length=200, pattern=TEAM_ID_PATTERN)
 TEXT = Field(min_length=1, max_length=4000, json_schema_extra={"pattern": NOT_BLANK})
 """A reason or a note: some text that is not all blank, with no NUL."""
+
+
+def _stated(reason: str) -> str:
+    problem = reason_problem(reason)
+    if problem:
+        raise ValueError(problem)
+    return reason
+
+
+StatedReason = Annotated[
+    Text,
+    Field(
+        min_length=5,
+        max_length=4000,
+        description="Why, in at least three words: the partner is told.",
+        json_schema_extra={"pattern": REASON_PATTERN},
+    ),
+    AfterValidator(_stated),
+]
+"""The reason for a removal, a block or a flag at risk, which the partner reads."""
 OfferId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
@@ -51,10 +80,24 @@ class EnrollBody(ApiModel):
         default=None, description="Enroll on this date instead of now (a date means 00:00 UTC)."
     )
     notes: Text | None = Field(default=None, max_length=4000)
+    override: bool = Field(
+        default=False,
+        description="Enroll although the reseller misses the tier's criteria (a 409 lists "
+        "them otherwise); `notes` must say why.",
+    )
     requested_by: Text = Field(default="api", min_length=1, max_length=200)
     request_id: Text | None = Field(
         default=None, max_length=200, description="Repeat a request with the same ID safely."
     )
+
+    @model_validator(mode="after")
+    def _override_says_why(self) -> EnrollBody:
+        if self.override and not (self.notes and self.notes.strip()):
+            raise ValueError(
+                "override needs the reason in notes: why enroll this reseller below the "
+                "tier's criteria"
+            )
+        return self
 
     @property
     def effective_at(self) -> datetime | None:
@@ -71,6 +114,7 @@ class ReasonBody(ActionBody):
 
 
 class AtRiskBody(ReasonBody):
+    reason: StatedReason
     grace_days: GraceDays | None = Field(
         default=None, description="30-60; the program's by default."
     )
@@ -88,6 +132,7 @@ class GraceBody(ReasonBody):
 
 
 class BlockBody(ReasonBody):
+    reason: StatedReason
     offer_ids: list[OfferId] = Field(
         default_factory=list, max_length=1000, description="Leave empty to block every offer."
     )
@@ -115,6 +160,19 @@ class CriterionView(ApiModel):
     required: float
     actual: float | None
     met: bool
+    no_data: bool = Field(
+        default=False,
+        description="Nothing to measure yet (no ratings yet, no orders): `actual` is null.",
+    )
+    text: str = Field(default="", description="As a person reads it: 'rating: no ratings yet'.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_result(cls, value: Any) -> Any:
+        if isinstance(value, CriterionResult):
+            fields = value.model_dump(exclude={"at_most"})
+            return {**fields, "no_data": value.no_data, "text": value.describe()}
+        return value
 
 
 class MetricsView(ApiModel):

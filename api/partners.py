@@ -22,11 +22,12 @@ from api.partner_views import (
     PartnerListItem,
     PartnerView,
     ReasonBody,
+    StatedReason,
     TierBody,
     partner_view,
 )
-from api.views import Page, page_of
-from models.metrics import PartnerMetrics
+from api.views import Page, Problem, page_of
+from models.metrics import PartnerMetrics, failed
 from models.partner import (
     AtRiskFlag,
     BlockRequest,
@@ -43,7 +44,8 @@ from models.partner import (
 from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
 from models.schema import Offer, PreferredListEntry, Provider, Reseller
-from services.errors import InputError
+from models.standing import retention_check
+from services.errors import ConflictError, InputError
 from store.metrics import partner_metrics
 
 router = APIRouter(prefix="/provider/partners", tags=["partners"])
@@ -93,15 +95,56 @@ def _program_and_metrics(
     return program, metrics
 
 
-@router.post("/preferred", summary="Enroll a reseller as a preferred partner")
+def _require_criteria_or_override(svc: Services, provider_id: str, body: EnrollBody) -> None:
+    """Enrolling below the tier's criteria is a deliberate act: without `override` it is a
+    409 that lists what the reseller misses today. A repeat of an enrollment already through
+    returns the partner, as it did the first time, whatever the metrics have done since."""
+    if body.override:
+        return
+    team = body.reseller_team_id
+    with svc.db.transaction() as session:
+        entry = session.get(PreferredListEntry, (provider_id, team))
+        if (
+            entry is not None
+            and PartnerStatus(entry.status).on_preferred_list
+            and entry.tier == body.tier.value
+        ):
+            return
+    program, metrics = _program_and_metrics(svc, provider_id, team)
+    if body.tier not in program.partner_tiers:
+        return  # the workflow refuses it, with its own reason
+    missed = failed(retention_check(metrics, program, body.tier))
+    if missed:
+        listed = "; ".join(criterion.describe() for criterion in missed)
+        raise ConflictError(
+            f"{team} misses the {body.tier.value} criteria: {listed}. To enroll it anyway, "
+            'send "override": true with the reason in "notes"'
+        )
+
+
+@router.post(
+    "/preferred",
+    summary="Enroll a reseller as a preferred partner",
+    responses={
+        409: {
+            "model": Problem,
+            "description": "The reseller misses the tier's criteria (each listed with its value "
+            'and threshold) and the body has no `"override": true`; or its state refuses it.',
+        }
+    },
+)
 async def enroll(body: EnrollBody, provider: ProviderDep, svc: ServicesDep) -> PartnerView:
     """Update-with-start of the partner's workflow: the same request again returns the same
-    partner, and a future `effectiveDate` schedules the enrollment on a durable timer."""
+    partner, and a future `effectiveDate` schedules the enrollment on a durable timer. A
+    reseller below the tier's criteria is enrolled only with `"override": true` and the
+    reason in `notes`, which the enrollment's transition records."""
     await run_in_threadpool(_require_reseller, svc, body.reseller_team_id)
+    await run_in_threadpool(_require_criteria_or_override, svc, provider, body)
     request = EnrollmentRequest(
         tier=body.tier,
         effective_date=body.effective_at,
         notes=body.notes,
+        override=body.override,
         requested_by=body.requested_by,
         request_id=body.request_id,
     )
@@ -114,7 +157,7 @@ async def remove(
     reseller_team_id: TeamPath,
     provider: ProviderDep,
     svc: ServicesDep,
-    reason: Annotated[str, Query(min_length=1, max_length=4000)] = "removed by the provider",
+    reason: Annotated[StatedReason, Query()],
     requested_by: Annotated[str, Query(min_length=1, max_length=200)] = "api",
 ) -> PartnerView:
     """The partner is delisted, loses preferred and selected offers, and is told why."""

@@ -23,6 +23,7 @@ from models.program import (
     Rating,
     Revenue,
     TierCriteria,
+    UnratedRule,
     WindowDays,
 )
 from models.wire import WHOLE, kept
@@ -100,6 +101,7 @@ class ProgramPatch(ApiModel):
     auto_enroll: bool | None = kept()
     candidate_lapse_days: LapseDays | None = kept()
     issue_window_days: WindowDays | None = kept()
+    unrated: UnratedRule | None = kept()
     version: Annotated[int, Field(ge=1), WHOLE] | None = kept(
         "The version this change is based on."
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, ConfigDict, Field
@@ -18,6 +19,9 @@ from models.review import (
     ReviewCadence,
     ReviewPeriod,
     TierFigures,
+    acts_on,
+    audit_reason,
+    window_text,
 )
 from services.reviews import ReviewRecord, SnapshotRecord
 
@@ -50,6 +54,12 @@ class ReviewStarted(ApiModel):
         description="False when this period's review had already been started: nothing new runs."
     )
     location: str = Field(description="Where to read the review.")
+    audit: bool = Field(
+        default=False,
+        description="True when the period is not the last one ended: the review is a "
+        "past-period audit that assesses and reports, wakes no partner and sends no message.",
+    )
+    audit_reason: str | None = Field(default=None, description="Why it is an audit.")
 
 
 class ReviewStatus(StrEnum):
@@ -132,10 +142,19 @@ class ReviewView(ApiModel):
         "(it failed or was terminated: POST /provider/reviews starts it again)."
     )
     window_start: AwareDatetime | None = Field(description="The metrics window's start.")
-    window_end: AwareDatetime | None
+    window_end: AwareDatetime | None = Field(description="Its end, exclusive.")
+    window: str = Field(
+        description="The metrics window as people read it, first and last day: the period "
+        "itself, e.g. '1 July – 30 September 2026'."
+    )
     program_version: int | None = Field(description="The program version the review applies.")
     started_at: AwareDatetime | None
     completed_at: AwareDatetime | None
+    audit: bool = Field(
+        description="True for a past-period audit (its period was not the last one ended when "
+        "it started): it assesses and reports, and changes no partner's status."
+    )
+    audit_reason: str | None = Field(description="Why it is an audit; null when it acts.")
     assessment: AssessmentView | None
     fan_out: FanOutView | None
     report: ReportView | None
@@ -145,8 +164,12 @@ class ReviewView(ApiModel):
         return cls.model_validate({**record.model_dump(), "status": status})
 
     @classmethod
-    def opening(cls, review_id: str, provider_id: str, period: ReviewPeriod) -> ReviewView:
-        """A review whose workflow runs but has not recorded it yet: only its period is known."""
+    def opening(
+        cls, review_id: str, provider_id: str, period: ReviewPeriod, at: datetime
+    ) -> ReviewView:
+        """A review whose workflow runs but has not recorded it yet: only its period is known,
+        and whether it acts, as of `at`."""
+        audit = not acts_on(period, at)
         return cls(
             review_id=review_id,
             provider_id=provider_id,
@@ -157,9 +180,12 @@ class ReviewView(ApiModel):
             status=ReviewStatus.OPENING,
             window_start=None,
             window_end=None,
+            window=window_text(period.start, period.end),
             program_version=None,
             started_at=None,
             completed_at=None,
+            audit=audit,
+            audit_reason=audit_reason(period) if audit else None,
             assessment=None,
             fan_out=None,
             report=None,

@@ -31,7 +31,15 @@ from api.review_views import (
 from api.views import Page, Problem
 from clients.review_schedules import SchedulesUnavailable, describe_schedules
 from clients.reviews import ReviewRejected
-from models.review import PERIOD_LABEL, ReviewCadence, ReviewPeriod, ReviewRequest, review_id
+from models.review import (
+    PERIOD_LABEL,
+    ReviewCadence,
+    ReviewPeriod,
+    ReviewRequest,
+    acts_on,
+    audit_reason,
+    review_id,
+)
 from models.standing import Standing
 from services import reviews
 from services.errors import InputError, NotFoundError
@@ -67,22 +75,34 @@ async def start_review(
 ) -> ReviewStarted:
     """Reviews `period` (by default the last one ended) in the background; read it at
     `location`. A period already reviewed, or under review, is not reviewed again: the
-    answer names that review, with `started: false`. A review that stopped is started anew."""
+    answer names that review, with `started: false`. A review that stopped is started anew.
+    A period other than the last one ended is reviewed as a past-period audit (`audit: true`):
+    assessed and reported, with no partner woken and no message sent."""
     request = ReviewRequest(provider_id=provider, cadence=body.cadence, period=body.period)
-    period = reviews.period_to_review(request, datetime.now(UTC))
+    now = datetime.now(UTC)
+    period = reviews.period_to_review(request, now)
     try:
         handle = await svc.reviews.start(request.model_copy(update={"period": period.label}))
     except ReviewRejected as error:
         raise InputError(str(error)) from None
     location = _location(period)
     response.headers["Location"] = location
+    started = handle.result_run_id is not None
+    audit = not acts_on(period, now)
+    if not started:  # the review already there says whether it acts
+        with svc.db.transaction() as session:
+            record = reviews.find_review(session, provider, period)
+        if record is not None:
+            audit = record.audit
     return ReviewStarted(
         review_id=handle.id,
         cadence=period.cadence,
         period=period.label,
         # A handle to a review that was already there is looked up by ID, with no run of its own.
-        started=handle.result_run_id is not None,
+        started=started,
         location=location,
+        audit=audit,
+        audit_reason=audit_reason(period) if audit else None,
     )
 
 
@@ -150,7 +170,7 @@ async def get_review(
     if record is None:
         if running is not WorkflowExecutionStatus.RUNNING:
             raise NotFoundError(f"no {cadence.value} review of {wanted.label}")
-        return ReviewView.opening(review_id(provider, wanted), provider, wanted)
+        return ReviewView.opening(review_id(provider, wanted), provider, wanted, datetime.now(UTC))
     if running is WorkflowExecutionStatus.RUNNING:
         return ReviewView.of(record, ReviewStatus.RUNNING)
     if running is WorkflowExecutionStatus.COMPLETED:  # completed between the two reads

@@ -24,6 +24,7 @@ from models.partner import (
     ProviderAction,
     RemovalRequest,
     UnblockRequest,
+    reason_problem,
 )
 from models.program import Tier
 from models.schema import PreferredListEntry
@@ -39,8 +40,19 @@ partners_app = typer.Typer(help="Partners of a provider's program.", no_args_is_
 Provider = Annotated[str, typer.Argument(help="The provider, e.g. acme.")]
 Team = Annotated[str, typer.Argument(help="The reseller, e.g. team-northwind.")]
 Reason = Annotated[str, typer.Option(help="Why: the partner is told.")]
+Stated = Annotated[
+    str, typer.Option(help="Why, in at least three words: the partner is told.", show_default=False)
+]
 By = Annotated[str, typer.Option("--by", help="Who asks: kept in the history.")]
 T = TypeVar("T")
+
+
+def _stated(reason: str) -> str:
+    """The reason for a removal, a block or a flag, or exit 1 if it does not say why."""
+    problem = reason_problem(reason)
+    if problem:
+        raise fail(f"--{problem}")
+    return reason
 
 
 def _partners(call: Callable[[PartnerPrograms], Awaitable[T]]) -> T:
@@ -148,9 +160,9 @@ def enroll(
 
 
 @partners_app.command("remove")
-def remove(provider_id: Provider, reseller_team_id: Team, reason: Reason, by: By = "cli") -> None:
+def remove(provider_id: Provider, reseller_team_id: Team, reason: Stated, by: By = "cli") -> None:
     """Take a partner off the preferred list; it loses its offers and is told why."""
-    request = valid(lambda: RemovalRequest(reason=reason, requested_by=by))
+    request = valid(lambda: RemovalRequest(reason=_stated(reason), requested_by=by))
     _act(provider_id, reseller_team_id, request)
 
 
@@ -171,14 +183,16 @@ def note(
 def flag(
     provider_id: Provider,
     reseller_team_id: Team,
-    reason: Reason,
+    reason: Stated,
     grace_days: Annotated[
         int | None, typer.Option(help="30-60 days; the program's by default.")
     ] = None,
     by: By = "cli",
 ) -> None:
     """Flag a preferred partner at risk: it is warned and has a grace period to recover."""
-    request = valid(lambda: AtRiskFlag(reason=reason, grace_days=grace_days, requested_by=by))
+    request = valid(
+        lambda: AtRiskFlag(reason=_stated(reason), grace_days=grace_days, requested_by=by)
+    )
     _act(provider_id, reseller_team_id, request)
 
 
@@ -202,7 +216,7 @@ def report_issue(
 def block(
     provider_id: Provider,
     reseller_team_id: Team,
-    reason: Reason,
+    reason: Stated,
     offer: Annotated[
         list[str] | None, typer.Option(help="An offer to block (repeat); none: every offer.")
     ] = None,
@@ -210,7 +224,9 @@ def block(
 ) -> None:
     """Block a partner from some offers, or from all of them; its exclusives on those offers
     end at once (all of them, for a block of every offer)."""
-    request = valid(lambda: BlockRequest(reason=reason, offer_ids=offer or [], requested_by=by))
+    request = valid(
+        lambda: BlockRequest(reason=_stated(reason), offer_ids=offer or [], requested_by=by)
+    )
     _act(provider_id, reseller_team_id, request)
 
 

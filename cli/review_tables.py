@@ -30,9 +30,9 @@ def review_table(record: ReviewRecord) -> Table:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("period", f"{record.period} ({_days(record)})")
-    table.add_row(
-        "metrics window", f"{when(record.window_start)} to {when(record.window_end)} (UTC)"
-    )
+    table.add_row("metrics window", f"{record.window} (UTC)")
+    if record.audit:
+        table.add_row("audit", record.audit_reason or "a past-period audit")
     table.add_row("program version", str(record.program_version))
     table.add_row("started", when(record.started_at))
     table.add_row("completed", when(record.completed_at) if record.completed_at else "not yet")

@@ -31,7 +31,15 @@ from clients.review_schedules import (
     ensure_provider,
 )
 from clients.reviews import ReviewRejected, Reviews
-from models.review import ReviewCadence, ReviewOutcome, ReviewPeriod, ReviewRequest, review_id
+from models.review import (
+    ReviewCadence,
+    ReviewOutcome,
+    ReviewPeriod,
+    ReviewRequest,
+    acts_on,
+    audit_reason,
+    review_id,
+)
 from models.schema import Provider
 from models.standing import Standing
 from runtime.settings import Settings
@@ -94,7 +102,12 @@ def _print_review(provider_id: str, period: ReviewPeriod) -> None:
     for table in report_tables(record):
         console.print(table)
     if record.assessment is not None:
-        console.print(partners_table("partners whose standing changed", changed, total))
+        title = (
+            "partners whose standing the audit found changed (none was told or moved)"
+            if record.audit
+            else "partners whose standing changed"
+        )
+        console.print(partners_table(title, changed, total))
 
 
 @reviews_app.command("run")
@@ -110,6 +123,8 @@ def run_review(
     request = valid(lambda: ReviewRequest(provider_id=provider_id, cadence=cadence, period=period))
     target = _period(request)
     _require_provider(provider_id)
+    if not acts_on(target, datetime.now(UTC)):
+        console.print(f"A past-period audit: {audit_reason(target)}", highlight=False)
     outcome = run(_start(Settings(), request.model_copy(update={"period": target.label}), wait))
     if outcome is None:
         console.print(

@@ -342,6 +342,8 @@ async def enroll_partner(
             if partner.legacy
             else None
         ),
+        # A legacy partner is below today's criteria: enrolling it is the provider's choice.
+        override=partner.legacy,
     )
     try:
         state = await programs.enroll(DEMO_PROVIDER_ID, team_id, request)

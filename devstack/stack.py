@@ -55,7 +55,7 @@ from models.contract import partner_workflow_id
 from models.database import Database
 from models.operator_queries import AT_RISK, EXCLUSIVES_IN_FORCE, PARTNERS, REVIEWS
 from models.partner import PartnerState, PartnerStatus
-from models.review import ReviewOutcome
+from models.review import ReviewCadence, ReviewOutcome, ReviewPeriod
 from models.schema import PreferredListEntry
 from models.standing import WAKING
 from runtime.ports import DEFAULT_TEMPORAL_PORT
@@ -77,6 +77,10 @@ class DevMetrics:
     runtime: Runtime | None
     url: str | None
     unavailable: str | None = None
+
+
+def _month_before_last() -> ReviewPeriod:
+    return ReviewPeriod.last_ended(ReviewCadence.MONTHLY, datetime.now(UTC)).previous()
 
 
 def _metrics_url(address: str) -> str:
@@ -333,8 +337,10 @@ def print_next_steps(
         f"  {env}{partnerflow} worker    [dim]# one more worker on the task queue[/]",
         f"  {env}{partnerflow} partners show {DEMO_PROVIDER_ID} {shown_team}",
         *([f"  {partnerflow} reviews show {shown.review.workflow_id}"] if shown.review else []),
-        f"  {env}{partnerflow} reviews run --provider {DEMO_PROVIDER_ID} --cadence quarterly "
-        "--wait",
+        # The month before last, well inside the demo's orders: a past-period audit that
+        # shows a review's figures and changes nobody (the last month's review acts).
+        f"  {env}{partnerflow} reviews run --provider {DEMO_PROVIDER_ID} --cadence monthly "
+        f"--period {_month_before_last().label} --wait    [dim]# an audit: changes nobody[/]",
         f"  curl -H 'x-api-key: {api_key}' {config.api_url}/provider/partners",
         f"  {partnerflow} outbox list {DEMO_PROVIDER_ID} --kind friendly_notice",
         f"  {temporal} workflow list{address} --query '{partners_query}'",

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, Field
 
-from models.program import Frozen, ProgramSettings, Tier, TierCriteria
+from models.program import Frozen, ProgramSettings, Tier, TierCriteria, UnratedRule
 
 
 class PartnerMetrics(Frozen):
@@ -47,6 +47,11 @@ class CriterionResult(Frozen):
     met: bool
     at_most: bool = Field(default=False, description="The required value is a ceiling.")
 
+    @property
+    def no_data(self) -> bool:
+        """Nothing to measure yet (no ratings, no decided orders): never read as a number."""
+        return self.actual is None
+
     def formatted(self) -> tuple[str, str]:
         """The actual and the required value as a person reads them ("85.0%", "90.0%")."""
         digits = _digits(self.name, self.actual, self.required, self.met)
@@ -54,6 +59,9 @@ class CriterionResult(Frozen):
 
     def describe(self) -> str:
         actual, required = self.formatted()
+        if self.no_data:
+            needed = "at most" if self.at_most else "needs"
+            return f"{self.label}: {actual} ({needed} {required})"
         if self.at_most:
             return f"{self.label} {actual} {'<=' if self.met else '>'} {required}"
         return f"{self.label} {actual} {'>=' if self.met else '<'} {required}"
@@ -70,9 +78,13 @@ def _digits(name: str, actual: float | None, required: float, met: bool) -> int:
     return digits
 
 
+NO_DATA = {"average_rating": "no ratings yet"}
+"""What a person reads where a metric has nothing to measure yet."""
+
+
 def _format(name: str, value: float | None, digits: int = 1) -> str:
     if value is None:
-        return "n/a"
+        return NO_DATA.get(name, "no orders yet")
     if name.endswith("_rate"):
         return f"{value * 100:.{digits}f}%"
     if name == "revenue":
@@ -85,14 +97,19 @@ def _format(name: str, value: float | None, digits: int = 1) -> str:
 
 
 def evaluate(
-    metrics: PartnerMetrics, criteria: TierCriteria, *, include_tenure: bool = True
+    metrics: PartnerMetrics,
+    criteria: TierCriteria,
+    *,
+    include_tenure: bool = True,
+    unrated: UnratedRule = "not_met",
 ) -> list[CriterionResult]:
     """Each criterion of a tier against the metrics.
 
     Tenure only gates promotion: it never falls, so a partner that a provider
-    enrolled early is not put at risk for being new. A missing rating (no
-    customer rated an order yet) does not count against a partner; a missing
-    rate (no orders to measure) does.
+    enrolled early is not put at risk for being new. Missing data is not a pass:
+    a missing rate (no orders to measure) is not met, nor is a missing rating (no
+    customer rated an order yet) unless the program judges unrated resellers
+    `without_rating`, where the rating is listed, as no data, but does not count.
     """
     checks: list[tuple[str, str, float, float | None, bool]] = [
         (
@@ -124,10 +141,13 @@ def evaluate(
             ("tenure_months", "tenure", criteria.min_tenure_months, metrics.tenure_months, False)
         )
     results = []
-    for name, label, required, actual, missing_is_met in checks:
+    for name, label, required, actual, is_rating in checks:
         if required <= 0:
             continue
-        met = missing_is_met if actual is None else actual >= required
+        if actual is None:
+            met = is_rating and unrated == "without_rating"
+        else:
+            met = actual >= required
         results.append(
             CriterionResult(name=name, label=label, required=required, actual=actual, met=met)
         )
@@ -139,14 +159,20 @@ def failed(results: list[CriterionResult]) -> list[CriterionResult]:
 
 
 def qualifying_tier(
-    metrics: PartnerMetrics, program: ProgramSettings, *, include_tenure: bool = True
+    metrics: PartnerMetrics,
+    program: ProgramSettings,
+    *,
+    include_tenure: bool = True,
+    unrated: UnratedRule | None = None,
 ) -> Tier:
-    """The highest tier whose criteria the metrics meet (bronze if none)."""
+    """The highest tier whose criteria the metrics meet (bronze if none); `unrated` overrides
+    the program's rule for unrated resellers."""
+    rule = unrated or program.unrated
     best = Tier.BRONZE
     for tier in program.partner_tiers:
         criteria = program.criteria_for(tier)
         if criteria is not None and not failed(
-            evaluate(metrics, criteria, include_tenure=include_tenure)
+            evaluate(metrics, criteria, include_tenure=include_tenure, unrated=rule)
         ):
             best = tier
     return best
@@ -160,7 +186,7 @@ def next_tier(
     criteria = program.criteria_for(above[0]) if above else None
     if criteria is None:
         return None
-    return above[0], evaluate(metrics, criteria)
+    return above[0], evaluate(metrics, criteria, unrated=program.unrated)
 
 
 def window_bounds(end: datetime, days: int) -> tuple[datetime, datetime]:

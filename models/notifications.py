@@ -95,6 +95,10 @@ class NotificationContext(Frozen):
     next_tier_criteria: list[CriterionResult] = Field(default_factory=list)
     period: str | None = None
     issue: IssueNotice | None = None
+    enrolled_below_criteria: bool = Field(
+        default=False,
+        description="The provider enrolled the partner below its tier's criteria, on purpose.",
+    )
 
 
 class NotificationRequest(Frozen):

@@ -76,6 +76,23 @@ def _text(value: str, *, field: str) -> str:
     return value
 
 
+REASON_MIN_WORDS = 3
+REASON_PATTERN = r"^[^\x00]*[^\x00\s]+\s+[^\x00\s]+\s+[^\x00\s]+[^\x00]*$"
+"""A reason the partner is told (removal, block, a flag at risk): at least three words, so
+that it says why ("late deliveries since May", not "x"). The API and the CLI ask for it; the
+workflows take any non-blank reason, as the histories recorded before the rule did."""
+
+
+def reason_problem(reason: str) -> str | None:
+    """What is wrong with `reason` as a reason a partner is told, or None if nothing."""
+    if len(reason.split()) < REASON_MIN_WORDS:
+        return (
+            f"reason must say why in at least {REASON_MIN_WORDS} words, "
+            'e.g. "late deliveries since May"'
+        )
+    return None
+
+
 class ProviderAction(Frozen):
     """Base of every provider request: who asked, and an optional request ID for deduplication."""
 
@@ -98,6 +115,11 @@ class EnrollmentRequest(ProviderAction):
     tier: Tier = Tier.SILVER
     effective_date: AwareDatetime | None = None
     notes: Text | None = Field(default=None, max_length=MAX_TEXT)
+    override: bool = Field(
+        default=False,
+        description="The provider enrolls the reseller below the tier's criteria; `notes` "
+        "says why, and the enrollment's transition records it.",
+    )
 
     @field_validator("tier")
     @classmethod

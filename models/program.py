@@ -157,6 +157,12 @@ GOLD_DEFAULTS = TierCriteria(
 )
 
 
+UnratedRule = Literal["not_met", "without_rating"]
+"""How a program judges a reseller no customer has rated yet: its rating criterion is not met
+(the program documents' candidate query leaves unrated resellers out), or it is judged
+without the rating criterion."""
+
+
 class ProgramSettings(Frozen):
     """One provider's program: tiers, criteria, window, grace period, enrollment policy."""
 
@@ -173,6 +179,11 @@ class ProgramSettings(Frozen):
     issue_window_days: WindowDays = Field(
         default=90,
         description="Reported issues within this many days escalate the progressive response.",
+    )
+    unrated: UnratedRule = Field(
+        default="not_met",
+        description='A reseller with no ratings yet: "not_met" fails the rating criterion, '
+        '"without_rating" judges it on the other criteria.',
     )
     version: Version = 1
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
@@ -81,6 +81,37 @@ class ReviewPeriod(Frozen):
         )
 
 
+def window_text(start: datetime, end: datetime) -> str:
+    """A [start, end) window as people read it, first and last day inclusive:
+    "1 July – 30 September 2026". An end at midnight is not a day of the window."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    last = end - timedelta(days=1) if end.time() == datetime.min.time() and end > start else end
+    if start.year != last.year:
+        return f"{start.day} {start:%B %Y} – {last.day} {last:%B %Y}"
+    if start.month != last.month:
+        return f"{start.day} {start:%B} – {last.day} {last:%B %Y}"
+    if start.day != last.day:
+        return f"{start.day} – {last.day} {last:%B %Y}"
+    return f"{last.day} {last:%B %Y}"
+
+
+def acts_on(period: ReviewPeriod, started_at: datetime) -> bool:
+    """Whether a review of `period` started at `started_at` acts on its decisions: only when
+    the period is the last one ended at that moment (a Schedule catching up late for it
+    included). A review of any older period is an audit: it assesses and reports, and
+    changes nobody's status."""
+    return ReviewPeriod.last_ended(period.cadence, started_at) == period
+
+
+def audit_reason(period: ReviewPeriod) -> str:
+    """Why a review is an audit, in a sentence for its answer."""
+    return (
+        f"{period.label} is not the {period.cadence.value.removesuffix('ly')} that ended last: "
+        "its review is a past-period audit that assesses and reports, and changes no partner's "
+        "status and sends no message."
+    )
+
+
 def review_id(provider_id: str, period: ReviewPeriod) -> str:
     """`review/{provider_id}/{cadence}/{period}`: the workflow ID, and the review's key."""
     if not provider_id or "/" in provider_id:
@@ -136,6 +167,11 @@ class OpenReview(Frozen):
     provider_id: str
     period: ReviewPeriod
     batch_size: int
+    started_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the review started, on the workflow's clock: whether it acts or "
+        "audits follows from it (`acts_on`).",
+    )
 
 
 class ReviewPlan(Frozen):
@@ -149,6 +185,11 @@ class ReviewPlan(Frozen):
     program: ProgramSettings
     program_version: int
     batch_size: int = 250
+    acts: bool = Field(
+        default=True,
+        description="False for a past-period audit: the review assesses and reports, wakes "
+        "no partner and sends no scorecard.",
+    )
 
 
 class Assessment(Frozen):

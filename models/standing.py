@@ -12,7 +12,7 @@ from pydantic import Field
 
 from models.metrics import CriterionResult, PartnerMetrics, evaluate, failed, qualifying_tier
 from models.partner import PartnerStatus
-from models.program import Frozen, ProgramSettings, Tier
+from models.program import Frozen, ProgramSettings, Tier, UnratedRule
 
 
 class Standing(StrEnum):
@@ -42,15 +42,25 @@ class StandingDecision(Frozen):
 
 
 def retention_check(
-    metrics: PartnerMetrics, program: ProgramSettings, tier: Tier
+    metrics: PartnerMetrics,
+    program: ProgramSettings,
+    tier: Tier,
+    *,
+    unrated: UnratedRule | None = None,
 ) -> list[CriterionResult]:
-    """A tier's criteria without tenure, which only gates promotion: what keeps a partner there."""
+    """A tier's criteria without tenure, which only gates promotion: what keeps a partner there.
+    `unrated` overrides the program's rule for unrated resellers."""
     criteria = program.criteria_for(tier) or program.silver
-    return evaluate(metrics, criteria, include_tenure=False)
+    return evaluate(metrics, criteria, include_tenure=False, unrated=unrated or program.unrated)
 
 
 def decide_standing(
-    status: PartnerStatus | None, tier: Tier, metrics: PartnerMetrics, program: ProgramSettings
+    status: PartnerStatus | None,
+    tier: Tier,
+    metrics: PartnerMetrics,
+    program: ProgramSettings,
+    *,
+    unrated: UnratedRule | None = None,
 ) -> StandingDecision:
     """What a review does to a partner in `status` (None: the reseller has no partner workflow).
 
@@ -58,16 +68,20 @@ def decide_standing(
     still meet silver, who are demoted; silver partners that meet every gold
     criterion are promoted. At-risk partners recover at their tier, or at
     silver if they were gold and only meet silver. Resellers off the list that
-    meet a tier become candidates.
+    meet a tier become candidates. `unrated` overrides the program's rule for
+    unrated resellers (a partner run from before that rule judged them without it).
     """
     if status in (PartnerStatus.PREFERRED, PartnerStatus.AT_RISK):
-        own = failed(retention_check(metrics, program, tier))
-        meets_silver = not failed(retention_check(metrics, program, Tier.SILVER))
+        own = failed(retention_check(metrics, program, tier, unrated=unrated))
+        meets_silver = not failed(retention_check(metrics, program, Tier.SILVER, unrated=unrated))
         at_risk = status is PartnerStatus.AT_RISK
         if not own:
             if at_risk:
                 return StandingDecision(standing=Standing.RECOVERED, tier=tier)
-            if tier is Tier.SILVER and qualifying_tier(metrics, program) is Tier.GOLD:
+            if (
+                tier is Tier.SILVER
+                and qualifying_tier(metrics, program, unrated=unrated) is Tier.GOLD
+            ):
                 return StandingDecision(standing=Standing.PROMOTION, tier=Tier.GOLD)
             return StandingDecision(standing=Standing.UNCHANGED, tier=tier)
         if tier is Tier.GOLD and meets_silver:
@@ -76,7 +90,7 @@ def decide_standing(
         standing = Standing.STILL_BELOW if at_risk else Standing.BELOW_STANDARD
         return StandingDecision(standing=standing, tier=tier, failed_criteria=own)
     if status in (None, PartnerStatus.REMOVED):
-        best = qualifying_tier(metrics, program)
+        best = qualifying_tier(metrics, program, unrated=unrated)
         if best is not Tier.BRONZE:
             return StandingDecision(standing=Standing.NEW_CANDIDATE, tier=best)
     return StandingDecision(standing=Standing.UNCHANGED, tier=tier)

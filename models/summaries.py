@@ -148,7 +148,7 @@ def metrics_brief(metrics: PartnerMetrics | None) -> str:
     def rate(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 100:.1f}%"
 
-    rating = "n/a" if metrics.average_rating is None else f"{metrics.average_rating:.2f}"
+    rating = "no ratings yet" if metrics.average_rating is None else f"{metrics.average_rating:.2f}"
     return (
         f"{metrics.orders_per_month:.1f} orders/month, acceptance {rate(metrics.acceptance_rate)}, "
         f"completion {rate(metrics.completion_rate)}, rating {rating}"

@@ -38,11 +38,12 @@ VARIABLES: dict[str, str] = {
     "grace_deadline": "the end of the grace period: the partner must recover by then",
     "failed_criteria": "the criteria not met; each has label, value (the partner's, formatted), "
     "threshold (formatted), text (e.g. 'acceptance 85.0% < 90.0%'), actual and required "
-    "(numbers), met",
+    "(numbers), met, no_data (nothing measured yet: value reads 'no ratings yet')",
     "standard": "each criterion of the partner's tier against its metrics (same fields as "
     "failed_criteria); empty where the program or the metrics are not known",
     "metrics": "the partner's figures over the program's window: period ('last quarter' for "
-    "the default 90 days), window_start, window_end, window_days, total_orders, "
+    "the default 90 days), window (its first and last day, as in '1 July – 30 September "
+    "2026'), window_start, window_end (exclusive), window_days, total_orders, "
     "orders_per_month, acceptance_rate, completion_rate, cancellation_rate, average_rating, "
     "rated_orders, average_order_value, revenue, month_over_month_growth, tenure_months "
     "(rates are fractions: use the percent filter; a rate or the rating is none where "
@@ -61,6 +62,8 @@ VARIABLES: dict[str, str] = {
     "issue": "the reported issue: reason, severity (minor or serious), reported_at, earlier "
     "(the other issues within the window, each with at and reason), window_days, "
     "escalates_until (until when another issue escalates the response)",
+    "enrolled_below_criteria": "true where the provider enrolled the partner below its tier's "
+    "criteria on purpose: the welcome then states the standard to reach, not what it missed",
 }
 """Every variable a template can use; each is always defined (none or empty when absent)."""
 
@@ -122,7 +125,14 @@ CATALOGUE: dict[NotificationKind, KindInfo] = {
             K.WELCOME,
             "the welcome letter, when a partner joins the preferred list: its tier, the tier's "
             "benefits, and its figures over the last quarter",
-            (*_PARTNER, "benefits", "tier_offers", "standard", "metrics"),
+            (
+                *_PARTNER,
+                "benefits",
+                "tier_offers",
+                "standard",
+                "metrics",
+                "enrolled_below_criteria",
+            ),
             ("tier_offers", "standard", *_METRICS_OPTIONAL),
         ),
         _info(
@@ -195,9 +205,10 @@ CATALOGUE: dict[NotificationKind, KindInfo] = {
         _info(
             K.FORMAL_NOTICE,
             "a repeated issue within the program's window: a formal notice that the next one "
-            "puts the partner's status at risk",
-            (*_PARTNER, "issue"),
-            ("issue.earlier",),
+            "puts the partner's status at risk; to a partner already at risk, a formal notice "
+            "with its grace deadline",
+            (*_PARTNER, "issue", "grace_deadline"),
+            ("issue.earlier", "grace_deadline"),
         ),
         _info(
             K.EXCLUSIVE_GRANTED,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, Field
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -25,8 +25,11 @@ from models.review import (
     ReviewCadence,
     ReviewPeriod,
     ReviewRequest,
+    acts_on,
+    audit_reason,
     resolve_period,
     review_id,
+    window_text,
 )
 from models.schema import ProgramReview, Provider, ReviewSnapshot
 from models.standing import Standing
@@ -50,9 +53,15 @@ class ReviewRecord(Frozen):
     period_end: AwareDatetime
     window_start: AwareDatetime
     window_end: AwareDatetime
+    window: str = Field(description="The metrics window, first and last day: the period.")
     program_version: int
     started_at: AwareDatetime
     completed_at: AwareDatetime | None
+    audit: bool = Field(
+        default=False,
+        description="A past-period audit: it assessed and reported, and changed nobody.",
+    )
+    audit_reason: str | None = None
     assessment: Assessment | None
     fan_out: FanOut | None
     report: ProgramReport | None
@@ -125,6 +134,7 @@ def parse_review_id(text: str) -> tuple[str, ReviewPeriod]:
 
 def _record(row: ProgramReview) -> ReviewRecord:
     period = ReviewPeriod.parse(ReviewCadence(row.cadence), row.period)
+    audit = not acts_on(period, row.started_at)
     return ReviewRecord(
         review_id=row.id,
         provider_id=row.provider_id,
@@ -134,9 +144,12 @@ def _record(row: ProgramReview) -> ReviewRecord:
         period_end=period.end,
         window_start=row.window_start,
         window_end=row.window_end,
+        window=window_text(row.window_start, row.window_end),
         program_version=row.program_version,
         started_at=row.started_at,
         completed_at=row.completed_at,
+        audit=audit,
+        audit_reason=audit_reason(period) if audit else None,
         assessment=Assessment.model_validate(row.assessment) if row.assessment else None,
         fan_out=FanOut.model_validate(row.fan_out) if row.fan_out else None,
         report=ProgramReport.model_validate(row.report) if row.report else None,

@@ -10,6 +10,7 @@ from models.agreement import AgreementKind, Scorecard
 from models.metrics import CriterionResult, PartnerMetrics, evaluate
 from models.notifications import AgreementNotice, IssueNotice, NotificationContext
 from models.program import ProgramSettings, Tier
+from models.review import window_text
 from models.templates import TIER_BENEFITS, TIER_LABELS, VARIABLES
 
 SHOWN_ZIP_CODES = 20
@@ -34,6 +35,7 @@ def criterion(result: CriterionResult) -> dict[str, Any]:
         "actual": result.actual,
         "met": result.met,
         "at_most": result.at_most,
+        "no_data": result.no_data,
         "value": value,
         "threshold": threshold,
         "text": result.describe(),
@@ -56,7 +58,12 @@ def metrics_variables(metrics: PartnerMetrics | None) -> dict[str, Any] | None:
     if metrics is None:
         return None
     days = round((metrics.window_end - metrics.window_start).total_seconds() / 86400)
-    return {**metrics.model_dump(), "window_days": days, "period": _period(days)}
+    return {
+        **metrics.model_dump(),
+        "window_days": days,
+        "period": _period(days),
+        "window": window_text(metrics.window_start, metrics.window_end),
+    }
 
 
 def _scorecard(card: Scorecard | None) -> dict[str, Any] | None:
@@ -118,10 +125,12 @@ def _issue(notice: IssueNotice | None) -> dict[str, Any] | None:
 def _standard(
     tier: Tier, metrics: PartnerMetrics | None, program: ProgramSettings | None
 ) -> list[CriterionResult]:
-    criteria = program.criteria_for(tier) if program else None
-    if criteria is None or metrics is None:
+    if program is None or metrics is None:
         return []
-    return evaluate(metrics, criteria, include_tenure=False)
+    criteria = program.criteria_for(tier)
+    if criteria is None:
+        return []
+    return evaluate(metrics, criteria, include_tenure=False, unrated=program.unrated)
 
 
 def message_variables(ctx: NotificationContext, facts: MessageFacts) -> dict[str, Any]:
@@ -146,6 +155,7 @@ def message_variables(ctx: NotificationContext, facts: MessageFacts) -> dict[str
         "period": ctx.period,
         "agreement": _agreement(ctx.agreement),
         "issue": _issue(ctx.issue),
+        "enrolled_below_criteria": ctx.enrolled_below_criteria,
     }
     assert variables.keys() == VARIABLES.keys(), "models.templates.VARIABLES documents each one"
     return variables

@@ -54,6 +54,9 @@ PATCH_EXCLUSIVES_END_ON_BLOCK = "exclusives-end-on-block"
 PATCH_DELIVERY_APART = "delivery-apart-from-recording"
 PATCH_HANDED_OVER_ON_CLOSE = "deliveries-handed-over-on-close"
 PATCH_PROVIDER_TOLD_OF_END = "provider-told-of-end"
+PATCH_PAST_PERIOD_AUDIT = "past-period-review-audits"
+PATCH_UNRATED_NOT_MET = "unrated-not-met"
+PATCH_MESSAGES_TELL_THE_TRUTH = "messages-tell-the-truth"
 
 PATCHES = (
     Patch(
@@ -99,6 +102,24 @@ PATCHES = (
         PATCH_PROVIDER_TOLD_OF_END,
         (AGREEMENT_WORKFLOW,),
         "the provider is told too when an agreement ends without its action",
+    ),
+    Patch(
+        PATCH_PAST_PERIOD_AUDIT,
+        (REVIEW_WORKFLOW,),
+        "a review of a period older than the last one ended assesses and reports only: it "
+        "wakes no partner and sends no scorecard",
+    ),
+    Patch(
+        PATCH_UNRATED_NOT_MET,
+        (PARTNER_WORKFLOW,),
+        "a reseller with no ratings yet fails the rating criterion unless its program judges "
+        "unrated resellers without it, instead of always meeting it",
+    ),
+    Patch(
+        PATCH_MESSAGES_TELL_THE_TRUTH,
+        (PARTNER_WORKFLOW,),
+        "an issue on a partner already at risk sends a formal notice with its grace deadline; "
+        "a review is named by its period, not its ID, in the reasons a partner reads",
     ),
 )
 

@@ -31,7 +31,7 @@ from temporalio.workflow import ActivityHandle, ParentClosePolicy
 
 from workflows.common import run_activity
 from workflows.deliveries import DELIVERY_RETRY
-from workflows.patches import PATCH_DELIVERY_APART
+from workflows.patches import PATCH_DELIVERY_APART, PATCH_PAST_PERIOD_AUDIT
 
 with workflow.unsafe.imports_passed_through():
     from activities.notifications import NotificationActivities
@@ -56,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         review_id,
         review_summary,
         scorecard_key_prefix,
+        window_text,
     )
     from models.search_attributes import PROVIDER_ID
     from models.standing import WAKING
@@ -116,7 +117,12 @@ class ProgramReviewWorkflow:
         self._stage(provider, period, "opening")
         plan: ReviewPlan = await run_activity(
             ReviewActivities.open_review,
-            OpenReview(provider_id=provider, period=period, batch_size=request.batch_size),
+            OpenReview(
+                provider_id=provider,
+                period=period,
+                batch_size=request.batch_size,
+                started_at=workflow.now(),
+            ),
             summary=f"open the {period.label} review of {provider}: record it and the "
             "program version it applies",
         )
@@ -127,48 +133,24 @@ class ProgramReviewWorkflow:
             ReviewActivities.assess_resellers,
             plan,
             summary=f"assess every reseller of {provider} over "
-            f"{plan.window_start:%Y-%m-%d} to {plan.window_end:%Y-%m-%d} in one aggregation, "
+            f"{window_text(plan.window_start, plan.window_end)} in one aggregation, "
             f"under program version {plan.program_version}",
             timeout=ASSESS_TIMEOUT,
         )
-        changed = sum(n for s, n in assessment.standings.items() if s in WAKING)
-        self._stage(
-            provider, period, f"{assessment.resellers} resellers assessed; waking {changed}"
-        )
-        waking = ", ".join(
-            f"{assessment.standings[s]} {s.value}" for s in WAKING if assessment.standings.get(s)
-        )
-        fan_out: FanOut = await run_activity(
-            ReviewFanOutActivities.wake_partners,
-            plan,
-            summary=f"wake the {changed} partners of {provider} whose standing changed"
-            + (f" ({waking})" if waking else ""),
-            timeout=FAN_OUT_TIMEOUT,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
-        )
         scorecards: ScorecardsSent | None = None
         delivery: ActivityHandle[OutboxDelivered] | None = None
-        if period.cadence is ReviewCadence.QUARTERLY:
-            if workflow.patched(PATCH_DELIVERY_APART):
-                self._stage(provider, period, "recording scorecards")
-                scorecards = await run_activity(
-                    ReviewActivities.record_scorecards,
-                    plan,
-                    summary=f"put every partner of {provider} its {period.label} scorecard "
-                    "in the outbox",
-                    timeout=FAN_OUT_TIMEOUT,
-                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                )
-                delivery = self._deliver_scorecards(plan)
-            else:
-                self._stage(provider, period, "sending scorecards")
-                scorecards = await run_activity(
-                    ReviewActivities.send_scorecards,
-                    plan,
-                    summary=f"send each listed partner of {provider} its {period.label} scorecard",
-                    timeout=FAN_OUT_TIMEOUT,
-                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
-                )
+        # Plans recorded before the audit existed have `acts` true: their runs take the
+        # acting branch without consulting the patch.
+        if not plan.acts and workflow.patched(PATCH_PAST_PERIOD_AUDIT):
+            self._stage(
+                provider,
+                period,
+                f"{assessment.resellers} resellers assessed; a past-period "
+                "audit: nobody woken, no scorecards",
+            )
+            fan_out = FanOut(signalled=0, nominated=0, batches=0, seconds=0.0)
+        else:
+            fan_out, scorecards, delivery = await self._act(plan, assessment)
         self._stage(provider, period, "writing the program report")
         report_started = workflow.now()
         report: ProgramReport = await run_activity(
@@ -200,6 +182,51 @@ class ProgramReviewWorkflow:
             report=report,
             report_seconds=report_seconds,
         )
+
+    async def _act(
+        self, plan: ReviewPlan, assessment: Assessment
+    ) -> tuple[FanOut, ScorecardsSent | None, ActivityHandle[OutboxDelivered] | None]:
+        """Wake the partners whose standing changed and, quarterly, record the scorecards."""
+        provider, period = plan.provider_id, plan.period
+        scorecards: ScorecardsSent | None = None
+        delivery: ActivityHandle[OutboxDelivered] | None = None
+        changed = sum(n for s, n in assessment.standings.items() if s in WAKING)
+        self._stage(
+            provider, period, f"{assessment.resellers} resellers assessed; waking {changed}"
+        )
+        waking = ", ".join(
+            f"{assessment.standings[s]} {s.value}" for s in WAKING if assessment.standings.get(s)
+        )
+        fan_out: FanOut = await run_activity(
+            ReviewFanOutActivities.wake_partners,
+            plan,
+            summary=f"wake the {changed} partners of {provider} whose standing changed"
+            + (f" ({waking})" if waking else ""),
+            timeout=FAN_OUT_TIMEOUT,
+            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+        )
+        if period.cadence is ReviewCadence.QUARTERLY:
+            if workflow.patched(PATCH_DELIVERY_APART):
+                self._stage(provider, period, "recording scorecards")
+                scorecards = await run_activity(
+                    ReviewActivities.record_scorecards,
+                    plan,
+                    summary=f"put every partner of {provider} its {period.label} scorecard "
+                    "in the outbox",
+                    timeout=FAN_OUT_TIMEOUT,
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                )
+                delivery = self._deliver_scorecards(plan)
+            else:
+                self._stage(provider, period, "sending scorecards")
+                scorecards = await run_activity(
+                    ReviewActivities.send_scorecards,
+                    plan,
+                    summary=f"send each listed partner of {provider} its {period.label} scorecard",
+                    timeout=FAN_OUT_TIMEOUT,
+                    heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                )
+        return fan_out, scorecards, delivery
 
     def _deliver_scorecards(self, plan: ReviewPlan) -> ActivityHandle[OutboxDelivered]:
         """Deliver the recorded scorecards while the report is written; a partner whose

@@ -82,7 +82,7 @@ def test_the_welcome_letter_names_tier_benefits_and_last_quarters_figures() -> N
         "you are now a gold (strategic) partner of Acme Fiber",
         "eligibility for regional and service exclusive agreements",
         "Offers you can now see and sell: Acme Fiber 1 Gig.",
-        "Your figures for the last quarter (2026-04-02 to 2026-07-01):",
+        "Your figures for the last quarter (2 April – 30 June 2026):",
         "orders: 57 (19.0/month)",
         "acceptance: 94.5%",
         "completion: 96.0%",
@@ -105,7 +105,7 @@ def test_a_welcome_without_ratings_says_so() -> None:
 def test_the_warning_names_each_failed_criterion_with_value_threshold_and_deadline() -> None:
     ctx = NotificationContext(
         tier=Tier.SILVER,
-        reason="review review/acme/monthly/2026-06 found the partner below the silver standard",
+        reason="the monthly review of 2026-06 found the partner below the silver standard",
         grace_deadline=datetime(2026, 8, 15, tzinfo=UTC),
         failed_criteria=[
             CriterionResult(

@@ -42,7 +42,8 @@ async def test_a_missing_body_says_the_body_is_missing(acme: ProviderApi):
 
 async def test_a_field_out_of_range_is_named_in_camel_case(acme: ProviderApi):
     response = await acme.post(
-        "/provider/partners/team-one/at-risk", {"reason": "late installs", "graceDays": 5}
+        "/provider/partners/team-one/at-risk",
+        {"reason": "late installs this month", "graceDays": 5},
     )
     assert response.status_code == 422
     detail = response.json()["detail"]

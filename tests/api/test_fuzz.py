@@ -45,7 +45,11 @@ SEMANTIC_REFUSALS: dict[str, tuple[str, ...]] = {
     # whether a period has ended, one field compared with another, and what a patch is merged
     # with. Each is a 422 whose detail says which; any other refusal of a request the document
     # calls valid is a finding.
-    "POST /provider/partners/preferred": (r"^unknown reseller ", r"^this program has "),
+    "POST /provider/partners/preferred": (
+        r"^unknown reseller ",
+        r"^this program has ",
+        r"override needs the reason in notes",
+    ),
     "POST /provider/partners/{reseller_team_id}/block": (r"^provider \S+ has no offers ",),
     "POST /provider/offers": (r"^unknown resellers ",),
     # An offer's audience is checked against the offer as it is, which a patch leaves out.

@@ -108,7 +108,9 @@ async def test_reseller_offers_follow_enrollment_and_removal(acme):
         [program.public_offer, program.preferred_offer, program.gold_offer]
     )
 
-    removed = await acme.delete(f"{PREFERRED}/{silver}", params={"reason": "left"})
+    removed = await acme.delete(
+        f"{PREFERRED}/{silver}", params={"reason": "left the program early"}
+    )
     assert removed.status_code == 200, removed.text
     assert await sees(acme, silver) == [program.public_offer]
     offers = (await acme.get("/reseller/offers", params={"resellerTeamId": gold})).json()

@@ -12,7 +12,7 @@ from tests.api.conftest import ProviderApi
 PREFERRED = "/provider/partners/preferred"
 
 
-async def enroll(api: ProviderApi, team: str, **body: str) -> dict[str, Any]:
+async def enroll(api: ProviderApi, team: str, **body: Any) -> dict[str, Any]:
     response = await api.post(PREFERRED, {"resellerTeamId": team, **body})
     assert response.status_code == 200, response.text
     partner: dict[str, Any] = response.json()
@@ -72,9 +72,13 @@ async def test_keys_are_checked_and_providers_are_kept_apart(acme, globex):
 
     assert (await globex.get(f"/provider/partners/{team}")).status_code == 404
     assert (await globex.get("/provider/partners")).json()["total"] == 0
-    flagged = await globex.post(f"/provider/partners/{team}/at-risk", {"reason": "no"})
+    flagged = await globex.post(
+        f"/provider/partners/{team}/at-risk", {"reason": "late installs twice over"}
+    )
     assert flagged.status_code == 404
-    removed = await globex.delete(f"{PREFERRED}/{team}")
+    removed = await globex.delete(
+        f"{PREFERRED}/{team}", params={"reason": "did not recover in time"}
+    )
     assert removed.status_code == 404
     assert (await acme.get(f"/provider/partners/{team}")).json()["status"] == "preferred"
 
@@ -107,16 +111,20 @@ async def test_detail_shows_metrics_and_what_the_next_tier_requires(acme):
 
 async def test_steering_a_partner_over_http(acme):
     team = await acme.program.add_reseller("team-slip", SLIPPING)
-    await enroll(acme, team)
+    await enroll(acme, team, override=True, notes="kept on while it fixes its installs")
     base = f"/provider/partners/{team}"
 
     noted = await acme.post(f"{base}/notes", {"kind": "call", "text": "discussed installs"})
     assert noted.status_code == 200 and noted.json()["notes"][-1]["kind"] == "call"
-    short = await acme.post(f"{base}/at-risk", {"reason": "late installs", "graceDays": 10})
+    short = await acme.post(
+        f"{base}/at-risk", {"reason": "late installs this month", "graceDays": 10}
+    )
     assert short.status_code == 422 and "between 30 and 60" in short.json()["detail"]
-    flagged = await acme.post(f"{base}/at-risk", {"reason": "late installs", "graceDays": 30})
+    flagged = await acme.post(
+        f"{base}/at-risk", {"reason": "late installs this month", "graceDays": 30}
+    )
     assert flagged.status_code == 200 and flagged.json()["status"] == "at_risk"
-    again = await acme.post(f"{base}/at-risk", {"reason": "still late"})
+    again = await acme.post(f"{base}/at-risk", {"reason": "still late this month"})
     assert again.status_code == 409 and "already at risk" in again.json()["detail"]
     # A deadline out of the 30-60 day range is a value out of range, as graceDays is: 422.
     too_late = await acme.post(
@@ -125,10 +133,13 @@ async def test_steering_a_partner_over_http(acme):
     assert too_late.status_code == 422, too_late.text
     assert "the deadline must fall between" in too_late.json()["detail"]
 
-    unknown = await acme.post(f"{base}/block", {"reason": "fraud", "offerIds": ["nope"]})
+    unknown = await acme.post(
+        f"{base}/block", {"reason": "fraud on every order", "offerIds": ["nope"]}
+    )
     assert unknown.status_code == 422 and "no offers nope" in unknown.json()["detail"]
     blocked = await acme.post(
-        f"{base}/block", {"reason": "fraud", "offerIds": [acme.program.preferred_offer]}
+        f"{base}/block",
+        {"reason": "fraud on every order", "offerIds": [acme.program.preferred_offer]},
     )
     assert blocked.json()["blockedOfferIds"] == [acme.program.preferred_offer]
     unblocked = await acme.post(f"{base}/unblock", {"reason": "cleared"})
@@ -136,7 +147,17 @@ async def test_steering_a_partner_over_http(acme):
 
     same = await acme.post(f"{base}/tier", {"tier": "silver", "reason": "no change"})
     assert same.status_code == 409
-    removed = await acme.delete(f"{PREFERRED}/{team}", params={"reason": "did not recover"})
+    # The partner is told why: a removal, block or flag says it in at least three words.
+    for unexplained in ({}, {"reason": "bad"}, {"reason": " too  short "}):
+        refused = await acme.delete(f"{PREFERRED}/{team}", params=unexplained)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"].startswith("reason"), refused.text
+    for path in ("block", "at-risk"):
+        refused = await acme.post(f"{base}/{path}", {"reason": "fraud"})
+        assert refused.status_code == 422 and "reason" in refused.json()["detail"], refused.text
+    assert (await acme.get(base)).json()["status"] == "at_risk"
+    assert acme.program.notifications(team, "removed") == []
+    removed = await acme.delete(f"{PREFERRED}/{team}", params={"reason": "did not recover in time"})
     assert removed.status_code == 200 and removed.json()["status"] == "removed"
     assert acme.program.notifications(team, "removed")
 

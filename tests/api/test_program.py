@@ -181,7 +181,9 @@ async def test_the_next_workflow_action_uses_the_new_program(acme, programs):
     assert enrolled.status_code == 200, enrolled.text
 
     await put(acme, {"gracePeriodDays": 31})
-    flagged = await acme.post(f"/provider/partners/{team}/at-risk", {"reason": "x"})
+    flagged = await acme.post(
+        f"/provider/partners/{team}/at-risk", {"reason": "late installs twice over"}
+    )
     assert flagged.status_code == 200, flagged.text
     state = await programs.state(acme.provider_id, team)
     assert state.status is PartnerStatus.AT_RISK and state.grace_deadline is not None

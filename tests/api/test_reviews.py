@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ from api.deps import Services
 from clients.requests import poll_until
 from devstack.demo_data import SLIPPING, WEAK, OrderProfile
 from models.partner import EnrollmentRequest
-from models.program import Tier
+from models.program import ProgramSettings, Tier
 from models.review import ReviewCadence, ReviewPeriod
 from models.schema import ProgramReview
 from tests.api.conftest import ProviderApi
@@ -74,8 +74,15 @@ async def test_a_review_started_over_http_is_read_back_with_its_report(acme, pro
         "period": period.label,
         "started": True,
         "location": f"{REVIEWS}/monthly/{period.label}",
+        "audit": False,
+        "auditReason": None,
     }
     review = await completed(acme, started["location"])
+    assert (review["audit"], review["auditReason"]) == (False, None)
+    last_day = period.end - timedelta(days=1)
+    assert review["window"].endswith(f"{last_day.day} {last_day:%B %Y}")
+    first_day = period.end - timedelta(days=ProgramSettings().metrics_window_days)
+    assert review["window"].startswith(f"{first_day.day} {first_day:%B}")
 
     assert review["reviewId"] == started["reviewId"]
     assert review["periodStart"].startswith(period.start.date().isoformat())
@@ -96,6 +103,31 @@ async def test_a_review_started_over_http_is_read_back_with_its_report(acme, pro
     assert report["orderVolume"] == sum(figures["orders"] for figures in report["byTier"])
 
     again = await start(acme, cadence="monthly", period=period.label)
+    assert again == {**started, "started": False}
+
+
+async def test_a_past_periods_review_is_an_audit_that_changes_nobody(acme, programs):
+    teams = await seed(acme, programs)
+    older = last_month().previous()
+
+    started = await start(acme, cadence="monthly", period=older.label)
+    assert started["started"] is True
+    assert started["audit"] is True
+    assert f"{older.label} is not the month that ended last" in started["auditReason"]
+    review = await completed(acme, started["location"])
+    assert review["audit"] is True and review["auditReason"] == started["auditReason"]
+    assert (review["fanOut"]["signalled"], review["fanOut"]["nominated"]) == (0, 0)
+    assert review["windowEnd"] == review["periodEnd"]  # the program's window, ending with it
+
+    partners = (await acme.get(f"{started['location']}/partners")).json()
+    assert all(p["signalledAt"] is None for p in partners["items"])
+    for team in teams.values():
+        assert acme.program.notifications(team, "at_risk_warning") == []
+        assert acme.program.notifications(team, "candidate_notice") == []
+    slipping = acme.program.listing(teams["slipping"])
+    assert slipping is not None and slipping.status == "preferred"
+
+    again = await start(acme, cadence="monthly", period=older.label)
     assert again == {**started, "started": False}
 
 

@@ -101,10 +101,27 @@ def test_threshold_itself_is_met() -> None:
     assert failed(evaluate(exact, criteria)) == []
 
 
-def test_missing_rating_does_not_count_against_a_partner() -> None:
+def test_missing_rating_is_not_met_by_default() -> None:
     unrated = metrics(**{**SILVER_ONLY, "average_rating": None})
     rating = by_name(evaluate(unrated, ProgramSettings().silver))["average_rating"]
-    assert rating.actual is None and rating.met
+    assert rating.actual is None and rating.no_data and not rating.met
+    assert rating.formatted() == ("no ratings yet", "4.5")
+    assert rating.describe() == "rating: no ratings yet (needs 4.5)"
+    assert qualifying_tier(unrated, ProgramSettings()) is Tier.BRONZE
+
+
+def test_a_program_may_judge_unrated_resellers_without_the_rating() -> None:
+    unrated = metrics(**{**SILVER_ONLY, "average_rating": None})
+    program = ProgramSettings(unrated="without_rating")
+    rating = by_name(evaluate(unrated, program.silver, unrated="without_rating"))["average_rating"]
+    assert rating.no_data and rating.met
+    assert qualifying_tier(unrated, program) is Tier.SILVER
+
+
+def test_a_stored_program_without_the_unrated_setting_still_validates() -> None:
+    stored = ProgramSettings().model_dump(mode="json")
+    del stored["unrated"]
+    assert ProgramSettings.model_validate(stored).unrated == "not_met"
 
 
 def test_missing_rate_counts_against_a_partner() -> None:
@@ -181,7 +198,7 @@ def test_provider_criteria_are_used() -> None:
             CriterionResult(
                 name="completion_rate", label="completion", required=0.95, actual=None, met=False
             ),
-            "completion n/a < 95.0%",
+            "completion: no orders yet (needs 95.0%)",
         ),
         (
             CriterionResult(

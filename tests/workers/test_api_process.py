@@ -88,7 +88,8 @@ async def test_a_provider_created_on_the_command_line_enrolls_over_http(
             port,
             "/provider/partners/preferred",
             key.group(1),
-            {"resellerTeamId": "team-http"},
+            # No orders yet: below the criteria, so enrolled as the provider's deliberate choice.
+            {"resellerTeamId": "team-http", "override": True, "notes": "a new reseller we trust"},
         )
         assert status == 200, partner
         assert partner["providerId"] == provider_id.group(1)

@@ -155,13 +155,19 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
     assert "no-show (friendly_notice)" in reported.output
     serious = await cli("report-issue", pid, team, "--reason", "x", "--severity", "grave")
     assert serious.exit_code == 2 and "grave" in serious.output
-    flagged = await cli("flag", pid, team, "--reason", "late installs", "--grace-days", "30")
+    flagged = await cli(
+        "flag", pid, team, "--reason", "late installs this month", "--grace-days", "30"
+    )
     assert flagged.exit_code == 0 and "at_risk" in flagged.output
-    twice = await cli("flag", pid, team, "--reason", "again")
+    twice = await cli("flag", pid, team, "--reason", "again and again, late")
     assert twice.exit_code == 1 and "already at risk" in twice.output
-    short = await cli("flag", pid, "team-cli", "--reason", "x", "--grace-days", "5")
+    short = await cli(
+        "flag", pid, "team-cli", "--reason", "late installs this month", "--grace-days", "5"
+    )
     assert short.exit_code == 1 and "between 30 and 60" in short.output
-    blocked = await cli("block", pid, team, "--reason", "fraud", "--offer", program.gold_offer)
+    blocked = await cli(
+        "block", pid, team, "--reason", "fraud on every order", "--offer", program.gold_offer
+    )
     assert blocked.exit_code == 0 and program.gold_offer in blocked.output
     unblocked = await cli("unblock", pid, team, "--reason", "cleared")
     assert unblocked.exit_code == 0
@@ -171,6 +177,14 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
     bad_tier = await cli("list", pid, "--tier", "platinum")
     assert bad_tier.exit_code == 1 and "unknown tier" in bad_tier.output
 
+    # The partner is told why: no removal, block or flag without a reason of three words.
+    unexplained = await cli("remove", pid, team)
+    assert unexplained.exit_code == 2 and "--reason" in unexplained.output
+    terse = await cli("remove", pid, team, "--reason", "bad")
+    assert terse.exit_code == 1 and "reason must say why in at least 3 words" in terse.output
+    terse = await cli("block", pid, team, "--reason", "fraud")
+    assert terse.exit_code == 1 and "at least 3 words" in terse.output
+    assert (await programs.state(pid, team)).status.value == "at_risk"
     removed = await cli("remove", pid, team, "--reason", "did not recover")
     assert removed.exit_code == 0 and "removed" in removed.output
     state = await programs.state(pid, team)

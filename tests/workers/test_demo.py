@@ -28,6 +28,7 @@ from devstack.demo import (
     run_demo_review,
 )
 from devstack.demo_data import SLIPPING
+from models.contract import partner_workflow_id
 from models.metrics import evaluate, failed, qualifying_tier
 from models.notifications import NotificationKind
 from models.partner import IssueResponse, PartnerState, PartnerStatus
@@ -259,3 +260,46 @@ async def test_the_demo_issue_is_reported_once_per_partnership(env, db, programs
     )
     second = await report_demo_issue(programs)
     assert isinstance(second, PartnerState) and len(second.issues) == 1
+
+
+async def test_the_demo_messages_name_no_internal_id(env, db, programs):
+    """A reseller reads "the review of 2026-12-01 found…", never a review, workflow or message
+    ID (the demo's legacy partners are put at risk by a review)."""
+    now = await env.get_current_time()
+    load_demo(db, now)
+    program = demo_program(db)
+    plan = plan_enrollments(db, program, now)
+    outcomes = await enroll_demo(programs, plan, program, now)
+    legacy = [o for o in outcomes if o.partner.legacy]
+    assert legacy
+
+    def sent() -> list[Notification]:
+        with db.transaction() as session:
+            return list(
+                session.scalars(
+                    select(Notification).where(Notification.provider_id == DEMO_PROVIDER_ID)
+                )
+            )
+
+    async def rows() -> list[Notification]:
+        return sent()
+
+    await poll_until(
+        rows,
+        lambda found: sum(n.kind == "at_risk_warning" for n in found) >= len(legacy),
+        timeout=15,
+    )
+    messages = sent()
+    for outcome in legacy:
+        assert outcome.state is not None
+        assert outcome.state.at_risk_reason == (
+            f"the review of {now:%Y-%m-%d} found the partner below the "
+            f"{outcome.partner.tier.value} standard"
+        )
+    internal = {"demo-review", "review/"} | {n.idempotency_key for n in messages}
+    internal |= {
+        partner_workflow_id(DEMO_PROVIDER_ID, o.state.reseller_team_id) for o in outcomes if o.state
+    }
+    for message in messages:
+        for text in (message.subject, message.body):
+            assert not [i for i in internal if i in text], (message.kind, text)

@@ -86,6 +86,34 @@ async def test_run_wait_prints_the_report_and_list_and_show_read_it_back(
     assert f"review {rid}" in by_id.output and "program version" in by_id.output
 
 
+async def test_run_of_a_past_month_says_it_is_an_audit(program, programs, variables):
+    pid = program.provider_id
+    slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS)
+    await programs.enroll(pid, slipping, EnrollmentRequest())
+    older = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, datetime.now(UTC)).previous()
+
+    ran = await _invoke_in_thread(
+        [
+            "reviews",
+            "run",
+            "--provider",
+            pid,
+            "--cadence",
+            "monthly",
+            "--period",
+            older.label,
+            "--wait",
+        ],
+        variables,
+    )
+    assert ran.exit_code == 0, ran.output
+    assert f"A past-period audit: {older.label} is not the month that ended last" in ran.output
+    assert "none was told or moved" in ran.output
+    assert "partners whose standing changed" not in ran.output
+    assert program.notifications(slipping, "at_risk_warning") == []
+    assert (await programs.state(pid, slipping)).last_review_id is None
+
+
 async def test_reviews_say_what_is_wrong_and_exit_1(program, variables):
     pid = program.provider_id
     now = datetime.now(UTC)

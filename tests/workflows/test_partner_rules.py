@@ -144,13 +144,15 @@ def test_failed_retention_names_the_missed_criteria_of_the_partners_tier():
 
 
 def test_a_gold_partner_at_risk_that_meets_silver_recovers_as_silver():
-    decision = rules.recovery(at_risk(tier=Tier.GOLD), metrics(**SILVER_ONLY), PROGRAM)
+    decision = rules.recovery(
+        at_risk(tier=Tier.GOLD), metrics(**SILVER_ONLY), PROGRAM, unrated_not_met=True
+    )
     assert (decision.standing, decision.tier) == (Standing.RECOVERED, Tier.SILVER)
 
 
 def test_a_review_promotes_a_silver_partner_that_meets_gold():
     state = partner(status=P, tier=Tier.SILVER)
-    decision = rules.review_standing(state, metrics(**GOLD_LEVEL), PROGRAM)
+    decision = rules.review_standing(state, metrics(**GOLD_LEVEL), PROGRAM, unrated_not_met=True)
     assert (decision.standing, decision.tier) == (Standing.PROMOTION, Tier.GOLD)
 
 
@@ -311,3 +313,26 @@ def test_only_a_candidate_not_yet_nominated_takes_a_nomination():
     assert rules.takes_nomination(partner())
     assert not rules.takes_nomination(partner(nominated=True))
     assert not rules.takes_nomination(partner(status=P, tier=Tier.SILVER))
+
+
+def test_an_unrated_partner_is_below_standard_unless_its_run_is_from_before_the_rule():
+    state = partner(status=P, tier=Tier.SILVER)
+    unrated = metrics(**{**SILVER_ONLY, "average_rating": None})
+    now = rules.review_standing(state, unrated, PROGRAM, unrated_not_met=True)
+    before = rules.review_standing(state, unrated, PROGRAM, unrated_not_met=False)
+    assert now.standing is Standing.BELOW_STANDARD
+    assert [c.name for c in now.failed_criteria] == ["average_rating"]
+    assert before.standing is Standing.UNCHANGED
+    lenient = PROGRAM.model_copy(update={"unrated": "without_rating"})
+    assert rules.review_standing(state, unrated, lenient, unrated_not_met=True).standing is (
+        Standing.UNCHANGED
+    )
+
+
+def test_an_enrollment_below_the_criteria_records_the_providers_reason():
+    plain = EnrollmentRequest(tier=Tier.SILVER, requested_by="ops")
+    assert rules.enrollment_reason(plain) == "enrolled as silver by ops"
+    chosen = plain.model_copy(update={"override": True, "notes": "new region"})
+    assert rules.enrollment_reason(chosen) == (
+        "enrolled as silver by ops below the silver criteria: new region"
+    )

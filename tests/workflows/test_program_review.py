@@ -7,12 +7,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from activities.reviews import assess, open_review
 from clients.reviews import ReviewRejected
-from devstack.demo_data import SLIPPING, WEAK, OrderProfile, generate_orders
+from devstack.demo_data import SLIPPING, WEAK, OrderProfile, add_reseller, generate_orders
 from models.partner import EnrollmentRequest, PartnerStatus
 from models.program import GOLD_DEFAULTS, ProgramSettings, Tier
-from models.review import ReviewCadence, ReviewPeriod, ReviewRequest
+from models.review import (
+    OpenReview,
+    ReviewCadence,
+    ReviewPeriod,
+    ReviewRequest,
+    acts_on,
+    window_text,
+)
 from models.schema import ProgramReview, ReviewSnapshot
+from services import reviews as reviews_service
 from services.program import ProgramChange, change_program
 from tests.helpers import Program, first_of_next_month, wait_for_state
 
@@ -157,7 +166,9 @@ async def test_a_year_of_reviews(env, db, programs, reviews):
     for team in (slipper, leaver):
         await programs.enroll(provider, team, EnrollmentRequest(tier=Tier.SILVER))
     profiles = {
-        rising: [SOLID, *[GOLDEN] * 11],
+        # Gold from the second month of a quarter on: the monthly review of that month
+        # promotes it, and no quarterly review (over its whole quarter) falls between.
+        rising: [SOLID, SOLID, *[GOLDEN] * 10],
         slipper: [SOLID, SLIPPING, *[SOLID] * 10],
         leaver: [WEAK] * 12,
     }
@@ -242,3 +253,129 @@ async def test_a_year_of_reviews(env, db, programs, reviews):
     assert sum(o.report.partners_removed for o in monthly) == 1
     # Moves onto the list: the two enrolled in the first month, the candidate approved in the next.
     assert [o.report.graduations for o in monthly] == [2, 1] + [0] * 10
+
+
+async def test_a_past_quarters_review_is_an_audit_that_changes_nobody(
+    env, programs, program, reviews
+):
+    slipping = await program.add_reseller("team-slipping", SLIPPING, days=400)
+    rising = await program.add_reseller("team-rising", SOLID, days=400)
+    await programs.enroll(program.provider_id, slipping, EnrollmentRequest(tier=Tier.SILVER))
+    await program.sent(slipping, "welcome")
+    now = await program.now()
+    older = ReviewPeriod.last_ended(ReviewCadence.QUARTERLY, now).previous()
+
+    outcome = await reviews.run(
+        ReviewRequest(
+            provider_id=program.provider_id, cadence=ReviewCadence.QUARTERLY, period=older.label
+        ),
+        now=now,
+    )
+
+    # It found what an acting review would have acted on, and acted on none of it.
+    assert outcome.assessment.standings.get("below_standard") == 1
+    assert outcome.assessment.standings.get("new_candidate") == 1
+    assert (outcome.fan_out.signalled, outcome.fan_out.nominated) == (0, 0)
+    assert outcome.scorecards is None and outcome.scorecards_delivered is None
+    state = await programs.state(program.provider_id, slipping)
+    assert state.status is PartnerStatus.PREFERRED and state.last_review_id is None
+    assert program.listing(rising) is None
+    assert [n.kind for n in program.notifications(slipping)] == ["welcome"]
+    assert program.notifications(rising) == []
+    assert all(row.signalled_at is None for row in snapshots(program, outcome.review_id).values())
+    with program.db.transaction() as session:
+        record = reviews_service.find_review(session, program.provider_id, older)
+    assert record is not None and record.audit
+    assert record.audit_reason and "past-period audit" in record.audit_reason
+    window = timedelta(days=program.settings.metrics_window_days)
+    assert (record.window_start, record.window_end) == (older.end - window, older.end)
+
+
+async def test_the_review_of_the_quarter_just_ended_acts_on_the_window_ending_with_it(
+    env, programs, program, reviews
+):
+    quarter = ReviewPeriod.last_ended(ReviewCadence.QUARTERLY, await program.now())
+    if await program.now() < quarter.end + timedelta(days=2):
+        await program.sleep(timedelta(days=2))  # room for orders after the quarter, whatever today
+    now = await program.now()
+    team = await program.add_reseller("team-rising", SOLID, days=1)  # orders after the quarter
+    with program.db.transaction() as session:
+        for name, end in (
+            ("first-days", quarter.start + timedelta(days=3)),
+            ("day-after", quarter.end + timedelta(days=1)),
+            ("day-before", quarter.start),
+        ):
+            session.add_all(
+                generate_orders(
+                    program.provider_id,
+                    team,
+                    program.public_offer,
+                    GOLDEN,
+                    end=end,
+                    days=1,
+                    id_prefix=f"{program.provider_id}-{name}",
+                )
+            )
+    in_quarter = round(GOLDEN.orders_per_month / 30)
+
+    outcome = await reviews.run(
+        ReviewRequest(provider_id=program.provider_id, cadence=ReviewCadence.QUARTERLY), now=now
+    )
+
+    assert snapshots(program, outcome.review_id)[team].total_orders == in_quarter
+    with program.db.transaction() as session:
+        record = reviews_service.find_review(session, program.provider_id, quarter)
+    assert record is not None and not record.audit
+    window = timedelta(days=program.settings.metrics_window_days)
+    assert (record.window_start, record.window_end) == (quarter.end - window, quarter.end)
+    assert record.window == window_text(quarter.end - window, quarter.end)
+
+
+def test_a_reviews_window_ends_with_its_period_and_only_the_last_one_ended_acts(db):
+    program = Program(db, None, ProgramSettings()).create()
+    q3 = ReviewPeriod.parse(ReviewCadence.QUARTERLY, "2026-Q3")
+    with db.transaction() as session:
+        add_reseller(session, "team-q3", joined_at=datetime(2024, 1, 1, tzinfo=UTC))
+        session.flush()
+        for name, end in (
+            ("3-july", datetime(2026, 7, 4, tzinfo=UTC)),
+            ("30-june", datetime(2026, 7, 1, tzinfo=UTC)),
+            ("1-october", datetime(2026, 10, 2, tzinfo=UTC)),
+        ):
+            session.add_all(
+                generate_orders(
+                    program.provider_id,
+                    "team-q3",
+                    program.public_offer,
+                    GOLDEN,
+                    end=end,
+                    days=1,
+                    id_prefix=f"{program.provider_id}-{name}",
+                )
+            )
+
+    plan = open_review(
+        db,
+        OpenReview(
+            provider_id=program.provider_id,
+            period=q3,
+            batch_size=250,
+            started_at=datetime(2026, 10, 1, 3, tzinfo=UTC),
+        ),
+    )
+    # The program's 90 days, ending with the quarter: the criteria are stated over them.
+    assert (plan.window_start, plan.window_end) == (
+        datetime(2026, 7, 3, tzinfo=UTC),
+        datetime(2026, 10, 1, tzinfo=UTC),
+    )
+    assert window_text(plan.window_start, plan.window_end) == "3 July – 30 September 2026"
+    assert plan.acts
+    assess(db, plan)
+    assert snapshots(program, plan.review_id)["team-q3"].total_orders == 2  # 3 July's alone
+
+    # A Schedule catching up a week late still acts; an older quarter is an audit.
+    assert acts_on(q3, datetime(2026, 10, 8, 3, tzinfo=UTC))
+    assert not acts_on(q3, datetime(2027, 1, 1, 3, tzinfo=UTC))
+    assert not acts_on(q3.previous(), datetime(2026, 10, 1, 3, tzinfo=UTC))
+    monthly = ReviewPeriod.parse(ReviewCadence.MONTHLY, "2026-11")
+    assert window_text(monthly.start, monthly.end) == "1 – 30 November 2026"

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from clients.partners import PartnerNotFound, PartnerPrograms, PartnerRequestRejected
 from devstack.demo_data import GOOD
 from models.partner import (
+    AtRiskFlag,
     BlockRequest,
     EnrollmentRequest,
     IssueReport,
@@ -156,3 +157,49 @@ async def test_only_partners_on_the_list_can_be_reported(programs, partner):
         assert "team-late is removed" in str(refused.value)
     with pytest.raises(ValueError, match="reason must not be empty"):
         IssueReport(reason="  ")
+
+
+async def test_an_issue_on_a_partner_already_at_risk_gets_a_formal_notice(programs, partner):
+    program, team = partner
+    flagged = await programs.apply(
+        program.provider_id, team, AtRiskFlag(reason="installs late all spring")
+    )
+    assert flagged.status is PartnerStatus.AT_RISK and flagged.grace_deadline is not None
+
+    state = await programs.apply(program.provider_id, team, IssueReport(reason="a no-show"))
+    assert state.status is PartnerStatus.AT_RISK
+    assert [i.response for i in state.issues] == [IssueResponse.FORMAL_NOTICE]
+    [formal] = await program.sent(team, "formal_notice")
+    deadline = f"{flagged.grace_deadline:%Y-%m-%d}"
+    assert "This is a formal notice" in formal.body and "a no-show" in formal.body
+    assert f"already at risk, with a deadline of {deadline}" in formal.body
+    assert "puts your silver status at risk" not in formal.body
+    assert program.notifications(team, "friendly_notice") == []
+    assert len(program.notifications(team, "at_risk_warning")) == 1
+
+
+async def test_issues_alone_put_a_partner_at_risk_and_say_so(programs, partner):
+    """Its figures meet silver: the warning says the issues are the reason and what resolves
+    them, and at the deadline, its figures still meeting silver, it recovers."""
+    program, team = partner
+    await programs.apply(
+        program.provider_id,
+        team,
+        IssueReport(reason="overcharged a customer", severity=IssueSeverity.SERIOUS),
+    )
+    state = await programs.apply(program.provider_id, team, IssueReport(reason="a no-show"))
+    assert state.status is PartnerStatus.AT_RISK and state.failed_criteria == []
+    [warning] = await program.sent(team, "at_risk_warning")
+    assert "Reason: 2 issues reported within 90 days, the latest: a no-show" in warning.body
+    assert "The issues reported are the reason, not your figures: they meet" in warning.body
+    assert "resolve the issues reported" in warning.body
+    assert "bring your service back" not in warning.body
+    assert "you stay a silver partner in good standing" in warning.body
+
+    assert state.grace_deadline is not None
+    await program.sleep(state.grace_deadline - await program.now() - DAY)
+    await program.add_orders(team, GOOD, days=60, prefix="steady")  # still meeting silver
+    await program.sleep(2 * DAY)
+    [recovered] = await program.sent(team, "recovered")
+    assert "in good standing" in recovered.body
+    assert (await programs.state(program.provider_id, team)).status is PartnerStatus.PREFERRED

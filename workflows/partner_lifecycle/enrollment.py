@@ -7,6 +7,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, InvalidRequest
 from workflows.partner_lifecycle.effects import KEPT_IN_STATE, PartnerEffects
+from workflows.partner_lifecycle.rules import enrollment_reason
 from workflows.patches import (
     PATCH_CONTEXT_LOADED_ONCE,
     PATCH_ENROLL_IN_ONE_TASK,
@@ -105,14 +106,16 @@ class Enrollment(PartnerEffects):
         s.enrolled_at = workflow.now()
         s.last_metrics = metrics
         self._clear_at_risk()
-        reason = f"enrolled as {request.tier.value} by {request.requested_by}"
+        reason = enrollment_reason(request)
         await self._transition(PartnerStatus.PREFERRED, request.tier, reason, actor, actor_id)
         sequence = s.transitions[-1].sequence
         await self._sync_offer_access(reason)
         if request.notes:
             await self._add_note(NoteInput(text=request.notes, requested_by=request.requested_by))
         await self._notify(
-            NotificationKind.WELCOME, self._context(metrics=metrics), sequence=sequence
+            NotificationKind.WELCOME,
+            self._context(metrics=metrics, enrolled_below_criteria=request.override),
+            sequence=sequence,
         )
 
     async def _enroll_in_one_task(
@@ -124,7 +127,7 @@ class Enrollment(PartnerEffects):
         s = self.state
         now = workflow.now()
         workflow_id = workflow.info().workflow_id
-        reason = f"enrolled as {request.tier.value} by {request.requested_by}"
+        reason = enrollment_reason(request)
         transition = Transition(
             sequence=s.sequence + 1,
             at=now,
@@ -202,5 +205,9 @@ class Enrollment(PartnerEffects):
             s.notes = [*s.notes, note][-KEPT_IN_STATE:]
         self._changed()
         self._outbox.append(
-            (NotificationKind.WELCOME, self._context(metrics=written.metrics), transition.sequence)
+            (
+                NotificationKind.WELCOME,
+                self._context(metrics=written.metrics, enrolled_below_criteria=request.override),
+                transition.sequence,
+            )
         )

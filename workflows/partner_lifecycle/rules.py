@@ -29,7 +29,13 @@ with workflow.unsafe.imports_passed_through():
         ReportedIssue,
         TierChange,
     )
-    from models.program import GRACE_PERIOD_MAX_DAYS, GRACE_PERIOD_MIN_DAYS, ProgramSettings, Tier
+    from models.program import (
+        GRACE_PERIOD_MAX_DAYS,
+        GRACE_PERIOD_MIN_DAYS,
+        ProgramSettings,
+        Tier,
+        UnratedRule,
+    )
     from models.standing import StandingDecision, decide_standing, retention_check
     from models.summaries import day
 
@@ -107,18 +113,35 @@ def failed_retention(
     return failed(retention_check(metrics, program, tier))
 
 
+def unrated_rule(program: ProgramSettings, *, unrated_not_met: bool) -> UnratedRule:
+    """How the partner's decisions judge a reseller with no ratings: the program's rule, or, in
+    a run from before the `unrated-not-met` patch (`unrated_not_met` False), without the rating
+    criterion, as that run decided before."""
+    return program.unrated if unrated_not_met else "without_rating"
+
+
 def review_standing(
-    state: PartnerState, metrics: PartnerMetrics, program: ProgramSettings
+    state: PartnerState,
+    metrics: PartnerMetrics,
+    program: ProgramSettings,
+    *,
+    unrated_not_met: bool,
 ) -> StandingDecision:
     """What a review's metrics do to the partner as it stands."""
-    return decide_standing(state.status, state.tier, metrics, program)
+    rule = unrated_rule(program, unrated_not_met=unrated_not_met)
+    return decide_standing(state.status, state.tier, metrics, program, unrated=rule)
 
 
 def recovery(
-    state: PartnerState, metrics: PartnerMetrics, program: ProgramSettings
+    state: PartnerState,
+    metrics: PartnerMetrics,
+    program: ProgramSettings,
+    *,
+    unrated_not_met: bool,
 ) -> StandingDecision:
     """Whether the metrics bring the partner back from at risk, and at which tier."""
-    return decide_standing(PartnerStatus.AT_RISK, state.tier, metrics, program)
+    rule = unrated_rule(program, unrated_not_met=unrated_not_met)
+    return decide_standing(PartnerStatus.AT_RISK, state.tier, metrics, program, unrated=rule)
 
 
 def tier_change_kind(previous: Tier, tier: Tier) -> NotificationKind:
@@ -149,6 +172,14 @@ def issue_response(
 
 
 # ------------------------------------------------------------------ requests
+
+
+def enrollment_reason(request: EnrollmentRequest) -> str:
+    """The enrollment's transition reason; one below the criteria says the provider's why."""
+    reason = f"enrolled as {request.tier.value} by {request.requested_by}"
+    if request.override:
+        reason += f" below the {request.tier.value} criteria: {request.notes}"
+    return reason
 
 
 def is_repeated_enrollment(state: PartnerState, request: EnrollmentRequest) -> bool:

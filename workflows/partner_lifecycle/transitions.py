@@ -6,7 +6,7 @@ lead here; the rules module decides, these methods carry the decision out.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -19,7 +19,11 @@ from workflows.partner_lifecycle.rules import (
     review_standing,
     tier_change_kind,
 )
-from workflows.patches import PATCH_EXCLUSIVES_END_ON_REMOVAL
+from workflows.patches import (
+    PATCH_EXCLUSIVES_END_ON_REMOVAL,
+    PATCH_MESSAGES_TELL_THE_TRUTH,
+    PATCH_UNRATED_NOT_MET,
+)
 
 with workflow.unsafe.imports_passed_through():
     from models.metrics import CriterionResult, PartnerMetrics
@@ -42,6 +46,15 @@ with workflow.unsafe.imports_passed_through():
     from models.summaries import day
 
 
+def review_name(review_id: str, reviewed_at: datetime) -> str:
+    """A review as a reseller reads it: `review/acme/quarterly/2026-Q3` is "the quarterly review
+    of 2026-Q3"; an ID of another shape is never shown, the review's day is."""
+    parts = review_id.split("/")
+    if len(parts) == 4 and parts[0] == "review" and parts[2] and parts[3]:
+        return f"the {parts[2]} review of {parts[3]}"
+    return f"the review of {day(reviewed_at)}"
+
+
 class Transitions(PartnerEffects):
     """What reviews, deadlines and reported issues do to a partner."""
 
@@ -57,7 +70,9 @@ class Transitions(PartnerEffects):
 
     async def _apply_review(self, signal: ReviewSignal) -> None:
         s, program, metrics = self.state, signal.program, signal.metrics
-        decision = review_standing(s, metrics, program)
+        decision = review_standing(
+            s, metrics, program, unrated_not_met=workflow.patched(PATCH_UNRATED_NOT_MET)
+        )
         match decision.standing:
             case Standing.PROMOTION:
                 await self._change_tier(
@@ -77,9 +92,13 @@ class Transitions(PartnerEffects):
                     metrics=metrics,
                 )
             case Standing.BELOW_STANDARD:
+                review = (
+                    review_name(signal.review_id, signal.reviewed_at)
+                    if workflow.patched(PATCH_MESSAGES_TELL_THE_TRUTH)
+                    else f"review {signal.review_id}"
+                )
                 await self._enter_at_risk(
-                    f"review {signal.review_id} found the partner below the {s.tier.value} "
-                    "standard",
+                    f"{review} found the partner below the {s.tier.value} standard",
                     decision.failed_criteria,
                     program.grace_period_days,
                     ActorKind.REVIEW,
@@ -97,7 +116,9 @@ class Transitions(PartnerEffects):
     ) -> bool:
         """Back to preferred if the partner meets its tier, or silver (demoted from gold)."""
         s = self.state
-        decision = recovery(s, metrics, program)
+        decision = recovery(
+            s, metrics, program, unrated_not_met=workflow.patched(PATCH_UNRATED_NOT_MET)
+        )
         if decision.standing is not Standing.RECOVERED:
             s.failed_criteria = decision.failed_criteria
             return False
@@ -270,6 +291,14 @@ class Transitions(PartnerEffects):
         s = self.state
         now = workflow.now()
         earlier, response = issue_response(s, report, program, now)
+        at_risk = s.status is PartnerStatus.AT_RISK
+        # A partner already at risk was warned formally: a friendly word would belie that.
+        if (
+            at_risk
+            and response is IssueResponse.FRIENDLY_NOTICE
+            and workflow.patched(PATCH_MESSAGES_TELL_THE_TRUTH)
+        ):
+            response = IssueResponse.FORMAL_NOTICE
         heading = f"{report.severity.value} issue reported, {response.value.replace('_', ' ')}: "
         await self._add_note(
             NoteInput(
@@ -303,7 +332,14 @@ class Transitions(PartnerEffects):
                 if response is IssueResponse.FRIENDLY_NOTICE
                 else NotificationKind.FORMAL_NOTICE
             )
-            await self._notify(kind, self._context(issue=notice), sequence=note.sequence)
+            deadline = (
+                {"grace_deadline": s.grace_deadline}
+                if at_risk and workflow.patched(PATCH_MESSAGES_TELL_THE_TRUTH)
+                else {}
+            )
+            await self._notify(
+                kind, self._context(issue=notice, **deadline), sequence=note.sequence
+            )
             return
         metrics = await self._metrics(program, "the figures behind the reported issues")
         await self._enter_at_risk(
