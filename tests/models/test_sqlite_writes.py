@@ -13,6 +13,8 @@ from sqlalchemy.exc import OperationalError
 from models.database import make_engine
 from models.sqlite_writes import WriteTurns, turns_for
 
+pytestmark = pytest.mark.real_clock  # waits with timeouts, on the real clock
+
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
