@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +30,6 @@ from models.delivery import (
     DeliveryChange,
     DeliveryRequest,
     DeliverySettings,
-    OutgoingMessage,
     SmtpSecurity,
 )
 from models.notifications import (
@@ -44,7 +42,7 @@ from models.outbound_address import PRIVATE, OutboundPolicy
 from models.program import ProgramSettings, Tier
 from services.delivery import change_delivery
 from tests.activities.conftest import Network, tls_server_context
-from tests.activities.test_webhook_ssrf import REFUSED_ANSWERS, SECRET_REPLY
+from tests.activities.test_webhook_ssrf import REFUSED_ANSWERS, SECRET_REPLY, message
 from tests.helpers import Program
 from tests.models.test_outbound_address import FORBIDDEN
 from tests.receivers import mail_server, scripted_mail_server
@@ -73,20 +71,6 @@ def product_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(SMTP_ALLOWED_HOSTS, raising=False)
 
 
-def message(address: str = TO) -> OutgoingMessage:
-    return OutgoingMessage(
-        idempotency_key="partner/acme/team-a/run-1/0/welcome",
-        provider_id="acme",
-        reseller_team_id="team-a",
-        recipient=Recipient.PARTNER,
-        kind=NotificationKind.WELCOME,
-        address=address,
-        subject="Welcome",
-        body="Welcome to the program.\n",
-        created_at=datetime(2026, 11, 1, 12, tzinfo=UTC),
-    )
-
-
 def channel(
     host: str,
     port: int = 587,
@@ -113,7 +97,7 @@ def test_a_private_or_local_host_is_refused_as_written_without_dns(
     network: Network, host: str, named: str
 ):
     with pytest.raises(DeliveryRefused) as refused:
-        channel(host).deliver(message())
+        channel(host).deliver(message(TO))
     assert str(refused.value) == f"the SMTP host {host} {PRIVATE} ({named})"
     assert network.lookups == [] and network.connections == []
 
@@ -124,7 +108,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_without_connecting
 ):
     network.answers[MAIL] = answer
     with pytest.raises(DeliveryRefused) as refused:
-        channel(MAIL).deliver(message())
+        channel(MAIL).deliver(message(TO))
     assert str(refused.value).startswith(f"the SMTP host {MAIL} {PRIVATE} ({MAIL} resolves to ")
     assert network.lookups == [MAIL] and network.connections == []
 
@@ -132,7 +116,7 @@ def test_a_name_that_resolves_to_a_private_address_is_refused_without_connecting
 def test_a_name_that_does_not_resolve_is_retried(network: Network):
     network.answers["gone.partner.test"] = []
     with pytest.raises(MailServerUnavailable) as down:
-        channel("gone.partner.test").deliver(message())
+        channel("gone.partner.test").deliver(message(TO))
     assert str(down.value) == "could not resolve gone.partner.test: name or service not known"
     assert network.connections == []
 
@@ -141,10 +125,10 @@ def test_the_operators_allowance_is_for_the_name_or_the_address(network: Network
     network.answers[MAIL] = ["127.0.0.1"]
     with mail_server() as server:
         for policy in (OutboundPolicy.of(False, [MAIL]), OutboundPolicy.of(False, ["127.0.0.0/8"])):
-            channel(MAIL, server.port, policy).deliver(message())
+            channel(MAIL, server.port, policy).deliver(message(TO))
         with pytest.raises(DeliveryRefused, match=r"\(mail.partner.test resolves to 127.0.0.1\)"):
             channel(MAIL, server.port, OutboundPolicy.of(False, ["other.partner.test"])).deliver(
-                message()
+                message(TO)
             )
     assert len(server.mails) == 2
 
@@ -155,7 +139,7 @@ def test_the_operators_allowance_is_for_the_name_or_the_address(network: Network
 def test_a_name_is_resolved_once_and_the_checked_address_connected_to(network: Network):
     network.answers[MAIL] = ["127.0.0.1"]
     with mail_server() as server:
-        channel(MAIL, server.port, OutboundPolicy.of(False, [MAIL])).deliver(message())
+        channel(MAIL, server.port, OutboundPolicy.of(False, [MAIL])).deliver(message(TO))
     assert [mail["To"] for mail in server.mails] == [TO]
     assert network.lookups == [MAIL], "resolved once: the connection did not look it up again"
     assert network.connections == [("127.0.0.1", server.port)]
@@ -164,7 +148,7 @@ def test_a_name_is_resolved_once_and_the_checked_address_connected_to(network: N
 def test_the_next_address_is_tried_when_one_refuses_the_connection(network: Network):
     network.answers[MAIL] = ["127.0.0.2", "127.0.0.1"]  # the server listens on 127.0.0.1 only
     with mail_server() as server:
-        channel(MAIL, server.port, OutboundPolicy.of(False, [MAIL])).deliver(message())
+        channel(MAIL, server.port, OutboundPolicy.of(False, [MAIL])).deliver(message(TO))
     assert len(server.mails) == 1
     assert network.connections == [("127.0.0.2", server.port), ("127.0.0.1", server.port)]
 
@@ -174,7 +158,7 @@ def test_a_server_that_is_down_is_retried_saying_where(network: Network):
         port = closed.port
     network.answers[MAIL] = ["127.0.0.1"]
     with pytest.raises(MailServerUnavailable) as down:
-        channel(MAIL, port, OutboundPolicy.of(False, [MAIL])).deliver(message())
+        channel(MAIL, port, OutboundPolicy.of(False, [MAIL])).deliver(message(TO))
     assert str(down.value) == f"could not connect to {MAIL}:{port}: connection refused"
 
 
@@ -216,7 +200,7 @@ def test_tls_goes_to_the_vetted_address_with_sni_and_the_certificate_checked_for
 ):
     network.answers[MAIL] = ["127.0.0.1"]
     with mail_server(**tls_options(security, tls_for(MAIL))) as server:
-        channel(MAIL, server.port, LOOPBACK, security).deliver(message())
+        channel(MAIL, server.port, LOOPBACK, security).deliver(message(TO))
     assert len(server.mails) == 1
     assert MAIL in server_names
     assert network.lookups == [MAIL]
@@ -236,7 +220,7 @@ def test_a_certificate_is_checked_for_the_name_not_the_address(
     network.answers[OTHER] = ["127.0.0.1"]  # a name that leads to MAIL's server
     with mail_server(**tls_options(security, tls_for(MAIL))) as server:
         with pytest.raises(MailServerUnavailable) as refused:
-            channel(OTHER, server.port, LOOPBACK, security).deliver(message())
+            channel(OTHER, server.port, LOOPBACK, security).deliver(message(TO))
     where = f"{OTHER}:{server.port}"
     assert str(refused.value) == says.format(where=where) + (
         f"its TLS certificate was refused (Hostname mismatch, certificate is not valid for "
@@ -249,7 +233,7 @@ def test_a_certificate_no_one_trusts_is_refused(network: Network, tls_for: TlsFo
     network.answers[OTHER] = ["127.0.0.1"]
     with mail_server(**tls_options(SmtpSecurity.TLS, tls_for(OTHER))) as server:
         with pytest.raises(MailServerUnavailable) as refused:
-            channel(OTHER, server.port, LOOPBACK, SmtpSecurity.TLS).deliver(message())
+            channel(OTHER, server.port, LOOPBACK, SmtpSecurity.TLS).deliver(message(TO))
     assert str(refused.value) == (
         f"could not connect to {OTHER}:{server.port}: its TLS certificate was refused "
         "(self-signed certificate)"
@@ -287,7 +271,7 @@ def test_a_mail_servers_reply_text_is_never_in_the_error(
 ):
     with scripted_mail_server(replies) as server:
         with pytest.raises(raised) as failure:
-            channel("127.0.0.1", server.port, LOOPBACK, **settings).deliver(message())
+            channel("127.0.0.1", server.port, LOOPBACK, **settings).deliver(message(TO))
     assert type(failure.value) is raised
     assert str(failure.value) == f"{SERVER} {says}"
     assert failure.value.__cause__ is None and failure.value.__suppress_context__
@@ -295,7 +279,7 @@ def test_a_mail_servers_reply_text_is_never_in_the_error(
 
 def test_a_bad_answer_to_quit_leaves_the_mail_delivered():
     with scripted_mail_server({"QUIT": f"500 {LEAK}"}) as server:
-        channel("127.0.0.1", server.port, LOOPBACK).deliver(message())  # raises nothing
+        channel("127.0.0.1", server.port, LOOPBACK).deliver(message(TO))  # raises nothing
     assert server.commands[-3:] == ["RCPT", "DATA", "QUIT"]
 
 
