@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from sqlalchemy import delete, func, insert, select, update
@@ -20,14 +20,13 @@ from temporalio.exceptions import ApplicationError
 from activities.review_report import build_report
 from models.contract import ActivityName
 from models.database import Database
-from models.metrics import PartnerMetrics, next_tier, window_bounds
+from models.metrics import PartnerMetrics, next_tier
 from models.notifications import (
     NotificationContext,
     NotificationKind,
     NotificationReceipt,
     NotificationRequest,
 )
-from models.partner import PartnerStatus
 from models.program import ProgramSettings, Tier
 from models.review import (
     Assessment,
@@ -41,34 +40,25 @@ from models.review import (
     scorecard_key_prefix,
 )
 from models.schema import (
-    Order,
-    PreferredListEntry,
     ProgramReview,
     Provider,
-    Reseller,
     ReviewSnapshot,
     utcnow,
 )
-from models.standing import WAKING, Standing, decide_standing
-from store.metrics import metrics_from_row, metrics_query
+from models.standing import WAKING
+from store.assessment import MEASURES, Figures
 from store.offer_access import ON_PREFERRED_LIST
 
 _INSERT_CHUNK = 5000
-MEASURES = tuple(
-    field
-    for field in PartnerMetrics.model_fields
-    if field not in ("provider_id", "reseller_team_id", "window_start", "window_end")
-)
-"""The metrics a snapshot keeps in columns of its own; the rest is the review's."""
 
 
 def open_review(db: Database, request: OpenReview) -> ReviewPlan:
     """The review of `period`, recorded on first call with the program version then in force.
 
     A retry, or a second start for the same period, gets the plan as first
-    recorded: a review always applies one version of the criteria. Its metrics window is the
-    program's (`metricsWindowDays`) ending with the period: the criteria, revenue among them,
-    are stated over that window, so a monthly and a quarterly review judge alike. Whether it
+    recorded: a review always applies one version of the criteria. Its metrics window is its
+    calendar period, so it judges what happened in that month or quarter and nothing else;
+    `minRevenue`, stated over the program's window, asks for its share by days. Whether it
     acts or only audits follows from when it first started (`acts_on`).
     """
     provider_id, period = request.provider_id, request.period
@@ -82,7 +72,7 @@ def open_review(db: Database, request: OpenReview) -> ReviewPlan:
                     f"no provider {provider_id!r}", type="UnknownProvider", non_retryable=True
                 )
             program = ProgramSettings.model_validate(provider.program)
-            window_start, window_end = window_bounds(period.end, program.metrics_window_days)
+            window_start, window_end = period.start, period.end
             row = ProgramReview(
                 id=rid,
                 provider_id=provider_id,
@@ -108,39 +98,6 @@ def open_review(db: Database, request: OpenReview) -> ReviewPlan:
         )
 
 
-def _status_after(
-    standing: Standing, before: PartnerStatus | None, auto_enroll: bool
-) -> str | None:
-    match standing:
-        case Standing.NEW_CANDIDATE:
-            return (PartnerStatus.PREFERRED if auto_enroll else PartnerStatus.CANDIDATE).value
-        case Standing.BELOW_STANDARD | Standing.STILL_BELOW:
-            return PartnerStatus.AT_RISK.value
-        case Standing.RECOVERED:
-            return PartnerStatus.PREFERRED.value
-    return before.value if before else None
-
-
-def _first_orders(session: Session, provider_id: str, team_ids: Sequence[str]) -> dict[str, Any]:
-    """When each reseller joined: its join date, else its first order with this provider."""
-    joined: dict[str, Any] = {}
-    for start in range(0, len(team_ids), 1000):
-        chunk = list(team_ids[start : start + 1000])
-        joined.update(
-            session.execute(
-                select(Reseller.team_id, Reseller.joined_at).where(Reseller.team_id.in_(chunk))
-            ).all()
-        )
-        firsts = session.execute(
-            select(Order.reseller_team_id, func.min(Order.created_at))
-            .where(Order.provider_id == provider_id, Order.reseller_team_id.in_(chunk))
-            .group_by(Order.reseller_team_id)
-        ).all()
-        for team_id, first in firsts:
-            joined[team_id] = joined.get(team_id) or first
-    return joined
-
-
 def assess(
     db: Database, plan: ReviewPlan, *, progress: Callable[[int], None] | None = None
 ) -> Assessment:
@@ -156,32 +113,9 @@ def assess(
             return Assessment.model_validate(stored.assessment)
 
         started = time.perf_counter()
-        rows = session.execute(
-            metrics_query(plan.provider_id, plan.window_start, plan.window_end)
-        ).all()
+        figures = Figures(session, plan.provider_id, plan.window_start, plan.window_end)
         aggregated = time.perf_counter()
-
-        listed = {
-            team_id: (PartnerStatus(status), Tier(tier))
-            for team_id, status, tier in session.execute(
-                select(
-                    PreferredListEntry.reseller_team_id,
-                    PreferredListEntry.status,
-                    PreferredListEntry.tier,
-                ).where(PreferredListEntry.provider_id == plan.provider_id)
-            ).all()
-        }
-        by_reseller: dict[str, Any] = {row.reseller_team_id: row for row in rows}
-        idle = [
-            team_id
-            for team_id, (status, _) in listed.items()
-            if status.on_preferred_list and team_id not in by_reseller
-        ]
-        joined = _first_orders(session, plan.provider_id, idle)
-        snapshots = [
-            _snapshot(plan, team_id, by_reseller.get(team_id), listed.get(team_id), joined)
-            for team_id in [*by_reseller, *idle]
-        ]
+        snapshots = figures.judge(plan.program, review_id=plan.review_id)
         decided = time.perf_counter()
 
         session.execute(delete(ReviewSnapshot).where(ReviewSnapshot.review_id == plan.review_id))
@@ -221,33 +155,6 @@ def _store_snapshots(
         session.execute(insert(ReviewSnapshot), snapshots[start : start + _INSERT_CHUNK])
         if progress is not None:
             progress(start)
-
-
-def _snapshot(
-    plan: ReviewPlan,
-    team_id: str,
-    row: Any | None,
-    listing: tuple[PartnerStatus, Tier] | None,
-    joined: dict[str, Any],
-) -> dict[str, Any]:
-    metrics = metrics_from_row(
-        plan.provider_id, team_id, plan.window_start, plan.window_end, row, joined.get(team_id)
-    )
-    status, tier = listing if listing else (None, Tier.BRONZE)
-    decision = decide_standing(status, tier, metrics, plan.program)
-    return {
-        "review_id": plan.review_id,
-        "reseller_team_id": team_id,
-        "status_before": status.value if status else None,
-        "tier_before": tier.value,
-        "standing": decision.standing.value,
-        "status_after": _status_after(decision.standing, status, plan.program.auto_enroll),
-        "tier_after": decision.tier.value,
-        **metrics.model_dump(include=set(MEASURES)),
-        "fulfilled_orders": int(row.fulfilled_orders) if row is not None else 0,
-        "failed_criteria": "; ".join(c.describe() for c in decision.failed_criteria) or None,
-        "signalled_at": None,
-    }
 
 
 def snapshot_metrics(plan: ReviewPlan, row: ReviewSnapshot) -> PartnerMetrics:

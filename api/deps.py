@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -15,8 +16,13 @@ from api.guard import MISSING_KEY, UNKNOWN_KEY
 from clients.agreements import Agreements
 from clients.deliveries import MessageDeliveries
 from clients.partners import PartnerPrograms
+from clients.program_changes import ProgramChanges
 from clients.reviews import Reviews
 from models.database import Database
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -24,6 +30,8 @@ class Services:
     db: Database
     client: Client
     task_queue: str
+    clock: Callable[[], datetime] = field(default=utc_now)
+    """What time it is for deciding which period a review covers (a test's skipped clock)."""
 
     @property
     def programs(self) -> PartnerPrograms:
@@ -36,6 +44,10 @@ class Services:
     @property
     def reviews(self) -> Reviews:
         return Reviews(self.client, self.task_queue)
+
+    @property
+    def program_changes(self) -> ProgramChanges:
+        return ProgramChanges(self.client, self.task_queue)
 
     @property
     def deliveries(self) -> MessageDeliveries:

@@ -27,6 +27,7 @@ from models.partner import (
     reason_problem,
 )
 from models.program import NOT_BLANK, GraceDays, ProgramSettings, Text, Tier
+from services.enrollment import override_problem
 
 TEAM_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
 TEAM_ID = Field(min_length=1, max_length=200, pattern=TEAM_ID_PATTERN)
@@ -92,11 +93,9 @@ class EnrollBody(ApiModel):
 
     @model_validator(mode="after")
     def _override_says_why(self) -> EnrollBody:
-        if self.override and not (self.notes and self.notes.strip()):
-            raise ValueError(
-                "override needs the reason in notes: why enroll this reseller below the "
-                "tier's criteria"
-            )
+        problem = override_problem(self.override, self.notes)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @property

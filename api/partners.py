@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -27,7 +26,6 @@ from api.partner_views import (
     partner_view,
 )
 from api.views import Page, Problem, page_of
-from models.metrics import PartnerMetrics, failed
 from models.partner import (
     AtRiskFlag,
     BlockRequest,
@@ -41,12 +39,14 @@ from models.partner import (
     TierChange,
     UnblockRequest,
 )
-from models.program import ProgramSettings, Tier
-from models.records import MetricsRequest
-from models.schema import Offer, PreferredListEntry, Provider, Reseller
-from models.standing import retention_check
-from services.errors import ConflictError, InputError
-from store.metrics import partner_metrics
+from models.program import Tier
+from models.schema import Offer, PreferredListEntry
+from services.enrollment import (
+    program_and_metrics,
+    require_criteria_or_override,
+    require_reseller,
+)
+from services.errors import InputError
 
 router = APIRouter(prefix="/provider/partners", tags=["partners"])
 TeamPath = Annotated[str, TEAM_ID]
@@ -56,12 +56,6 @@ TeamPath = Annotated[str, TEAM_ID]
 # connection is held while a workflow works, and run them in the thread pool: on the event loop
 # a query, or its wait for a connection or the GIL, would stall every other request and the
 # worker's Temporal pollers that share the loop in the local stack.
-
-
-def _require_reseller(svc: Services, team_id: str) -> None:
-    with svc.db.transaction() as session:
-        if session.get(Reseller, team_id) is None:
-            raise InputError(f"unknown reseller {team_id!r}: no reseller has this team ID")
 
 
 def _require_offers(svc: Services, provider_id: str, offer_ids: list[str]) -> None:
@@ -76,50 +70,8 @@ def _require_offers(svc: Services, provider_id: str, offer_ids: list[str]) -> No
         raise InputError(f"provider {provider_id} has no offers {', '.join(unknown)}")
 
 
-def _program_and_metrics(
-    svc: Services, provider_id: str, reseller_team_id: str
-) -> tuple[ProgramSettings, PartnerMetrics]:
-    """The provider's program now, and the partner's metrics over its window."""
-    with svc.db.transaction() as session:
-        provider = session.get_one(Provider, provider_id)
-        program = ProgramSettings.model_validate(provider.program)
-    metrics = partner_metrics(
-        svc.db,
-        MetricsRequest(
-            provider_id=provider_id,
-            reseller_team_id=reseller_team_id,
-            as_of=datetime.now(UTC),
-            window_days=program.metrics_window_days,
-        ),
-    )
-    return program, metrics
-
-
-def _require_criteria_or_override(svc: Services, provider_id: str, body: EnrollBody) -> None:
-    """Enrolling below the tier's criteria is a deliberate act: without `override` it is a
-    409 that lists what the reseller misses today. A repeat of an enrollment already through
-    returns the partner, as it did the first time, whatever the metrics have done since."""
-    if body.override:
-        return
-    team = body.reseller_team_id
-    with svc.db.transaction() as session:
-        entry = session.get(PreferredListEntry, (provider_id, team))
-        if (
-            entry is not None
-            and PartnerStatus(entry.status).on_preferred_list
-            and entry.tier == body.tier.value
-        ):
-            return
-    program, metrics = _program_and_metrics(svc, provider_id, team)
-    if body.tier not in program.partner_tiers:
-        return  # the workflow refuses it, with its own reason
-    missed = failed(retention_check(metrics, program, body.tier))
-    if missed:
-        listed = "; ".join(criterion.describe() for criterion in missed)
-        raise ConflictError(
-            f"{team} misses the {body.tier.value} criteria: {listed}. To enroll it anyway, "
-            'send "override": true with the reason in "notes"'
-        )
+OVERRIDE_BY_JSON = 'send "override": true with the reason in "notes"'
+"""How a provider enrolls a reseller below the criteria over HTTP (the 409 ends with it)."""
 
 
 @router.post(
@@ -138,8 +90,16 @@ async def enroll(body: EnrollBody, provider: ProviderDep, svc: ServicesDep) -> P
     partner, and a future `effectiveDate` schedules the enrollment on a durable timer. A
     reseller below the tier's criteria is enrolled only with `"override": true` and the
     reason in `notes`, which the enrollment's transition records."""
-    await run_in_threadpool(_require_reseller, svc, body.reseller_team_id)
-    await run_in_threadpool(_require_criteria_or_override, svc, provider, body)
+    await run_in_threadpool(require_reseller, svc.db, body.reseller_team_id)
+    await run_in_threadpool(
+        require_criteria_or_override,
+        svc.db,
+        provider,
+        body.reseller_team_id,
+        body.tier,
+        override=body.override,
+        how_to_override=OVERRIDE_BY_JSON,
+    )
     request = EnrollmentRequest(
         tier=body.tier,
         effective_date=body.effective_at,
@@ -192,7 +152,7 @@ async def get_partner(
     requires."""
     state = await svc.programs.state(provider, reseller_team_id)
     program, metrics = await run_in_threadpool(
-        _program_and_metrics, svc, provider, reseller_team_id
+        program_and_metrics, svc.db, provider, reseller_team_id
     )
     return partner_view(state.model_copy(update={"program": program}), metrics)
 

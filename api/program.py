@@ -1,15 +1,20 @@
 """`/provider/program`: read and change the program's criteria, grace period and enrollment
-policy; every change is validated whole and kept as a new version."""
+policy; every change is validated whole and kept as a new version, in force now or from its
+effective date, and may be previewed on today's figures first."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import ConfigDict, Field
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import ProviderDep, SessionDep
+from api.deps import ProviderDep, Services, ServicesDep, SessionDep
+from api.program_views import Dated, PreviewView
 from api.views import ApiModel, ChangedBy, Page
 from models.program import (
     GOLD_DEFAULTS,
@@ -26,9 +31,11 @@ from models.program import (
     UnratedRule,
     WindowDays,
 )
+from models.program_change import ProgramChangeRequest
 from models.wire import WHOLE, kept
 from services import program
-from services.program import ProgramChange, ProgramRecord
+from services.program import ProgramChange, ProgramRecord, ProgramSaved, ScheduledChange
+from services.program_preview import preview_change
 
 router = APIRouter(prefix="/provider/program", tags=["program"])
 
@@ -114,7 +121,11 @@ class ProgramPatch(ApiModel):
         """
         merged = _merge(
             ProgramView.of(current).model_dump(by_alias=True, exclude={"version"}),
-            self.model_dump(by_alias=True, exclude_unset=True, exclude={"version", "changed_by"}),
+            self.model_dump(
+                by_alias=True,
+                exclude_unset=True,
+                exclude={"version", "changed_by", "effective_date"},
+            ),
         )
         # Based on the version merged into, unless the client says otherwise: where the row
         # lock is missing (SQLite), a change that raced another is then a 409, not lost.
@@ -152,26 +163,175 @@ def _version_view(record: ProgramRecord) -> ProgramVersionView:
     )
 
 
-@router.get("", summary="The program's settings now")
-def get_program(provider: ProviderDep, db: SessionDep) -> ProgramView:
-    return ProgramView.of(program.current_program(db, provider).settings)
+class ProgramPut(ProgramBody, Dated):
+    """New settings, whole, in force now or from `effectiveDate`."""
 
 
-@router.put("", summary="Replace the program's settings")
-def put_program(body: ProgramBody, provider: ProviderDep, db: SessionDep) -> ProgramView:
+class ProgramPatchBody(ProgramPatch, Dated):
+    """Settings to change, in force now or from `effectiveDate`."""
+
+
+class ScheduledChangeView(ApiModel):
+    """A change waiting for its effective date (or, once cancelled, what it was)."""
+
+    version: int
+    based_on: int = Field(description="The version in force when it was saved.")
+    settings: ProgramView
+    changed_by: str
+    created_at: datetime
+    effective_at: datetime
+    status: str = Field(description="scheduled, applied, cancelled or superseded")
+
+
+class ProgramState(ProgramView):
+    """The program's settings. `status` and `effectiveAt` appear on the answer to a change that
+    waits for its date (its settings are then the new ones, not yet in force);
+    `scheduledChange`, on the program in force while a change waits."""
+
+    status: Literal["scheduled"] | None = None
+    effective_at: datetime | None = None
+    scheduled_change: ScheduledChangeView | None = None
+
+
+def _change_view(change: ScheduledChange) -> ScheduledChangeView:
+    return ScheduledChangeView(
+        version=change.version,
+        based_on=change.based_on,
+        settings=ProgramView.of(change.settings),
+        changed_by=change.changed_by,
+        created_at=change.created_at,
+        effective_at=change.effective_at,
+        status=change.status.value,
+    )
+
+
+def _state(settings: ProgramSettings, pending: ScheduledChange | None = None) -> ProgramState:
+    return ProgramState.model_validate(
+        {
+            **ProgramView.of(settings).model_dump(),
+            "scheduled_change": pending and _change_view(pending),
+        }
+    )
+
+
+PROGRAM_ANSWER: dict[str, Any] = {"response_model_exclude_none": True}
+
+
+@router.get("", summary="The program's settings now", **PROGRAM_ANSWER)
+def get_program(provider: ProviderDep, db: SessionDep) -> ProgramState:
+    """The program in force, and the change waiting for its date, if any."""
+    return _state(
+        program.current_program(db, provider).settings, program.pending_change(db, provider)
+    )
+
+
+def _save(
+    svc: Services,
+    provider: str,
+    make_change: Callable[[Session], ProgramChange],
+    effective_at: datetime | None,
+) -> ProgramSaved:
+    with svc.db.transaction() as session:
+        return program.save_change(
+            session,
+            provider,
+            make_change(session),
+            effective_at=effective_at,
+            now=datetime.now(UTC),
+        )
+
+
+def _withdraw(svc: Services, provider: str) -> None:
+    with svc.db.transaction() as session:
+        program.cancel_scheduled(session, provider, datetime.now(UTC))
+
+
+async def _answer(svc: Services, provider: str, saved: ProgramSaved) -> ProgramState:
+    """Start the change's workflow where it has a date to wait for or partners to tell."""
+    scheduled = saved.scheduled
+    if scheduled is not None or saved.announce:
+        request = ProgramChangeRequest(
+            provider_id=provider,
+            version=saved.version,
+            effective_at=scheduled.effective_at if scheduled else None,
+            announce=saved.announce,
+        )
+        try:
+            await svc.program_changes.start(request)
+        except Exception:
+            if scheduled is not None:  # no timer: the change must not seem to wait for one
+                await run_in_threadpool(_withdraw, svc, provider)
+            raise
+    if scheduled is None:
+        return _state(saved.current.settings)
+    state = _state(scheduled.settings)
+    return state.model_copy(update={"status": "scheduled", "effective_at": scheduled.effective_at})
+
+
+@router.put("", summary="Replace the program's settings", **PROGRAM_ANSWER)
+async def put_program(body: ProgramPut, provider: ProviderDep, svc: ServicesDep) -> ProgramState:
     """Validated whole (a grace period of 30-60 days, gold at least silver, ...); a change
     makes a new version that the partners' workflows use from their next action, and the
-    same settings again make none."""
-    return ProgramView.of(program.change_program(db, provider, body.change()).current.settings)
+    same settings again make none. With a future `effectiveDate` the version waits for that
+    date (the answer says `"status": "scheduled"`), and a change that tightens the criteria
+    is announced to the partners it would take below their tier. While a change waits, any
+    other is refused (409): `DELETE /provider/program/scheduled` cancels it."""
+    saved = await run_in_threadpool(
+        _save, svc, provider, lambda session: body.change(), body.effective_at
+    )
+    return await _answer(svc, provider, saved)
 
 
-@router.patch("", summary="Change some of the program's settings")
-def patch_program(body: ProgramPatch, provider: ProviderDep, db: SessionDep) -> ProgramView:
+@router.patch("", summary="Change some of the program's settings", **PROGRAM_ANSWER)
+async def patch_program(
+    body: ProgramPatchBody, provider: ProviderDep, svc: ServicesDep
+) -> ProgramState:
     """The given settings are merged into the current ones (criteria key by key) and the
-    result is validated and versioned as a PUT of it would be."""
-    current = program.current_program(db, provider, lock=True).settings
-    change = body.applied_to(current).change()
-    return ProgramView.of(program.change_program(db, provider, change).current.settings)
+    result is validated and versioned as a PUT of it would be, `effectiveDate` too."""
+
+    def change(session: Session) -> ProgramChange:
+        current = program.current_program(session, provider, lock=True).settings
+        return body.applied_to(current).change()
+
+    saved = await run_in_threadpool(_save, svc, provider, change, body.effective_at)
+    return await _answer(svc, provider, saved)
+
+
+def _cancel(svc: Services, provider: str) -> ScheduledChange:
+    with svc.db.transaction() as session:
+        return program.cancel_scheduled(session, provider, datetime.now(UTC))
+
+
+@router.delete("/scheduled", summary="Cancel the change waiting for its date")
+async def cancel_scheduled(provider: ProviderDep, svc: ServicesDep) -> ScheduledChangeView:
+    """The change is never put in force and its timer is cancelled; 404 if none waits.
+    Partners already told of it are not told again."""
+    cancelled = await run_in_threadpool(_cancel, svc, provider)
+    await svc.program_changes.cancel(provider, cancelled.version)
+    return _change_view(cancelled)
+
+
+def _preview(svc: Services, provider: str, body: ProgramPatch, limit: int) -> PreviewView:
+    with svc.db.transaction() as session:
+        current = program.current_program(session, provider).settings
+        changed = body.applied_to(current).settings()
+        found = preview_change(session, provider, current, changed, datetime.now(UTC), limit=limit)
+    return PreviewView.model_validate(found.model_dump())
+
+
+@router.post("/preview", summary="What a change would do, on today's figures")
+async def preview_program(
+    body: ProgramPatch,
+    provider: ProviderDep,
+    svc: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> PreviewView:
+    """The body is a PATCH's (the settings to change; the rest keep the program in force's).
+    Every reseller is judged under the program in force and under the changed one, over the
+    changed program's metrics window ending now, as a review would: the counts by outcome
+    under each, and the resellers whose outcome or tier the change alters (the first `limit`
+    by team ID) with the criteria each would miss. Nothing is written, signalled or sent."""
+    return await run_in_threadpool(_preview, svc, provider, body, limit)
 
 
 @router.get("/versions", summary="The program's versions, newest first")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ from models.review import (
     audit_reason,
     window_text,
 )
+from services.review_preview import ReviewPreview
 from services.reviews import ReviewRecord, SnapshotRecord
 
 PERIOD = Field(
@@ -44,6 +46,11 @@ class ReviewBody(ApiModel):
 
     cadence: ReviewCadence
     period: str | None = PERIOD
+    dry_run: bool = Field(
+        default=False,
+        description="Only preview: answer 200 with what the review would decide for each "
+        "reseller and the counts by standing, with no signal, message or write.",
+    )
 
 
 class ReviewStarted(ApiModel):
@@ -196,6 +203,23 @@ class SnapshotView(SnapshotRecord):
     """One reseller at the review: its standing before and after, and its metrics then."""
 
     model_config = ApiModel.model_config
+
+
+class ReviewDryRun(ReviewPreview):
+    """A review's dry run: each reseller's standing as the review would find it, the criteria
+    it would fail with value and threshold, and the counts by standing. Nothing was written,
+    signalled or sent; the review run afterwards on the same data decides the same."""
+
+    model_config = ApiModel.model_config
+
+    dry_run: bool = Field(default=True, description="Always true: a preview, nothing done.")
+    partners: Sequence[SnapshotView]
+    page: int = Field(ge=1)
+    page_size: int = Field(ge=1)
+
+    @classmethod
+    def of(cls, preview: ReviewPreview, page: int, page_size: int) -> ReviewDryRun:
+        return cls.model_validate({**preview.model_dump(), "page": page, "page_size": page_size})
 
 
 class ScheduleRunView(ScheduleRun):

@@ -10,16 +10,18 @@ and no request (nor database connection) is held while it works.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ProviderDep, Services, ServicesDep, SessionDep
 from api.review_views import (
     ReviewBody,
+    ReviewDryRun,
     ReviewListItem,
     ReviewSchedules,
     ReviewStarted,
@@ -43,6 +45,7 @@ from models.review import (
 from models.standing import Standing
 from services import reviews
 from services.errors import InputError, NotFoundError
+from services.review_preview import ReviewPreview, preview_review
 
 router = APIRouter(prefix="/provider/reviews", tags=["reviews"])
 
@@ -62,27 +65,84 @@ def _location(period: ReviewPeriod) -> str:
     return f"{router.prefix}/{period.cadence.value}/{period.label}"
 
 
+_previewing: set[str] = set()
+"""Providers with a dry run under way: one each at a time, as it reads all their orders."""
+
+
+async def _dry_run(
+    svc: Services,
+    provider: str,
+    period: ReviewPeriod,
+    now: datetime,
+    standing: Standing | None,
+    page: int,
+    page_size: int,
+) -> ReviewDryRun:
+    if provider in _previewing:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "a dry run of this provider's reviews is already under way: send this one again "
+            "once it has answered",
+            headers={"Retry-After": "5"},
+        )
+
+    def preview() -> ReviewPreview:
+        with svc.db.transaction() as session:
+            return preview_review(
+                session, provider, period, now, standing=standing, page=page, page_size=page_size
+            )
+
+    _previewing.add(provider)
+    try:
+        answer = await run_in_threadpool(preview)
+    finally:
+        _previewing.discard(provider)
+    return ReviewDryRun.of(answer, page, page_size)
+
+
 @router.post(
     "",
     status_code=status.HTTP_202_ACCEPTED,
-    summary="Start a review now",
+    summary="Start a review now, or preview it (dryRun)",
     responses={
-        422: {"model": Problem, "description": "A malformed period, or one that has not ended."}
+        200: {
+            "model": ReviewDryRun,
+            "description": "`dryRun`: what the review would decide; nothing done.",
+        },
+        422: {"model": Problem, "description": "A malformed period, or one that has not ended."},
+        429: {"model": Problem, "description": "`dryRun`: one is already under way."},
     },
 )
 async def start_review(
-    body: ReviewBody, provider: ProviderDep, svc: ServicesDep, response: Response
-) -> ReviewStarted:
+    body: ReviewBody,
+    provider: ProviderDep,
+    svc: ServicesDep,
+    response: Response,
+    standing: Annotated[
+        Standing | None, Query(description="`dryRun`: list only the resellers of this standing.")
+    ] = None,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> ReviewStarted | ReviewDryRun:
     """Reviews `period` (by default the last one ended) in the background; read it at
     `location`. A period already reviewed, or under review, is not reviewed again: the
     answer names that review, with `started: false`. A review that stopped is started anew.
     A period other than the last one ended is reviewed as a past-period audit (`audit: true`):
-    assessed and reported, with no partner woken and no message sent."""
+    assessed and reported, with no partner woken and no message sent.
+
+    With `"dryRun": true` it answers 200 with what the review would decide, starting nothing:
+    each reseller's standing and failed criteria (a page of them, by team ID, filtered by
+    `standing`), the counts by standing, the window and the program version it would apply."""
     request = ReviewRequest(provider_id=provider, cadence=body.cadence, period=body.period)
-    now = datetime.now(UTC)
+    now = svc.clock()
     period = reviews.period_to_review(request, now)
+    if body.dry_run:
+        response.status_code = status.HTTP_200_OK
+        return await _dry_run(svc, provider, period, now, standing, page, page_size)
     try:
-        handle = await svc.reviews.start(request.model_copy(update={"period": period.label}))
+        handle = await svc.reviews.start(
+            request.model_copy(update={"period": period.label}), now=now
+        )
     except ReviewRejected as error:
         raise InputError(str(error)) from None
     location = _location(period)
@@ -170,7 +230,7 @@ async def get_review(
     if record is None:
         if running is not WorkflowExecutionStatus.RUNNING:
             raise NotFoundError(f"no {cadence.value} review of {wanted.label}")
-        return ReviewView.opening(review_id(provider, wanted), provider, wanted, datetime.now(UTC))
+        return ReviewView.opening(review_id(provider, wanted), provider, wanted, svc.clock())
     if running is WorkflowExecutionStatus.RUNNING:
         return ReviewView.of(record, ReviewStatus.RUNNING)
     if running is WorkflowExecutionStatus.COMPLETED:  # completed between the two reads

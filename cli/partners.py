@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from cli.support import ask, console, fail, program_database, run, valid, when
+from cli.support import ask, console, fail, program_database, program_db, run, valid, when
 from models.partner import (
+    REASON_MIN_WORDS,
     AtRiskFlag,
     BlockRequest,
     EnrollmentRequest,
@@ -29,6 +30,11 @@ from models.partner import (
 from models.program import Tier
 from models.schema import PreferredListEntry
 from runtime.settings import Settings
+from services.enrollment import (
+    override_problem,
+    require_criteria_or_override,
+    require_reseller,
+)
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -130,6 +136,10 @@ def show(provider_id: Provider, reseller_team_id: Team) -> None:
     console.print(transitions_table(state))
 
 
+OVERRIDE_BY_OPTIONS = f'rerun with --override --notes "why, in at least {REASON_MIN_WORDS} words"'
+"""How an operator enrolls a reseller below the criteria (the refusal ends with it)."""
+
+
 @partners_app.command("enroll")
 def enroll(
     provider_id: Provider,
@@ -141,20 +151,57 @@ def enroll(
         datetime | None,
         typer.Option(formats=["%Y-%m-%d"], help="Enroll on this day (UTC) instead of now."),
     ] = None,
-    notes: Annotated[str | None, typer.Option(help="A note kept on the partner.")] = None,
+    notes: Annotated[
+        str | None,
+        typer.Option(help="A note kept on the partner; with --override, why (3+ words)."),
+    ] = None,
+    override: Annotated[
+        bool,
+        typer.Option(
+            "--override",
+            help="Enroll although the reseller misses the tier's criteria; --notes says why.",
+        ),
+    ] = False,
     by: By = "cli",
 ) -> None:
-    """Put a reseller on the preferred list (again the same request changes nothing)."""
+    """Put a reseller on the preferred list (again the same request changes nothing). A
+    reseller below the tier's criteria is refused, each missed criterion listed, unless
+    --override with the reason in --notes, which the enrollment's transition records."""
     effective = (
         datetime.combine(date.fromisoformat(effective_date.date().isoformat()), time(), UTC)
         if effective_date
         else None
     )
+    problem = override_problem(
+        override,
+        notes,
+        min_words=REASON_MIN_WORDS,
+        override_name="--override",
+        notes_name="--notes",
+    )
+    if problem:
+        raise fail(problem)
     request = valid(
         lambda: EnrollmentRequest.model_validate(
-            {"tier": tier, "effective_date": effective, "notes": notes, "requested_by": by}
+            {
+                "tier": tier,
+                "effective_date": effective,
+                "notes": notes,
+                "override": override,
+                "requested_by": by,
+            }
         )
     )
+    with program_db() as db:
+        require_reseller(db, reseller_team_id)
+        require_criteria_or_override(
+            db,
+            provider_id,
+            reseller_team_id,
+            request.tier,
+            override=request.override,
+            how_to_override=OVERRIDE_BY_OPTIONS,
+        )
     state = _partners(lambda programs: programs.enroll(provider_id, reseller_team_id, request))
     console.print(state_table(state))
 

@@ -1,14 +1,16 @@
-"""A program review as the CLI prints it: the review, its report, the partners it moved, and
-the Schedules that start reviews."""
+"""A program review as the CLI prints it: the review, its report, the partners it moved, a
+dry run, and the Schedules that start reviews."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from rich.table import Table
 
 from cli.support import when
 from clients.review_schedules import ReviewScheduleState
+from services.review_preview import ReviewPreview
 from services.reviews import ReviewRecord, SnapshotRecord
 
 
@@ -85,7 +87,26 @@ def _status(status: str | None, tier: str) -> str:
     return f"{status} · {tier}" if status else "not a partner"
 
 
-def partners_table(title: str, snapshots: list[SnapshotRecord], total: int) -> Table:
+def preview_table(preview: ReviewPreview) -> Table:
+    table = Table(
+        title=f"dry run of review {preview.review_id}",
+        title_justify="left",
+        show_header=False,
+    )
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("metrics window", f"{preview.window} (UTC)")
+    table.add_row("program version", str(preview.program_version))
+    if preview.audit:
+        table.add_row("audit", f"yes: {preview.audit_reason} A run would change nobody.")
+    if preview.already_reviewed:
+        table.add_row("already reviewed", "yes: a run now would not decide again")
+    table.add_row("resellers", str(preview.resellers))
+    table.add_row("by standing", _counts({s.value: n for s, n in preview.standings.items()}))
+    return table
+
+
+def partners_table(title: str, snapshots: Sequence[SnapshotRecord], total: int) -> Table:
     table = Table(title=title, title_justify="left")
     for column in ("reseller", "standing", "before", "after"):
         table.add_column(column, no_wrap=True)

@@ -16,6 +16,7 @@ from temporalio.service import RPCError
 
 from cli.review_tables import (
     partners_table,
+    preview_table,
     report_tables,
     review_table,
     reviews_table,
@@ -45,6 +46,7 @@ from models.standing import Standing
 from runtime.settings import Settings
 from services import reviews
 from services.errors import InputError
+from services.review_preview import preview_review
 
 reviews_app = typer.Typer(
     help="Program reviews of a provider: run one, read the reports, see the Schedules.",
@@ -59,7 +61,7 @@ PeriodOption = Annotated[
 ]
 PARTNERS_SHOWN = 50
 CONNECT_TIMEOUT = 10.0
-CHANGED = [standing for standing in Standing if standing is not Standing.UNCHANGED]
+CHANGED = [s for s in Standing if s not in (Standing.UNCHANGED, Standing.DECIDED_SINCE)]
 
 
 def _period(request: ReviewRequest) -> ReviewPeriod:
@@ -110,6 +112,25 @@ def _print_review(provider_id: str, period: ReviewPeriod) -> None:
         console.print(partners_table(title, changed, total))
 
 
+def _print_dry_run(provider_id: str, period: ReviewPeriod) -> None:
+    with program_database() as session:
+        preview = preview_review(
+            session,
+            provider_id,
+            period,
+            datetime.now(UTC),
+            standing=CHANGED,
+            page_size=PARTNERS_SHOWN,
+        )
+    console.print("A dry run: nothing was written, signalled or sent.", highlight=False)
+    console.print(preview_table(preview))
+    console.print(
+        partners_table(
+            "partners whose standing the review would find changed", preview.partners, preview.total
+        )
+    )
+
+
 @reviews_app.command("run")
 def run_review(
     provider_id: ProviderOption,
@@ -118,11 +139,21 @@ def run_review(
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for the review to end and print its report.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Only show what the review would decide: no signal, message or write.",
+        ),
+    ] = False,
 ) -> None:
     """Review a period now. A period already reviewed (or under review) is not run again."""
     request = valid(lambda: ReviewRequest(provider_id=provider_id, cadence=cadence, period=period))
     target = _period(request)
     _require_provider(provider_id)
+    if dry_run:
+        _print_dry_run(provider_id, target)
+        return
     if not acts_on(target, datetime.now(UTC)):
         console.print(f"A past-period audit: {audit_reason(target)}", highlight=False)
     outcome = run(_start(Settings(), request.model_copy(update={"period": target.label}), wait))

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
     from temporalio.client import Client
 
+    from models.database import Database
+
 QUERY_TIMEOUT = timedelta(seconds=15)
 
 console = Console()
@@ -91,9 +93,9 @@ def user_message(error: Exception) -> str | None:
 
 
 @contextmanager
-def program_database() -> Iterator[Session]:
-    """One transaction on PARTNERFLOW_DATABASE_URL; a refusal or a database failure exits 1
-    with its message."""
+def program_db() -> Iterator[Database]:
+    """PARTNERFLOW_DATABASE_URL, opened for transactions of the command's own; a refusal or a
+    database failure exits 1 with its message."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from migrations.runner import SchemaNotCurrent
@@ -109,14 +111,21 @@ def program_database() -> Iterator[Session]:
     except SQLAlchemyError as error:
         raise fail(f"the program database at {display_url(url)} failed: {error}") from None
     try:
-        with db.transaction() as session:
-            yield session
+        yield db
     except (InputError, NotFoundError, ConflictError, SecretKeyError) as error:
         raise fail(str(error)) from None
     except SQLAlchemyError as error:
         raise fail(f"the program database at {display_url(url)} failed: {error}") from None
     finally:
         db.engine.dispose()
+
+
+@contextmanager
+def program_database() -> Iterator[Session]:
+    """One transaction on PARTNERFLOW_DATABASE_URL; a refusal or a database failure exits 1
+    with its message."""
+    with program_db() as db, db.transaction() as session:
+        yield session
 
 
 def valid(build: Callable[[], T]) -> T:

@@ -355,11 +355,25 @@ async def enroll_partner(
         and state.status is PartnerStatus.PREFERRED
         and state.last_review_id != review_id
     ):
+        # The figures were measured moments before the enrollment, and a review never acts on
+        # data older than a partner's latest decision: the demo's review is dated just after
+        # it, on the same figures (no order is placed in between).
+        enrolled_at = state.transitions[-1].at if state.transitions else now
+        shift = max(enrolled_at - partner.metrics.window_end, timedelta(0)) + timedelta(seconds=1)
+        metrics = partner.metrics.model_copy(
+            update={
+                "window_start": partner.metrics.window_start + shift,
+                "window_end": partner.metrics.window_end + shift,
+            }
+        )
         await programs.review(
             DEMO_PROVIDER_ID,
             team_id,
             ReviewSignal(
-                review_id=review_id, reviewed_at=now, metrics=partner.metrics, program=program
+                review_id=review_id,
+                reviewed_at=metrics.window_end,
+                metrics=metrics,
+                program=program,
             ),
         )
         try:

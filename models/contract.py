@@ -15,6 +15,7 @@ PARTNER_WORKFLOW = "PartnerLifecycleWorkflow"
 AGREEMENT_WORKFLOW = "ExclusiveAgreementWorkflow"
 REVIEW_WORKFLOW = "ProgramReviewWorkflow"
 MESSAGE_DELIVERY_WORKFLOW = "MessageDeliveryWorkflow"
+PROGRAM_CHANGE_WORKFLOW = "ProgramChangeWorkflow"
 
 
 class Refusal(StrEnum):
@@ -53,6 +54,13 @@ def delivery_workflow_id(idempotency_key: str) -> str:
     """`delivery/{idempotency_key}`: one message's delivery on its own (the key starts with the
     ID of the workflow that sent it)."""
     return f"delivery/{idempotency_key}"
+
+
+def program_change_workflow_id(provider_id: str, version: int) -> str:
+    """`program-change/{provider_id}/{version}`: one program change waiting for its date or
+    announcing itself."""
+    (provider,) = _id_parts(provider_id=provider_id)
+    return f"program-change/{provider}/{version}"
 
 
 def parse_partner_workflow_id(workflow_id: str) -> tuple[str, str]:
@@ -112,6 +120,8 @@ class ActivityName(StrEnum):
     SEND_SCORECARDS = "send_scorecards"
     RECORD_SCORECARDS = "record_scorecards"
     WRITE_PROGRAM_REPORT = "write_program_report"
+    RECORD_PROGRAM_NOTICES = "record_program_notices"
+    APPLY_PROGRAM_CHANGE = "apply_program_change"
 
 
 class SignalName(StrEnum):

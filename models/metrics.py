@@ -102,8 +102,12 @@ def evaluate(
     *,
     include_tenure: bool = True,
     unrated: UnratedRule = "not_met",
+    basis_days: int | None = None,
 ) -> list[CriterionResult]:
     """Each criterion of a tier against the metrics.
+
+    `minRevenue` is stated over the program's metrics window of `basis_days`: over a window of
+    another length (a review's calendar month or quarter) it asks for its share by days.
 
     Tenure only gates promotion: it never falls, so a partner that a provider
     enrolled early is not put at risk for being new. Missing data is not a pass:
@@ -134,7 +138,12 @@ def evaluate(
             False,
         ),
         ("average_rating", "rating", criteria.min_rating, metrics.average_rating, True),
-        ("revenue", "revenue", criteria.min_revenue, metrics.revenue, False),
+        (
+            "revenue",
+            *_revenue_asked(criteria.min_revenue, metrics, basis_days),
+            metrics.revenue,
+            False,
+        ),
     ]
     if include_tenure:
         checks.append(
@@ -152,6 +161,17 @@ def evaluate(
             CriterionResult(name=name, label=label, required=required, actual=actual, met=met)
         )
     return results
+
+
+def _revenue_asked(
+    min_revenue: float, metrics: PartnerMetrics, basis_days: int | None
+) -> tuple[str, float]:
+    """The revenue a window asks for, and its label: `min_revenue` pro rata by days where the
+    window is not the `basis_days` the criterion is stated over."""
+    days = (metrics.window_end - metrics.window_start).total_seconds() / 86400
+    if basis_days is None or not days or days == basis_days:
+        return "revenue", min_revenue
+    return "revenue (pro rata)", round(min_revenue * days / basis_days, 2)
 
 
 def failed(results: list[CriterionResult]) -> list[CriterionResult]:
@@ -172,7 +192,13 @@ def qualifying_tier(
     for tier in program.partner_tiers:
         criteria = program.criteria_for(tier)
         if criteria is not None and not failed(
-            evaluate(metrics, criteria, include_tenure=include_tenure, unrated=rule)
+            evaluate(
+                metrics,
+                criteria,
+                include_tenure=include_tenure,
+                unrated=rule,
+                basis_days=program.metrics_window_days,
+            )
         ):
             best = tier
     return best
@@ -186,7 +212,9 @@ def next_tier(
     criteria = program.criteria_for(above[0]) if above else None
     if criteria is None:
         return None
-    return above[0], evaluate(metrics, criteria, unrated=program.unrated)
+    return above[0], evaluate(
+        metrics, criteria, unrated=program.unrated, basis_days=program.metrics_window_days
+    )
 
 
 def window_bounds(end: datetime, days: int) -> tuple[datetime, datetime]:

@@ -10,6 +10,7 @@ from models.agreement import AgreementKind, AgreementStatus, Scorecard
 from models.metrics import CriterionResult, PartnerMetrics
 from models.partner import IssueSeverity
 from models.program import Frozen, Tier
+from models.program_change import ThresholdChange
 
 
 class NotificationKind(StrEnum):
@@ -36,6 +37,7 @@ class NotificationKind(StrEnum):
     FRIENDLY_NOTICE = "friendly_notice"
     FORMAL_NOTICE = "formal_notice"
     EXCLUSIVE_ENDED_NOTICE = "exclusive_ended_notice"
+    PROGRAM_CHANGE_NOTICE = "program_change_notice"
 
 
 class Recipient(StrEnum):
@@ -98,6 +100,9 @@ class NotificationContext(Frozen):
     enrolled_below_criteria: bool = Field(
         default=False,
         description="The provider enrolled the partner below its tier's criteria, on purpose.",
+    )
+    program_changes: list[ThresholdChange] = Field(
+        default_factory=list, description="A program change's thresholds, old and new."
     )
 
 

@@ -381,6 +381,23 @@ class ProgramVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ProgramChangeRow(Base):
+    """A program change that waits for its effective date or announces itself: the settings it
+    puts in force, the version it was based on, and where it stands."""
+
+    __tablename__ = "program_changes"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    based_on: Mapped[int] = mapped_column(Integer)
+    program: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class OrderEvent(Base):
     """A marketplace webhook event already applied: a replay of it changes nothing."""
 

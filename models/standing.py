@@ -23,6 +23,8 @@ class Standing(StrEnum):
     RECOVERED = "recovered"
     PROMOTION = "promotion"
     DEMOTION = "demotion"
+    DECIDED_SINCE = "decided_since"
+    """The partner's latest decision is newer than the review's data: the review leaves it be."""
 
 
 WAKING = (
@@ -51,7 +53,13 @@ def retention_check(
     """A tier's criteria without tenure, which only gates promotion: what keeps a partner there.
     `unrated` overrides the program's rule for unrated resellers."""
     criteria = program.criteria_for(tier) or program.silver
-    return evaluate(metrics, criteria, include_tenure=False, unrated=unrated or program.unrated)
+    return evaluate(
+        metrics,
+        criteria,
+        include_tenure=False,
+        unrated=unrated or program.unrated,
+        basis_days=program.metrics_window_days,
+    )
 
 
 def decide_standing(

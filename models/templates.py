@@ -34,7 +34,7 @@ VARIABLES: dict[str, str] = {
     "tier_label": 'the tier as the program documents name it, e.g. "silver (preferred)"',
     "previous_tier": "the tier before the change (promotion, demotion, recovery, removal)",
     "reason": "why: the reason the workflow recorded for this event",
-    "effective_date": "the day a scheduled enrollment takes effect",
+    "effective_date": "the day a scheduled enrollment or a program change takes effect",
     "grace_deadline": "the end of the grace period: the partner must recover by then",
     "failed_criteria": "the criteria not met; each has label, value (the partner's, formatted), "
     "threshold (formatted), text (e.g. 'acceptance 85.0% < 90.0%'), actual and required "
@@ -64,6 +64,9 @@ VARIABLES: dict[str, str] = {
     "escalates_until (until when another issue escalates the response)",
     "enrolled_below_criteria": "true where the provider enrolled the partner below its tier's "
     "criteria on purpose: the welcome then states the standard to reach, not what it missed",
+    "program_changes": "each setting a program change moves: tier (none for the grace period "
+    "and the unrated rule), label, old and new (formatted), tightens, text (e.g. 'silver "
+    "acceptance: 90.0% → 95.0%')",
 }
 """Every variable a template can use; each is always defined (none or empty when absent)."""
 
@@ -265,6 +268,14 @@ CATALOGUE: dict[NotificationKind, KindInfo] = {
             _AGREEMENT,
             _AGREEMENT_OPTIONAL,
             Recipient.PROVIDER,
+        ),
+        _info(
+            K.PROGRAM_CHANGE_NOTICE,
+            "a program change that tightens the criteria, to each partner that meets its tier "
+            "now and would miss it under the new thresholds: what changes, when, and its "
+            "figures against the new line",
+            (*_PARTNER, "program_changes", "effective_date", "failed_criteria", "metrics"),
+            _METRICS_OPTIONAL,
         ),
     )
 }

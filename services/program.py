@@ -4,23 +4,33 @@
 `Provider.program_version` and the settings' own `version` name that version,
 and `ProgramVersion` keeps each one. A change writes all three in one
 transaction, and a change that changes nothing writes nothing.
+
+A change with a future effective date is kept apart (`ProgramChangeRow`, see
+store/program_changes.py) until the program-change workflow puts it in force;
+one waits at a time, and a change that tightens is recorded there too, for its
+announcement.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models.program import Frozen, ProgramSettings
-from models.schema import ProgramVersion, Provider
+from models.program_change import ProgramChangeStatus, tightens
+from models.schema import ProgramChangeRow, ProgramVersion, Provider
 from services.errors import ConflictError, NotFoundError
-
-INITIAL_AUTHOR = "initial settings"
-"""Who the history names for the settings a provider started with, where none was recorded."""
+from store.program_changes import INITIAL_AUTHOR as INITIAL_AUTHOR
+from store.program_changes import (
+    change_settings,
+    keep_initial,
+    next_version,
+    scheduled_change,
+)
 
 
 class ProgramRecord(Frozen):
@@ -124,7 +134,7 @@ def change_program(session: Session, provider_id: str, change: ProgramChange) ->
         # Another change committed between reading the provider and reading its versions:
         # a version after it, built from the settings read, would undo that change.
         raise ConflictError(_RACED)
-    version = current.version + 1
+    version = next_version(session, provider)
     new = wanted.model_copy(update={"version": version})
     if _current_row(session, provider) is None:
         session.add(
@@ -173,3 +183,154 @@ def program_history(
         .limit(page_size - len(head))
     )
     return head + [_record(row) for row in rows], total
+
+
+class ScheduledChange(Frozen):
+    """A change kept apart from the program in force: waiting for its date, or settled."""
+
+    version: int = Field(ge=1)
+    based_on: int = Field(ge=1)
+    settings: ProgramSettings
+    changed_by: str
+    created_at: datetime
+    effective_at: AwareDatetime
+    status: ProgramChangeStatus
+
+
+class ProgramSaved(Frozen):
+    """What saving a change did: the program in force now, the change waiting for its date
+    (if it has one), and whether the program-change workflow must announce or apply it."""
+
+    current: ProgramRecord
+    scheduled: ScheduledChange | None = None
+    changed: bool
+    version: int = Field(ge=1, description="The version the change made (or the one in force).")
+    announce: bool = False
+
+
+def _scheduled(row: ProgramChangeRow) -> ScheduledChange:
+    return ScheduledChange(
+        version=row.version,
+        based_on=row.based_on,
+        settings=change_settings(row),
+        changed_by=row.changed_by,
+        created_at=row.created_at,
+        effective_at=row.effective_at,
+        status=ProgramChangeStatus(row.status),
+    )
+
+
+def pending_change(session: Session, provider_id: str) -> ScheduledChange | None:
+    """The change waiting for its date, if any."""
+    row = scheduled_change(session, provider_id)
+    return _scheduled(row) if row is not None else None
+
+
+def _refuse_while_scheduled(session: Session, provider_id: str) -> None:
+    pending = scheduled_change(session, provider_id, lock=True)
+    if pending is not None:
+        raise ConflictError(
+            f"version {pending.version} of the program is scheduled to take effect on "
+            f"{pending.effective_at:%Y-%m-%d %H:%M} UTC: cancel it first with "
+            "DELETE /provider/program/scheduled, then save your change"
+        )
+
+
+def _record_change(
+    session: Session,
+    provider: Provider,
+    settings: ProgramSettings,
+    *,
+    based_on: int,
+    changed_by: str,
+    status: ProgramChangeStatus,
+    effective_at: datetime,
+) -> ProgramChangeRow:
+    row = ProgramChangeRow(
+        provider_id=provider.id,
+        version=settings.version,
+        based_on=based_on,
+        program=settings.model_dump(mode="json"),
+        changed_by=changed_by,
+        status=status.value,
+        effective_at=effective_at,
+        settled_at=effective_at if status is ProgramChangeStatus.APPLIED else None,
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise ConflictError(_RACED) from error
+    return row
+
+
+def save_change(
+    session: Session,
+    provider_id: str,
+    change: ProgramChange,
+    *,
+    effective_at: datetime | None,
+    now: datetime,
+) -> ProgramSaved:
+    """Put a change in force now, or keep it for its effective date.
+
+    Refused while another change is scheduled (cancel that one first): a change is always
+    based on the program that will be in force when it applies. A change that tightens the
+    criteria is recorded apart too, as the announcement its workflow sends.
+    """
+    provider = _provider(session, provider_id, lock=True)
+    _refuse_while_scheduled(session, provider_id)
+    old = _settings(provider)
+    if effective_at is None or effective_at <= now:
+        update = change_program(session, provider_id, change)
+        new = update.current.settings
+        announce = update.changed and tightens(old, new)
+        if announce:
+            _record_change(
+                session,
+                provider,
+                new,
+                based_on=old.version,
+                changed_by=change.changed_by,
+                status=ProgramChangeStatus.APPLIED,
+                effective_at=now,
+            )
+        return ProgramSaved(
+            current=update.current, changed=update.changed, version=new.version, announce=announce
+        )
+    if change.expected_version is not None and change.expected_version != old.version:
+        change_program(session, provider_id, change)  # refuses it, with the same words
+    wanted = change.settings.model_copy(update={"version": old.version})
+    if wanted.model_dump() == old.model_dump():
+        return ProgramSaved(
+            current=current_program(session, provider_id), changed=False, version=old.version
+        )
+    keep_initial(session, provider)
+    new = wanted.model_copy(update={"version": next_version(session, provider)})
+    row = _record_change(
+        session,
+        provider,
+        new,
+        based_on=old.version,
+        changed_by=change.changed_by,
+        status=ProgramChangeStatus.SCHEDULED,
+        effective_at=effective_at,
+    )
+    return ProgramSaved(
+        current=current_program(session, provider_id),
+        scheduled=_scheduled(row),
+        changed=True,
+        version=new.version,
+        announce=tightens(old, new),
+    )
+
+
+def cancel_scheduled(session: Session, provider_id: str, now: datetime) -> ScheduledChange:
+    """Cancel the change waiting for its date: it is never put in force."""
+    _provider(session, provider_id, lock=True)
+    row = scheduled_change(session, provider_id, lock=True)
+    if row is None:
+        raise NotFoundError("no change of the program is scheduled")
+    row.status, row.settled_at = ProgramChangeStatus.CANCELLED.value, now
+    session.flush()
+    return _scheduled(row)

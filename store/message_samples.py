@@ -18,6 +18,7 @@ from models.notifications import (
 )
 from models.partner import IssueSeverity
 from models.program import ProgramSettings, Tier
+from models.program_change import ThresholdChange
 from models.templates import CATALOGUE
 from store.message_variables import MessageFacts, message_variables
 
@@ -115,6 +116,24 @@ _CONTEXT = NotificationContext(
     next_tier_criteria=_GOLD_CRITERIA,
     period="2026-Q3",
     issue=_ISSUE,
+    program_changes=[
+        ThresholdChange(
+            tier=Tier.SILVER,
+            name="completion_rate",
+            label="completion",
+            old="90.0%",
+            new="95.0%",
+            tightens=True,
+        ),
+        ThresholdChange(
+            tier=None,
+            name="grace_period_days",
+            label="grace period",
+            old="45 days",
+            new="30 days",
+            tightens=True,
+        ),
+    ],
 )
 
 

@@ -10,6 +10,7 @@ from models.agreement import AgreementKind, Scorecard
 from models.metrics import CriterionResult, PartnerMetrics, evaluate
 from models.notifications import AgreementNotice, IssueNotice, NotificationContext
 from models.program import ProgramSettings, Tier
+from models.program_change import ThresholdChange
 from models.review import window_text
 from models.templates import TIER_BENEFITS, TIER_LABELS, VARIABLES
 
@@ -130,7 +131,25 @@ def _standard(
     criteria = program.criteria_for(tier)
     if criteria is None:
         return []
-    return evaluate(metrics, criteria, include_tenure=False, unrated=program.unrated)
+    return evaluate(
+        metrics,
+        criteria,
+        include_tenure=False,
+        unrated=program.unrated,
+        basis_days=program.metrics_window_days,
+    )
+
+
+def _threshold(change: ThresholdChange) -> dict[str, Any]:
+    return {
+        "tier": change.tier.value if change.tier else None,
+        "name": change.name,
+        "label": change.label,
+        "old": change.old,
+        "new": change.new,
+        "tightens": change.tightens,
+        "text": change.text,
+    }
 
 
 def message_variables(ctx: NotificationContext, facts: MessageFacts) -> dict[str, Any]:
@@ -156,6 +175,7 @@ def message_variables(ctx: NotificationContext, facts: MessageFacts) -> dict[str
         "agreement": _agreement(ctx.agreement),
         "issue": _issue(ctx.issue),
         "enrolled_below_criteria": ctx.enrolled_below_criteria,
+        "program_changes": [_threshold(change) for change in ctx.program_changes],
     }
     assert variables.keys() == VARIABLES.keys(), "models.templates.VARIABLES documents each one"
     return variables

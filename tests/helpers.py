@@ -219,18 +219,41 @@ class Program:
         return await self.env.get_current_time() if self.env else datetime.now(UTC)
 
     async def add_reseller(
-        self, team_id: str, profile: OrderProfile, *, days: int = 90, joined_months_ago: int = 24
+        self,
+        team_id: str,
+        profile: OrderProfile,
+        *,
+        days: int = 90,
+        joined_months_ago: int = 24,
+        end: datetime | None = None,
     ) -> str:
+        """A reseller with orders over the `days` before `end` (default: now)."""
         now = await self.now()
         with self.db.transaction() as session:
             add_reseller(session, team_id, joined_at=now - timedelta(days=30 * joined_months_ago))
             session.flush()
             session.add_all(
                 generate_orders(
-                    self.provider_id, team_id, self.public_offer, profile, end=now, days=days
+                    self.provider_id, team_id, self.public_offer, profile, end=end or now, days=days
                 )
             )
         return team_id
+
+    async def month_end(self) -> datetime:
+        """Midnight UTC at the end of the test server's current month (of the next, within ten
+        minutes of it, to leave the test room before it): the end of the window of the monthly
+        review that follows."""
+        now = await self.now()
+        end = first_of_next_month(now).replace(hour=0)
+        if end - now < timedelta(minutes=10):
+            end = first_of_next_month(end).replace(hour=0)
+        return end
+
+    async def skip_to_the_monthly_review(self, month_end: datetime) -> datetime:
+        """Skip to 02:00 UTC on the 1st after `month_end`, when the monthly review runs:
+        partners enrolled before then are judged on the month that has just ended."""
+        await self.sleep(month_end + timedelta(hours=2) - await self.now())
+        return await self.now()
 
     async def add_orders(
         self, team_id: str, profile: OrderProfile, *, days: int, prefix: str

@@ -15,6 +15,7 @@ from activities.metrics import MetricsActivities
 from activities.notifications import NotificationActivities
 from activities.offers import OfferAccessActivities
 from activities.partners import PartnerRecordActivities
+from activities.program_changes import ProgramChangeActivities
 from activities.review_fanout import ReviewFanOutActivities
 from activities.reviews import ReviewActivities
 from clients.partners import PartnerPrograms
@@ -25,6 +26,7 @@ from workers.bytecode import cache_bytecode, workflow_sources
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
 from workflows.message_delivery import MessageDeliveryWorkflow
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
+from workflows.program_change import ProgramChangeWorkflow
 from workflows.program_review import ProgramReviewWorkflow
 
 WORKFLOWS: Sequence[type] = (
@@ -32,6 +34,7 @@ WORKFLOWS: Sequence[type] = (
     ExclusiveAgreementWorkflow,
     ProgramReviewWorkflow,
     MessageDeliveryWorkflow,
+    ProgramChangeWorkflow,
 )
 ACTIVITY_THREADS = 32
 
@@ -49,6 +52,7 @@ def build_activities(
     agreements = AgreementActivities(db)
     reviews = ReviewActivities(db, notifications)
     fan_out = ReviewFanOutActivities(db, PartnerPrograms(client, task_queue))
+    program_changes = ProgramChangeActivities(db, notifications)
     return [
         metrics.compute_partner_metrics,
         records.load_partner_context,
@@ -75,6 +79,8 @@ def build_activities(
         reviews.record_scorecards,
         reviews.write_program_report,
         fan_out.wake_partners,
+        program_changes.record_program_notices,
+        program_changes.apply_program_change,
     ]
 
 

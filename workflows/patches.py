@@ -57,6 +57,7 @@ PATCH_PROVIDER_TOLD_OF_END = "provider-told-of-end"
 PATCH_PAST_PERIOD_AUDIT = "past-period-review-audits"
 PATCH_UNRATED_NOT_MET = "unrated-not-met"
 PATCH_MESSAGES_TELL_THE_TRUTH = "messages-tell-the-truth"
+PATCH_NO_VERDICT_ON_OLDER_DATA = "no-verdict-on-older-data"
 
 PATCHES = (
     Patch(
@@ -120,6 +121,12 @@ PATCHES = (
         (PARTNER_WORKFLOW,),
         "an issue on a partner already at risk sends a formal notice with its grace deadline; "
         "a review is named by its period, not its ID, in the reasons a partner reads",
+    ),
+    Patch(
+        PATCH_NO_VERDICT_ON_OLDER_DATA,
+        (PARTNER_WORKFLOW,),
+        "a review whose window ends no later than the partner's latest transition is recorded "
+        "but changes nothing: its data is older than that decision",
     ),
 )
 

@@ -26,6 +26,7 @@ from models.notifications import (
 )
 from models.partner import IssueSeverity
 from models.program import Tier
+from models.program_change import ThresholdChange
 from models.schema import Notification
 from store.messages import render
 
@@ -206,6 +207,16 @@ CONTEXT = NotificationContext(
         window_days=90,
         escalates_until=DEADLINE,
     ),
+    program_changes=[
+        ThresholdChange(
+            tier=Tier.SILVER,
+            name="acceptance_rate",
+            label="acceptance",
+            old="85.0%",
+            new="90.0%",
+            tightens=True,
+        )
+    ],
 )
 REASON = CONTEXT.reason or ""
 FAILED = ["acceptance 85.0% < 90.0%", "rating 4.6 < 4.8"]
@@ -243,6 +254,13 @@ EXPECTED: dict[NotificationKind, list[str]] = {
         "2025-06-01: a billing complaint",
         "2025-08-15",
         "at risk",
+    ],
+    NotificationKind.PROGRAM_CHANGE_NOTICE: [
+        "Acme Internet",
+        "silver acceptance: 85.0% → 90.0%",
+        "2025-07-01",
+        *FAILED,
+        *METRIC_FACTS,
     ],
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -47,12 +48,29 @@ class ProviderApi:
         return await self.http.delete(url, headers={"x-api-key": self.key}, **kwargs)
 
 
+class ApiClock:
+    """The API's clock in a test: the real one until pinned to the test server's skipped time."""
+
+    def __init__(self) -> None:
+        self.at: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.at or datetime.now(UTC)
+
+
+@pytest.fixture
+def clock() -> ApiClock:
+    return ApiClock()
+
+
 @pytest.fixture
 async def http(
-    env: WorkflowEnvironment, db: Database, programs: PartnerPrograms
+    env: WorkflowEnvironment, db: Database, programs: PartnerPrograms, clock: ApiClock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the API app, wired to the test's worker (task queue) and database."""
-    app = create_app(Services(db=db, client=env.client, task_queue=programs.task_queue))
+    """A client of the API app, wired to the test's worker (task queue), database and clock."""
+    app = create_app(
+        Services(db=db, client=env.client, task_queue=programs.task_queue, clock=clock)
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://partnerflow") as client:
         yield client

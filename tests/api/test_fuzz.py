@@ -63,8 +63,18 @@ SEMANTIC_REFUSALS: dict[str, tuple[str, ...]] = {
         r" is before createdAt ",
         r"^order.StatusChanged: previousStatus and newStatus are both ",
     ),
-    "PUT /provider/program": (r"^gold must require at least as many orders per month as silver",),
-    "PATCH /provider/program": (r"^gold must require at least as many orders per month as silver",),
+    # An effective date is judged against today: the document states no moving bound.
+    "PUT /provider/program": (
+        r"^gold must require at least as many orders per month as silver",
+        r"effectiveDate must be at most two years ahead",
+    ),
+    "PATCH /provider/program": (
+        r"^gold must require at least as many orders per month as silver",
+        r"effectiveDate must be at most two years ahead",
+    ),
+    "POST /provider/program/preview": (
+        r"^gold must require at least as many orders per month as silver",
+    ),
     "POST /provider/agreements": (r"^provider \S+ has no offer", r"exclusiveUntil"),
     "PUT /provider/templates/{kind}": (r"template does not render: ",),
     # Delivery settings are checked whole, merged with those in force; where a host may lead

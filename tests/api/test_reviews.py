@@ -13,10 +13,10 @@ from api.deps import Services
 from clients.requests import poll_until
 from devstack.demo_data import SLIPPING, WEAK, OrderProfile
 from models.partner import EnrollmentRequest
-from models.program import ProgramSettings, Tier
+from models.program import Tier
 from models.review import ReviewCadence, ReviewPeriod
 from models.schema import ProgramReview
-from tests.api.conftest import ProviderApi
+from tests.api.conftest import ApiClock, ProviderApi
 
 REVIEWS = "/provider/reviews"
 HISTORY_DAYS = 150
@@ -26,8 +26,8 @@ SOLID = OrderProfile(orders_per_month=30, acceptance=1.0, completion=1.0, rating
 and never gold (too few orders)."""
 
 
-def last_month() -> ReviewPeriod:
-    return ReviewPeriod.last_ended(ReviewCadence.MONTHLY, datetime.now(UTC))
+def last_month(clock: ApiClock) -> ReviewPeriod:
+    return ReviewPeriod.last_ended(ReviewCadence.MONTHLY, clock())
 
 
 async def start(api: ProviderApi, **body: str) -> dict[str, Any]:
@@ -50,22 +50,29 @@ async def completed(api: ProviderApi, location: str) -> dict[str, Any]:
     return await poll_until(fetch, lambda r: r["status"] == "completed", timeout=30)
 
 
-async def seed(api: ProviderApi, programs) -> dict[str, str]:
-    """A steady and a slipping partner, a reseller that now qualifies, and a weak one."""
+async def seed(api: ProviderApi, programs, clock: ApiClock) -> dict[str, str]:
+    """A steady and a slipping partner, a reseller that now qualifies, and a weak one, with
+    orders to the end of this month; then the clocks skip to the monthly review's hour on the
+    1st, so that the partners' enrollment comes before the month reviewed ends."""
+    end = await api.program.month_end()
     teams = {
-        "steady": await api.program.add_reseller("team-steady", SOLID, days=HISTORY_DAYS),
-        "slipping": await api.program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS),
-        "rising": await api.program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS),
-        "weak": await api.program.add_reseller("team-weak", WEAK, days=HISTORY_DAYS),
+        name: await api.program.add_reseller(f"team-{name}", profile, days=HISTORY_DAYS, end=end)
+        for name, profile in (
+            ("steady", SOLID),
+            ("slipping", SLIPPING),
+            ("rising", SOLID),
+            ("weak", WEAK),
+        )
     }
     for team in (teams["steady"], teams["slipping"]):
         await programs.enroll(api.provider_id, team, EnrollmentRequest(tier=Tier.SILVER))
+    clock.at = await api.program.skip_to_the_monthly_review(end)
     return teams
 
 
-async def test_a_review_started_over_http_is_read_back_with_its_report(acme, programs):
-    await seed(acme, programs)
-    period = last_month()
+async def test_a_review_started_over_http_is_read_back_with_its_report(acme, programs, clock):
+    await seed(acme, programs, clock)
+    period = last_month(clock)
 
     started = await start(acme, cadence="monthly")
     assert started == {
@@ -80,15 +87,13 @@ async def test_a_review_started_over_http_is_read_back_with_its_report(acme, pro
     review = await completed(acme, started["location"])
     assert (review["audit"], review["auditReason"]) == (False, None)
     last_day = period.end - timedelta(days=1)
-    assert review["window"].endswith(f"{last_day.day} {last_day:%B %Y}")
-    first_day = period.end - timedelta(days=ProgramSettings().metrics_window_days)
-    assert review["window"].startswith(f"{first_day.day} {first_day:%B}")
+    assert review["window"] == f"1 – {last_day.day} {last_day:%B %Y}"  # the month itself
 
     assert review["reviewId"] == started["reviewId"]
     assert review["periodStart"].startswith(period.start.date().isoformat())
     assert review["windowEnd"] == review["periodEnd"]
     assert review["programVersion"] == 1
-    assert review["startedAt"] <= review["completedAt"]
+    assert review["startedAt"] and review["completedAt"]  # the test server's clock and the real
     assert review["assessment"]["resellers"] == 4
     assert review["assessment"]["standings"] == {
         "below_standard": 1,
@@ -106,9 +111,9 @@ async def test_a_review_started_over_http_is_read_back_with_its_report(acme, pro
     assert again == {**started, "started": False}
 
 
-async def test_a_past_periods_review_is_an_audit_that_changes_nobody(acme, programs):
-    teams = await seed(acme, programs)
-    older = last_month().previous()
+async def test_a_past_periods_review_is_an_audit_that_changes_nobody(acme, programs, clock):
+    teams = await seed(acme, programs, clock)
+    older = last_month(clock).previous()
 
     started = await start(acme, cadence="monthly", period=older.label)
     assert started["started"] is True
@@ -117,7 +122,7 @@ async def test_a_past_periods_review_is_an_audit_that_changes_nobody(acme, progr
     review = await completed(acme, started["location"])
     assert review["audit"] is True and review["auditReason"] == started["auditReason"]
     assert (review["fanOut"]["signalled"], review["fanOut"]["nominated"]) == (0, 0)
-    assert review["windowEnd"] == review["periodEnd"]  # the program's window, ending with it
+    assert review["windowEnd"] == review["periodEnd"]  # the window is the period
 
     partners = (await acme.get(f"{started['location']}/partners")).json()
     assert all(p["signalledAt"] is None for p in partners["items"])
@@ -131,8 +136,8 @@ async def test_a_past_periods_review_is_an_audit_that_changes_nobody(acme, progr
     assert again == {**started, "started": False}
 
 
-async def test_the_partners_of_a_review_are_paged_and_filtered_by_standing(acme, programs):
-    teams = await seed(acme, programs)
+async def test_the_partners_of_a_review_are_paged_and_filtered_by_standing(acme, programs, clock):
+    teams = await seed(acme, programs, clock)
     started = await start(acme, cadence="monthly")
     await completed(acme, started["location"])
     partners = f"{started['location']}/partners"
@@ -157,10 +162,12 @@ async def test_the_partners_of_a_review_are_paged_and_filtered_by_standing(acme,
     assert unknown.status_code == 422
 
 
-async def test_reviews_are_listed_latest_period_first_and_filtered_by_cadence(acme, programs):
-    await seed(acme, programs)
-    month = last_month()
-    quarter = ReviewPeriod.last_ended(ReviewCadence.QUARTERLY, datetime.now(UTC))
+async def test_reviews_are_listed_latest_period_first_and_filtered_by_cadence(
+    acme, programs, clock
+):
+    await seed(acme, programs, clock)
+    month = last_month(clock)
+    quarter = ReviewPeriod.last_ended(ReviewCadence.QUARTERLY, clock())
     for body in (
         {"cadence": "monthly", "period": month.previous().label},
         {"cadence": "monthly"},
@@ -211,8 +218,8 @@ async def test_a_period_that_cannot_be_reviewed_gets_a_422_that_says_why(acme):
     assert never_partners.status_code == 404
 
 
-async def test_one_provider_never_sees_anothers_reviews(acme, globex, programs):
-    await seed(acme, programs)
+async def test_one_provider_never_sees_anothers_reviews(acme, globex, programs, clock):
+    await seed(acme, programs, clock)
     started = await start(acme, cadence="monthly")
     await completed(acme, started["location"])
 
@@ -223,7 +230,7 @@ async def test_one_provider_never_sees_anothers_reviews(acme, globex, programs):
 
     # The same period for globex is globex's own review, of globex's resellers (none).
     own = await start(globex, cadence="monthly")
-    assert own["reviewId"] == f"review/{globex.provider_id}/monthly/{last_month().label}"
+    assert own["reviewId"] == f"review/{globex.provider_id}/monthly/{last_month(clock).label}"
     assert own["started"] is True
     review = await completed(globex, own["location"])
     assert review["assessment"]["resellers"] == 0
@@ -231,7 +238,7 @@ async def test_one_provider_never_sees_anothers_reviews(acme, globex, programs):
 
 
 async def test_a_review_is_opening_until_a_worker_records_it_and_stopped_when_it_failed(
-    env, db, acme
+    env, db, acme, clock
 ):
     """No worker polls `nobody`'s queue: the review's workflow runs, and has recorded nothing."""
     idle = Services(db=db, client=env.client, task_queue="nobody-polls-this")
@@ -246,7 +253,7 @@ async def test_a_review_is_opening_until_a_worker_records_it_and_stopped_when_it
         await env.client.get_workflow_handle(started["reviewId"]).terminate("test")
         assert (await unpolled.get(started["location"])).status_code == 404
 
-        period = last_month()
+        period = last_month(clock)
         with db.transaction() as session:
             session.add(
                 ProgramReview(

@@ -271,3 +271,26 @@ def test_describe_from_evaluate_shows_percentages() -> None:
 
 def test_window_bounds() -> None:
     assert window_bounds(END, 90) == (END - timedelta(days=90), END)
+
+
+def test_a_window_shorter_than_the_programs_asks_for_its_share_of_the_revenue() -> None:
+    program = ProgramSettings()  # 90-day window
+    june = {"window_start": datetime(2025, 6, 1, tzinfo=UTC), "window_end": END + timedelta(30)}
+    month = metrics(**{**GOLD_LEVEL, **june, "revenue": GOLD_DEFAULTS.min_revenue / 3 + 1})
+    (revenue,) = [
+        r
+        for r in evaluate(month, program.gold, basis_days=program.metrics_window_days)
+        if r.name == "revenue"
+    ]
+    assert revenue.required == round(GOLD_DEFAULTS.min_revenue / 3, 2)
+    assert revenue.met and revenue.label == "revenue (pro rata)"
+    assert qualifying_tier(month, program) is Tier.GOLD
+    # The same month's revenue against the whole threshold would have missed gold.
+    assert not by_name(evaluate(month, program.gold))["revenue"].met
+
+    quarter = metrics(**{**GOLD_LEVEL, "revenue": GOLD_DEFAULTS.min_revenue - 1})
+    whole = by_name(evaluate(quarter, program.gold, basis_days=90))["revenue"]
+    assert (whole.required, whole.label, whole.met) == (GOLD_DEFAULTS.min_revenue, "revenue", False)
+    q3 = quarter.model_copy(update={"window_start": END - timedelta(days=92)})
+    longer = by_name(evaluate(q3, program.gold, basis_days=90))["revenue"]
+    assert longer.required == round(GOLD_DEFAULTS.min_revenue * 92 / 90, 2)

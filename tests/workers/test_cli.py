@@ -6,11 +6,13 @@ import asyncio
 
 import pytest
 from sqlalchemy import create_engine, inspect
+from temporalio.service import RPCError, RPCStatusCode
 from typer.testing import CliRunner, Result
 
 from cli.app import app
-from devstack.demo_data import GOOD, add_reseller
+from devstack.demo_data import GOOD, WEAK, add_reseller
 from models.agreement import AgreementKind, AgreementRequest, AgreementTerms
+from models.contract import partner_workflow_id
 from models.partner import EnrollmentRequest
 from models.program import ProgramSettings
 from models.schema import Base
@@ -190,6 +192,55 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
     state = await programs.state(pid, team)
     assert [t.actor_id for t in state.transitions][0] == "ops"
     assert [n.kind.value for n in state.notes] == ["call", "issue"]
+
+
+async def test_partners_enroll_below_the_criteria_needs_override_with_a_reason(env, db, programs):
+    program = Program(db, env, ProgramSettings()).create()
+    team = await program.add_reseller("team-weak", WEAK)
+    variables = {
+        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "PARTNERFLOW_TASK_QUEUE": programs.task_queue,
+        "PARTNERFLOW_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+    }
+    pid = program.provider_id
+    why = "strategic account in a new region, agreed with sales"
+
+    async def enroll(*args: str) -> Result:
+        return await _invoke_in_thread(["partners", "enroll", pid, team, *args], variables)
+
+    async def started() -> bool:
+        try:
+            await env.client.get_workflow_handle(partner_workflow_id(pid, team)).describe()
+        except RPCError as error:
+            assert error.status is RPCStatusCode.NOT_FOUND, error
+            return False
+        return True
+
+    refused = await enroll("--by", "ops")
+    assert refused.exit_code == 1, refused.output
+    assert f"{team} misses the silver criteria: " in refused.output
+    for missed in ("orders/month ", " < 10", "acceptance ", " < 90.0%", "rating ", " < 4.5"):
+        assert missed in refused.output, refused.output
+    assert '--override --notes "' in refused.output and '"override"' not in refused.output
+
+    unexplained = await enroll("--override")
+    assert unexplained.exit_code == 1
+    assert "--override needs the reason in --notes, in at least 3 words" in unexplained.output
+    terse = await enroll("--override", "--notes", "vip")
+    assert terse.exit_code == 1 and "at least 3 words" in terse.output
+    assert not await started()
+    assert program.notifications(team, "welcome") == []
+
+    enrolled = await enroll("--override", "--notes", why, "--by", "ops")
+    assert enrolled.exit_code == 0, enrolled.output
+    assert "preferred" in enrolled.output and "silver" in enrolled.output
+    state = await programs.state(pid, team)
+    (transition,) = state.transitions
+    assert transition.reason == f"enrolled as silver by ops below the silver criteria: {why}"
+    assert [n.text for n in state.notes] == [why]
+    again = await enroll()  # a repeat of an enrollment already through needs no override
+    assert again.exit_code == 0, again.output
+    assert (await programs.state(pid, team)).transitions == state.transitions
 
 
 def test_offers_commands_set_who_sees_what(db):

@@ -164,6 +164,7 @@ async def test_a_triggered_schedule_reviews_the_period_just_ended(
     steady = await program.add_reseller("team-steady", SOLID, days=HISTORY_DAYS)
     slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS)
     programs = PartnerPrograms(temporal.client, temporal.task_queue)
+    rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS)
     for team in (steady, slipping):
         await programs.enroll(pid, team, EnrollmentRequest())
     await temporal.reviews.ensure_schedules(pid)
@@ -189,8 +190,11 @@ async def test_a_triggered_schedule_reviews_the_period_just_ended(
         assert (row.provider_id, row.cadence, row.period) == (pid, "monthly", period.label)
         assert row.window_end == period.end
         assert row.completed_at is not None
-        assert row.report is not None and row.report["partners_at_risk"] == 1
-        assert row.assessment is not None and row.assessment["resellers"] == 2
+        # Enrolled today, after the month's end: the month's data changes neither partner.
+        assert row.assessment is not None and row.assessment["resellers"] == 3
+        assert row.assessment["standings"] == {"decided_since": 2, "new_candidate": 1}
+        assert row.report is not None and row.report["candidates"] == 1
+    assert (await programs.state(pid, rising)).nominated
 
     # The Schedule's own run, under the Schedule's workflow ID, started the review as a child.
     (state, _) = await describe_schedules(temporal.reviews, pid)
@@ -219,7 +223,8 @@ async def test_a_triggered_schedule_reviews_the_period_just_ended(
     latest = again[0].recent_runs[0].workflow_id
     assert latest is not None
     assert await temporal.client.get_workflow_handle(latest).result() is None
-    assert len(await program.sent(slipping, "at_risk_warning")) == 1
+    assert len(await program.sent(rising, "candidate_notice")) == 1
+    assert program.notifications(slipping, "at_risk_warning") == []
 
 
 async def test_the_api_shows_the_schedules_state(

@@ -50,6 +50,7 @@ async def test_run_wait_prints_the_report_and_list_and_show_read_it_back(
     pid = program.provider_id
     steady = await program.add_reseller("team-steady", SOLID, days=HISTORY_DAYS)
     slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS)
+    rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS)
     for team in (steady, slipping):
         await programs.enroll(pid, team, EnrollmentRequest())
     period = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, datetime.now(UTC))
@@ -64,8 +65,11 @@ async def test_run_wait_prints_the_report_and_list_and_show_read_it_back(
     for fact in ("program report", "silver partners", "at risk", "orders by tier"):
         assert fact in ran.output
     assert "partners whose standing changed" in ran.output
-    assert slipping in ran.output and "below standard" in ran.output
-    assert steady not in ran.output  # unchanged: not among the partners the review moved
+    assert rising in ran.output and "new candidate" in ran.output
+    # Enrolled after the month reviewed: its data changes neither partner, and they are not
+    # among the partners the review moved.
+    assert "decided since 2" in ran.output
+    assert slipping not in ran.output and steady not in ran.output
 
     again = await cli("run", "--provider", pid, "--cadence", "monthly", "--period", period.label)
     assert again.exit_code == 0, again.output
@@ -166,3 +170,27 @@ def test_providers_create_without_temporal_leaves_the_schedules_to_the_worker(tm
     assert result.exit_code == 0, result.output
     assert "provider  initech-fiber" in result.output
     assert "the worker creates its review Schedules when it starts" in result.output
+
+
+async def test_run_dry_run_shows_what_the_review_would_decide_and_records_nothing(
+    program, programs, variables
+):
+    pid = program.provider_id
+    rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS)
+    slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS)
+    await programs.enroll(pid, slipping, EnrollmentRequest())
+    period = ReviewPeriod.last_ended(ReviewCadence.MONTHLY, datetime.now(UTC))
+    rid = f"review/{pid}/monthly/{period.label}"
+
+    ran = await _invoke_in_thread(
+        ["reviews", "run", "--provider", pid, "--cadence", "monthly", "--dry-run"], variables
+    )
+
+    assert ran.exit_code == 0, ran.output
+    assert "A dry run: nothing was written, signalled or sent." in ran.output
+    assert f"dry run of review {rid}" in ran.output
+    assert "new candidate 1" in ran.output and "decided since 1" in ran.output
+    assert rising in ran.output and "Started review" not in ran.output
+    listed = await _invoke_in_thread(["reviews", "list", "--provider", pid], variables)
+    assert "0 review(s)" in listed.output
+    assert program.listing(rising) is None

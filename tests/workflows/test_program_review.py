@@ -34,7 +34,7 @@ GOLDEN = OrderProfile(
 )
 """Far enough above gold, likewise."""
 HISTORY_DAYS = 150
-"""Orders reach back further than the 90-day window that ends with the reviewed period."""
+"""Orders reach back further than the period reviewed."""
 
 
 @pytest.fixture
@@ -51,15 +51,16 @@ def snapshots(program: Program, review_id: str) -> dict[str, ReviewSnapshot]:
 async def test_a_review_wakes_only_the_partners_whose_standing_changes(
     env, programs, program, reviews
 ):
-    steady = await program.add_reseller("team-steady", SOLID, days=HISTORY_DAYS)
-    slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS)
-    rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS)
-    weak = await program.add_reseller("team-weak", WEAK, days=HISTORY_DAYS)
+    end = await program.month_end()
+    steady = await program.add_reseller("team-steady", SOLID, days=HISTORY_DAYS, end=end)
+    slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS, end=end)
+    rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS, end=end)
+    weak = await program.add_reseller("team-weak", WEAK, days=HISTORY_DAYS, end=end)
     for team in (steady, slipping):
         await programs.enroll(program.provider_id, team, EnrollmentRequest(tier=Tier.SILVER))
     await program.sent(slipping, "welcome")
 
-    now = await program.now()
+    now = await program.skip_to_the_monthly_review(end)
     outcome = await reviews.run(
         ReviewRequest(provider_id=program.provider_id, cadence=ReviewCadence.MONTHLY), now=now
     )
@@ -258,12 +259,20 @@ async def test_a_year_of_reviews(env, db, programs, reviews):
 async def test_a_past_quarters_review_is_an_audit_that_changes_nobody(
     env, programs, program, reviews
 ):
-    slipping = await program.add_reseller("team-slipping", SLIPPING, days=400)
-    rising = await program.add_reseller("team-rising", SOLID, days=400)
+    # The quarter under way now is reviewed once the next one has ended too, so that the
+    # partner's enrollment (today) comes before the end of the quarter audited.
+    today = await program.now()
+    older = ReviewPeriod.starting(
+        ReviewCadence.QUARTERLY, ReviewPeriod.last_ended(ReviewCadence.QUARTERLY, today).end
+    )
+    slipping = await program.add_reseller("team-slipping", SLIPPING, days=400, end=older.end)
+    rising = await program.add_reseller("team-rising", SOLID, days=400, end=older.end)
     await programs.enroll(program.provider_id, slipping, EnrollmentRequest(tier=Tier.SILVER))
     await program.sent(slipping, "welcome")
+    following = ReviewPeriod.starting(ReviewCadence.QUARTERLY, older.end)
+    await program.sleep(following.end + timedelta(hours=3) - today)
     now = await program.now()
-    older = ReviewPeriod.last_ended(ReviewCadence.QUARTERLY, now).previous()
+    assert ReviewPeriod.last_ended(ReviewCadence.QUARTERLY, now).previous() == older
 
     outcome = await reviews.run(
         ReviewRequest(
@@ -287,8 +296,7 @@ async def test_a_past_quarters_review_is_an_audit_that_changes_nobody(
         record = reviews_service.find_review(session, program.provider_id, older)
     assert record is not None and record.audit
     assert record.audit_reason and "past-period audit" in record.audit_reason
-    window = timedelta(days=program.settings.metrics_window_days)
-    assert (record.window_start, record.window_end) == (older.end - window, older.end)
+    assert (record.window_start, record.window_end) == (older.start, older.end)
 
 
 async def test_the_review_of_the_quarter_just_ended_acts_on_the_window_ending_with_it(
@@ -326,9 +334,8 @@ async def test_the_review_of_the_quarter_just_ended_acts_on_the_window_ending_wi
     with program.db.transaction() as session:
         record = reviews_service.find_review(session, program.provider_id, quarter)
     assert record is not None and not record.audit
-    window = timedelta(days=program.settings.metrics_window_days)
-    assert (record.window_start, record.window_end) == (quarter.end - window, quarter.end)
-    assert record.window == window_text(quarter.end - window, quarter.end)
+    assert (record.window_start, record.window_end) == (quarter.start, quarter.end)
+    assert record.window == window_text(quarter.start, quarter.end)
 
 
 def test_a_reviews_window_ends_with_its_period_and_only_the_last_one_ended_acts(db):
@@ -363,12 +370,12 @@ def test_a_reviews_window_ends_with_its_period_and_only_the_last_one_ended_acts(
             started_at=datetime(2026, 10, 1, 3, tzinfo=UTC),
         ),
     )
-    # The program's 90 days, ending with the quarter: the criteria are stated over them.
+    # The quarter itself: 30 June's and 1 October's orders are not the quarter's.
     assert (plan.window_start, plan.window_end) == (
-        datetime(2026, 7, 3, tzinfo=UTC),
+        datetime(2026, 7, 1, tzinfo=UTC),
         datetime(2026, 10, 1, tzinfo=UTC),
     )
-    assert window_text(plan.window_start, plan.window_end) == "3 July – 30 September 2026"
+    assert window_text(plan.window_start, plan.window_end) == "1 July – 30 September 2026"
     assert plan.acts
     assess(db, plan)
     assert snapshots(program, plan.review_id)["team-q3"].total_orders == 2  # 3 July's alone
@@ -379,3 +386,48 @@ def test_a_reviews_window_ends_with_its_period_and_only_the_last_one_ended_acts(
     assert not acts_on(q3.previous(), datetime(2026, 10, 1, 3, tzinfo=UTC))
     monthly = ReviewPeriod.parse(ReviewCadence.MONTHLY, "2026-11")
     assert window_text(monthly.start, monthly.end) == "1 – 30 November 2026"
+
+
+async def test_a_review_never_acts_on_data_older_than_the_partners_latest_decision(
+    env, programs, program, reviews
+):
+    """Enrolled today, judged on the month that ended before: the enrollment stands."""
+    if await program.month_end() > first_of_next_month(await program.now()):
+        await program.sleep(timedelta(minutes=15))  # the review must follow today's month
+    slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS)
+    rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS)
+    await programs.enroll(program.provider_id, slipping, EnrollmentRequest(tier=Tier.SILVER))
+    await program.sent(slipping, "welcome")
+    now = await program.now()
+
+    outcome = await reviews.run(
+        ReviewRequest(provider_id=program.provider_id, cadence=ReviewCadence.MONTHLY), now=now
+    )
+
+    rows = snapshots(program, outcome.review_id)
+    assert rows[slipping].standing == "decided_since"
+    assert (rows[slipping].status_after, rows[slipping].tier_after) == ("preferred", "silver")
+    assert rows[slipping].failed_criteria  # what it misses is still reported
+    assert rows[rising].standing == "new_candidate"  # no decision on it yet: the review acts
+    assert (outcome.fan_out.signalled, outcome.fan_out.nominated) == (0, 1)
+    state = await programs.state(program.provider_id, slipping)
+    assert state.status is PartnerStatus.PREFERRED and state.last_review_id is None
+    assert program.notifications(slipping, "at_risk_warning") == []
+
+    # The partner's workflow holds to the same rule on a signal that reaches it anyway.
+    stale = await program.review_signal(slipping, review_id="review/older-data")
+    enrolled_at = state.transitions[-1].at
+    metrics = stale.metrics.model_copy(
+        update={"window_start": enrolled_at - timedelta(days=90), "window_end": enrolled_at}
+    )
+    await programs.review(
+        program.provider_id, slipping, stale.model_copy(update={"metrics": metrics})
+    )
+    after = await wait_for_state(
+        programs, program.provider_id, slipping, lambda s: s.last_review_id == "review/older-data"
+    )
+    assert after.status is PartnerStatus.PREFERRED
+    assert after.transitions == state.transitions
+    # The same figures over a window that ends after the enrollment do put it at risk.
+    fresh = await program.review(programs, slipping, review_id="review/newer-data")
+    assert fresh.status is PartnerStatus.AT_RISK

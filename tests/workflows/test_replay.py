@@ -24,6 +24,7 @@ from models.contract import (
     AGREEMENT_WORKFLOW,
     MESSAGE_DELIVERY_WORKFLOW,
     PARTNER_WORKFLOW,
+    PROGRAM_CHANGE_WORKFLOW,
     REVIEW_WORKFLOW,
 )
 from models.partner import PartnerState, PartnerWorkflowInput
@@ -55,6 +56,7 @@ def test_recorded_histories_are_present():
         AGREEMENT_WORKFLOW,
         REVIEW_WORKFLOW,
         MESSAGE_DELIVERY_WORKFLOW,
+        PROGRAM_CHANGE_WORKFLOW,
     }
     assert len(HISTORIES) >= 15, "tests/histories lost recorded histories"
 

@@ -120,6 +120,12 @@ def unrated_rule(program: ProgramSettings, *, unrated_not_met: bool) -> UnratedR
     return program.unrated if unrated_not_met else "without_rating"
 
 
+def decided_since(state: PartnerState, metrics: PartnerMetrics) -> bool:
+    """The partner's latest transition is at or after the end of the metrics' window: a
+    verdict on that older data would overrule a newer decision."""
+    return bool(state.transitions) and state.transitions[-1].at >= metrics.window_end
+
+
 def review_standing(
     state: PartnerState,
     metrics: PartnerMetrics,

@@ -12,6 +12,7 @@ from temporalio import workflow
 
 from workflows.partner_lifecycle.effects import PartnerEffects
 from workflows.partner_lifecycle.rules import (
+    decided_since,
     failed_retention,
     issue_response,
     recovery,
@@ -22,6 +23,7 @@ from workflows.partner_lifecycle.rules import (
 from workflows.patches import (
     PATCH_EXCLUSIVES_END_ON_REMOVAL,
     PATCH_MESSAGES_TELL_THE_TRUTH,
+    PATCH_NO_VERDICT_ON_OLDER_DATA,
     PATCH_UNRATED_NOT_MET,
 )
 
@@ -61,6 +63,11 @@ class Transitions(PartnerEffects):
     async def _take_review(self, signal: ReviewSignal) -> None:
         """Take a review's metrics and program, and act on where they leave the partner."""
         s, program, metrics = self.state, signal.program, signal.metrics
+        if decided_since(s, metrics) and workflow.patched(PATCH_NO_VERDICT_ON_OLDER_DATA):
+            s.last_review_id = signal.review_id
+            s.last_review_at = signal.reviewed_at
+            self._publish_details()
+            return
         s.last_metrics = metrics
         s.program = program
         await self._apply_review(signal)
