@@ -18,6 +18,7 @@ COPY workflows workflows
 COPY clients clients
 COPY workers workers
 COPY api api
+COPY web web
 COPY devstack devstack
 COPY cli cli
 RUN pip install . && useradd --system --uid 10001 --home-dir /app partnerflow

@@ -9,8 +9,21 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Scope
 
-from api import agreements, delivery, health, offers, orders, partners, program, reviews, templates
+from api import (
+    agreements,
+    delivery,
+    health,
+    keys,
+    offers,
+    orders,
+    partners,
+    program,
+    resellers,
+    reviews,
+    templates,
+)
 from api.deps import Services
+from api.docs import install_docs
 from api.errors import install_error_handlers
 from api.guard import RequestGuard
 from api.views import Problem
@@ -18,6 +31,7 @@ from clients.connection import connect_temporal
 from runtime.settings import Settings
 from services.providers import provider_for_key
 from store.database import open_database
+from web import install as install_dashboard
 
 DESCRIPTION = """\
 Run a reseller partner program: enroll and steer preferred partners, send in
@@ -67,14 +81,27 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
-    app.add_middleware(RequestGuard, max_body_bytes=config.max_body_bytes, lookup=_provider_for_key)
+    install_docs(app)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=config.max_body_bytes,
+        lookup=_provider_for_key,
+        marketplace_key=config.marketplace_key,
+    )
     if services is not None:
         app.state.services = services
     install_error_handlers(app, config.max_body_bytes)
     for module in (partners, offers, orders, program, agreements, reviews, templates, delivery):
         app.include_router(module.router, responses=PROBLEMS)
+    # Keys last: the fuzz meets DELETE before POST makes more keys (tests/api/test_fuzz.py).
+    for module in (resellers, keys):
+        app.include_router(module.router, responses=PROBLEMS)
+    app.include_router(resellers.marketplace_router)
     app.include_router(health.router)
+    install_dashboard(app)
     return app
 
 

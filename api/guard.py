@@ -9,6 +9,7 @@ middleware checks `x-api-key` first and hands the provider it names to the
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 
 from fastapi import HTTPException, status
@@ -22,6 +23,15 @@ from api.outage import database_unavailable, is_outage
 KEYED_PREFIXES = ("/provider/", "/reseller/")
 MISSING_KEY = "missing x-api-key header"
 UNKNOWN_KEY = "unknown or revoked API key"
+MARKETPLACE_PREFIX = "/marketplace/"
+MARKETPLACE_HEADER = "x-marketplace-key"
+MARKETPLACE_UNCONFIGURED = (
+    "the marketplace sync is not configured on this server: its operator sets "
+    "PARTNERFLOW_MARKETPLACE_KEY"
+)
+MARKETPLACE_REFUSED = (
+    "missing or wrong x-marketplace-key: this path is the marketplace's own, not a provider's"
+)
 
 
 def too_large(limit: int) -> JSONResponse:
@@ -44,11 +54,16 @@ class RequestGuard:
     missing or unknown, before the body is read."""
 
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, lookup: Callable[[Scope, str], str | None]
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        lookup: Callable[[Scope, str], str | None],
+        marketplace_key: str | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.lookup = lookup
+        self.marketplace_key = marketplace_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,6 +96,8 @@ class RequestGuard:
         declared = _declared_length(headers)
         if declared is not None and declared > self.max_body_bytes:
             return too_large(self.max_body_bytes)
+        if scope["path"].startswith(MARKETPLACE_PREFIX):
+            return self._marketplace_refusal(scope, headers)
         if not scope["path"].startswith(KEYED_PREFIXES):
             return None
         key = headers.get("x-api-key")
@@ -100,3 +117,16 @@ class RequestGuard:
                 else:
                     scope.setdefault("state", {})["provider_id"] = provider
         return refusal
+
+    def _marketplace_refusal(self, scope: Scope, headers: Headers) -> JSONResponse | None:
+        """The marketplace's paths take the operator's marketplace key, never a provider's:
+        resellers are every provider's, and providers are tenants who must not change them."""
+        if not self.marketplace_key:
+            return JSONResponse(
+                {"detail": MARKETPLACE_UNCONFIGURED}, status.HTTP_503_SERVICE_UNAVAILABLE
+            )
+        sent = headers.get(MARKETPLACE_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), self.marketplace_key.encode()):
+            return JSONResponse({"detail": MARKETPLACE_REFUSED}, status.HTTP_401_UNAUTHORIZED)
+        scope.setdefault("state", {})["marketplace"] = True
+        return None

@@ -226,6 +226,7 @@ class IssueView(ApiModel):
 class PartnerView(ApiModel):
     provider_id: str
     reseller_team_id: str
+    reseller_name: str | None = Field(default=None, description="The reseller's name.")
     status: PartnerStatus
     tier: Tier
     enrolled_at: datetime | None
@@ -245,6 +246,7 @@ class PartnerView(ApiModel):
 
 class PartnerListItem(ApiModel):
     reseller_team_id: str
+    reseller_name: str | None = Field(default=None, description="The reseller's name.")
     status: PartnerStatus
     tier: Tier
     enrolled_at: datetime | None
@@ -262,13 +264,16 @@ def next_tier_view(
     return NextTierView(tier=above[0], criteria=[CriterionView.model_validate(r) for r in above[1]])
 
 
-def partner_view(state: PartnerState, metrics: PartnerMetrics | None = None) -> PartnerView:
+def partner_view(
+    state: PartnerState, metrics: PartnerMetrics | None = None, reseller_name: str | None = None
+) -> PartnerView:
     """The partner's state, with `metrics` if fresh ones were read, else the last ones it saw."""
     metrics = metrics or state.last_metrics
     scheduled = state.scheduled_enrollment
     return PartnerView(
         provider_id=state.provider_id,
         reseller_team_id=state.reseller_team_id,
+        reseller_name=reseller_name,
         status=state.status,
         tier=state.tier,
         enrolled_at=state.enrolled_at,

@@ -47,6 +47,7 @@ from services.enrollment import (
     require_reseller,
 )
 from services.errors import InputError
+from services.resellers import reseller_names
 
 router = APIRouter(prefix="/provider/partners", tags=["partners"])
 TeamPath = Annotated[str, TEAM_ID]
@@ -109,7 +110,7 @@ async def enroll(body: EnrollBody, provider: ProviderDep, svc: ServicesDep) -> P
         request_id=body.request_id,
     )
     state = await svc.programs.enroll(provider, body.reseller_team_id, request)
-    return partner_view(state)
+    return await _named(svc, partner_view(state))
 
 
 @router.delete("/preferred/{reseller_team_id}", summary="Remove a partner from the list")
@@ -122,7 +123,9 @@ async def remove(
 ) -> PartnerView:
     """The partner is delisted, loses preferred and selected offers, and is told why."""
     request = RemovalRequest(reason=reason, requested_by=requested_by)
-    return partner_view(await svc.programs.apply(provider, reseller_team_id, request))
+    return await _named(
+        svc, partner_view(await svc.programs.apply(provider, reseller_team_id, request))
+    )
 
 
 @router.get("", summary="List the provider's partners")
@@ -141,7 +144,11 @@ def list_partners(
     if tier is not None:
         query = query.where(PreferredListEntry.tier == tier.value)
     query = query.order_by(PreferredListEntry.reseller_team_id)
-    return page_of(session, query, PartnerListItem, page=page, page_size=page_size)
+    listed = page_of(session, query, PartnerListItem, page=page, page_size=page_size)
+    names = reseller_names(session, [item.reseller_team_id for item in listed.items])
+    for item in listed.items:
+        item.reseller_name = names.get(item.reseller_team_id)
+    return listed
 
 
 @router.get("/{reseller_team_id}", summary="One partner, in full")
@@ -154,7 +161,7 @@ async def get_partner(
     program, metrics = await run_in_threadpool(
         program_and_metrics, svc.db, provider, reseller_team_id
     )
-    return partner_view(state.model_copy(update={"program": program}), metrics)
+    return await _named(svc, partner_view(state.model_copy(update={"program": program}), metrics))
 
 
 @router.post("/{reseller_team_id}/notes", summary="Add a dated note")
@@ -229,4 +236,17 @@ async def _apply(
 ) -> PartnerView:
     """Send the body as the workflow's request model: the fields are the same, in camelCase."""
     request = action.model_validate(body.model_dump())
-    return partner_view(await svc.programs.apply(provider, reseller_team_id, request))
+    return await _named(
+        svc, partner_view(await svc.programs.apply(provider, reseller_team_id, request))
+    )
+
+
+def _name_of(svc: Services, team_id: str) -> str | None:
+    with svc.db.transaction() as session:
+        return reseller_names(session, [team_id]).get(team_id)
+
+
+async def _named(svc: Services, view: PartnerView) -> PartnerView:
+    """The view with the reseller's name, read in a short transaction of its own."""
+    name = await run_in_threadpool(_name_of, svc, view.reseller_team_id)
+    return view.model_copy(update={"reseller_name": name})

@@ -16,7 +16,6 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from temporalio.client import WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ProviderDep, Services, ServicesDep, SessionDep
 from api.review_views import (
@@ -206,15 +205,6 @@ async def get_schedules(provider: ProviderDep, svc: ServicesDep) -> ReviewSchedu
     )
 
 
-async def _workflow_status(svc: Services, workflow_id: str) -> WorkflowExecutionStatus | None:
-    try:
-        return (await svc.client.get_workflow_handle(workflow_id).describe()).status
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-
-
 @router.get("/{cadence}/{period}", summary="One review: its stages and the program report")
 async def get_review(
     cadence: ReviewCadence, period: PeriodPath, provider: ProviderDep, svc: ServicesDep
@@ -226,7 +216,7 @@ async def get_review(
         record = reviews.find_review(session, provider, wanted)
     if record is not None and record.completed_at is not None:
         return ReviewView.of(record, ReviewStatus.COMPLETED)
-    running = await _workflow_status(svc, review_id(provider, wanted))
+    running = await svc.reviews.status(review_id(provider, wanted))
     if record is None:
         if running is not WorkflowExecutionStatus.RUNNING:
             raise NotFoundError(f"no {cadence.value} review of {wanted.label}")

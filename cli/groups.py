@@ -40,6 +40,11 @@ LAZY_GROUPS: dict[str, LazyGroup] = {
         "reviews_app",
         "Program reviews of a provider: run one, read the reports, see the Schedules.",
     ),
+    "program": LazyGroup(
+        "cli.program",
+        "program_app",
+        "A provider's program: preview a change of its criteria on today's figures.",
+    ),
     "templates": LazyGroup(
         "cli.templates",
         "templates_app",
@@ -54,6 +59,12 @@ LAZY_GROUPS: dict[str, LazyGroup] = {
     "outbox": LazyGroup(
         "cli.delivery", "outbox_app", "Every message sent, to whom, and how its delivery went."
     ),
+    "resellers": LazyGroup(
+        "cli.resellers",
+        "resellers_app",
+        "The marketplace's resellers: register them from a file, find them.",
+    ),
+    "keys": LazyGroup("cli.keys", "keys_app", "A provider's API keys: list, create, revoke."),
     "secrets": LazyGroup(
         "cli.secrets",
         "secrets_app",
@@ -63,7 +74,7 @@ LAZY_GROUPS: dict[str, LazyGroup] = {
 
 ORDER = (
     "worker", "dev", "api", "db", "partners", "agreements", "offers", "orders", "providers",
-    "reviews", "templates", "delivery", "contacts", "outbox", "secrets",
+    "keys", "resellers", "reviews", "templates", "delivery", "contacts", "outbox", "secrets",
 )  # fmt: skip
 
 

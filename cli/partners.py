@@ -35,6 +35,7 @@ from services.enrollment import (
     require_criteria_or_override,
     require_reseller,
 )
+from services.resellers import reseller_names
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -301,13 +302,15 @@ def list_partners(
     if wanted_tier is not None:
         query = query.where(PreferredListEntry.tier == wanted_tier.value)
     table = Table(title=f"partners of {provider_id}", title_justify="left")
-    for column in ("reseller", "status", "tier", "enrolled", "grace deadline"):
+    for column in ("reseller", "name", "status", "tier", "enrolled", "grace deadline"):
         table.add_column(column)
     with program_database() as session:
         rows = session.scalars(query.order_by(PreferredListEntry.reseller_team_id)).all()
+        names = reseller_names(session, [row.reseller_team_id for row in rows])
         for row in rows:
             table.add_row(
                 row.reseller_team_id,
+                names.get(row.reseller_team_id, "-"),
                 row.status,
                 row.tier,
                 when(row.enrolled_at),

@@ -18,6 +18,7 @@ from temporalio.client import (
     ScheduleState,
     ScheduleUpdate,
     ScheduleUpdateInput,
+    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
 )
@@ -28,6 +29,7 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from clients.requests import RequestRejected, rejection_message
 from models.contract import REVIEW_WORKFLOW, TASK_QUEUE
@@ -108,6 +110,15 @@ class Reviews:
                 rid,
                 result_type=ReviewOutcome | None,  # type: ignore[arg-type]
             )
+
+    async def status(self, workflow_id: str) -> WorkflowExecutionStatus | None:
+        """Whether the review's workflow runs, completed or stopped; None if it never started."""
+        try:
+            return (await self.client.get_workflow_handle(workflow_id).describe()).status
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise
 
     async def run(self, request: ReviewRequest, now: datetime | None = None) -> ReviewOutcome:
         """Run the review to its end and return what it did."""

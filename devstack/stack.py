@@ -304,6 +304,7 @@ def print_next_steps(
     address = f" --address {config.address}" if custom_port else ""
     shown_team = at_risk.name if at_risk else DEMO_RESELLERS[0].team_id
     lines = [
+        f"[bold]Dashboard[/]          {config.api_url}/  [dim](sign in with acme's API key)[/]",
         f"[bold]Temporal UI[/]        {config.ui_url}",
         f"[bold]acme's partners[/]    {_search_url(config, partners_query)}",
     ]

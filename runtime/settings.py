@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=MAX_BODY_BYTES, gt=0, validation_alias="PARTNERFLOW_MAX_BODY_BYTES"
     )
+    marketplace_key: str | None = Field(
+        default=None, validation_alias="PARTNERFLOW_MARKETPLACE_KEY"
+    )
+    """The key the marketplace's own sync sends (`x-marketplace-key`) to register resellers;
+    unset, that endpoint answers 503. Never a provider's key: resellers are every provider's."""
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -69,7 +74,7 @@ class Settings(BaseSettings):
         OutboundPolicy.of(False, value.split(","))
         return value
 
-    @field_validator("metrics_address", mode="before")
+    @field_validator("metrics_address", "marketplace_key", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

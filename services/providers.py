@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models.program import Frozen, ProgramSettings
@@ -31,9 +32,11 @@ def _slug(name: str) -> str:
     return slug or "provider"
 
 
-def issue_key(session: Session, provider_id: str) -> str:
+def issue_key(session: Session, provider_id: str, label: str | None = None) -> str:
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiKey(provider_id=provider_id, key_hash=hash_key(key), prefix=key[:10]))
+    session.add(
+        ApiKey(provider_id=provider_id, key_hash=hash_key(key), prefix=key[:10], label=label)
+    )
     return key
 
 
@@ -81,13 +84,33 @@ def create_provider(
     return NewProvider(provider_id=provider_id, name=name, api_key=issue_key(session, provider_id))
 
 
+LAST_USED_EVERY = timedelta(minutes=1)
+"""How stale a key's `last_used_at` may get: it is written at most this often per key, not
+once per request."""
+
+
 def provider_for_key(session: Session, key: str) -> str | None:
-    """The provider a key belongs to, or None for an unknown or revoked key."""
-    return session.scalar(
-        select(ApiKey.provider_id).where(
+    """The provider a key belongs to, or None for an unknown or revoked key. Read from the
+    database on every call, never cached: a key revoked is refused by the next request."""
+    found = session.execute(
+        select(ApiKey.id, ApiKey.provider_id, ApiKey.last_used_at).where(
             ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None)
         )
-    )
+    ).one_or_none()
+    if found is None:
+        return None
+    now = utcnow()
+    if found.last_used_at is None or found.last_used_at <= now - LAST_USED_EVERY:
+        # Conditional, so that of the processes that saw it stale at once only one writes.
+        session.execute(
+            update(ApiKey)
+            .where(
+                ApiKey.id == found.id,
+                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY),
+            )
+            .values(last_used_at=now)
+        )
+    return str(found.provider_id)
 
 
 def revoke_keys(session: Session, provider_id: str) -> int:

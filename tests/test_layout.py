@@ -14,7 +14,7 @@ from cli.groups import LAZY_GROUPS
 
 REPO = Path(__file__).resolve().parent.parent
 PRODUCT = (
-    "cli", "devstack", "api", "workers", "clients", "services", "workflows", "activities",
+    "cli", "devstack", "api", "workers", "web", "clients", "services", "workflows", "activities",
     "store", "migrations", "runtime", "models",
 )  # fmt: skip
 MAX_LINES = 500

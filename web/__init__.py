@@ -1,0 +1,36 @@
+"""The provider's web dashboard: server-rendered pages over the services the API uses.
+
+The API's app mounts it (`install`): `/sign-in`, `/` (overview), `/partners`,
+`/partners/{team}`, `/resellers`, `/reviews`, and its stylesheet under `/static/`. No Node.js, no
+script and nothing fetched from elsewhere: charts are inline SVG drawn here.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from web import pages, partner_pages, reseller_pages, review_pages
+from web.context import STATIC, PageError, render
+from web.session import SignInNeeded
+
+
+async def _sign_in(request: Request, error: Exception) -> Response:
+    return RedirectResponse("/sign-in", status_code=303)
+
+
+async def _error_page(request: Request, error: Exception) -> HTMLResponse:
+    assert isinstance(error, PageError)
+    return render(
+        request, "error", {"status": error.status, "message": error.message}, error.status
+    )
+
+
+def install(app: FastAPI) -> None:
+    """Serve the dashboard's pages and stylesheet from `app`, outside its OpenAPI document."""
+    for module in (pages, partner_pages, reseller_pages, review_pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")
+    app.add_exception_handler(SignInNeeded, _sign_in)
+    app.add_exception_handler(PageError, _error_page)
