@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from sqlalchemy import select
 
 from api.agreement_views import (
     AGREEMENT_ID,
@@ -27,7 +26,7 @@ from models.agreement import (
     EarlyRenewal,
     TerminationRequest,
 )
-from models.schema import Agreement
+from services.catalog import agreements_query
 
 router = APIRouter(prefix="/provider/agreements", tags=["agreements"])
 AgreementPath = Annotated[str, AGREEMENT_ID]
@@ -65,12 +64,7 @@ def list_agreements(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=500, alias="pageSize")] = 50,
 ) -> Page[AgreementListItem]:
-    query = select(Agreement).where(Agreement.provider_id == provider)
-    if status is not None:
-        query = query.where(Agreement.status == status.value)
-    if reseller_team_id is not None:
-        query = query.where(Agreement.reseller_team_id == reseller_team_id)
-    query = query.order_by(Agreement.agreement_id)
+    query = agreements_query(provider, status, reseller_team_id)
     return page_of(session, query, AgreementListItem, page=page, page_size=page_size)
 
 

@@ -31,7 +31,6 @@ from models.program import (
     UnratedRule,
     WindowDays,
 )
-from models.program_change import ProgramChangeRequest
 from models.wire import WHOLE, kept
 from services import program
 from services.program import ProgramChange, ProgramRecord, ProgramSaved, ScheduledChange
@@ -241,27 +240,10 @@ def _save(
         )
 
 
-def _withdraw(svc: Services, provider: str) -> None:
-    with svc.db.transaction() as session:
-        program.cancel_scheduled(session, provider, datetime.now(UTC))
-
-
 async def _answer(svc: Services, provider: str, saved: ProgramSaved) -> ProgramState:
     """Start the change's workflow where it has a date to wait for or partners to tell."""
+    await svc.program_changes.start_saved(svc.db, provider, saved)
     scheduled = saved.scheduled
-    if scheduled is not None or saved.announce:
-        request = ProgramChangeRequest(
-            provider_id=provider,
-            version=saved.version,
-            effective_at=scheduled.effective_at if scheduled else None,
-            announce=saved.announce,
-        )
-        try:
-            await svc.program_changes.start(request)
-        except Exception:
-            if scheduled is not None:  # no timer: the change must not seem to wait for one
-                await run_in_threadpool(_withdraw, svc, provider)
-            raise
     if scheduled is None:
         return _state(saved.current.settings)
     state = _state(scheduled.settings)

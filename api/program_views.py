@@ -3,14 +3,12 @@ for it, and what a change would do to the resellers on today's figures."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 from pydantic import AwareDatetime, Field, field_validator
 
 from api.views import ApiModel
-
-LONGEST_NOTICE = timedelta(days=731)
-"""How far ahead a change may be scheduled: two years."""
+from models.program_change import TOO_FAR, too_far
 
 
 def aware(value: AwareDatetime | date | None) -> datetime | None:
@@ -33,8 +31,8 @@ class Dated(ApiModel):
     @classmethod
     def _within_reach(cls, value: AwareDatetime | date | None) -> AwareDatetime | date | None:
         at = aware(value)
-        if at is not None and at > datetime.now(UTC) + LONGEST_NOTICE:
-            raise ValueError("effectiveDate must be at most two years ahead")
+        if at is not None and too_far(at, datetime.now(UTC)):
+            raise ValueError(TOO_FAR)
         return value
 
     @property

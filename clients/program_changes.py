@@ -3,12 +3,16 @@ its date, and cancel it."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.contract import PROGRAM_CHANGE_WORKFLOW, TASK_QUEUE, program_change_workflow_id
+from models.database import Database
 from models.program_change import (
     ProgramChangeOutcome,
     ProgramChangeRequest,
@@ -16,6 +20,7 @@ from models.program_change import (
     program_change_summary,
 )
 from models.search_attributes import PROVIDER_ID
+from services.program import ProgramSaved, cancel_scheduled
 
 
 class ProgramChanges:
@@ -48,6 +53,26 @@ class ProgramChanges:
             pass
         return workflow_id
 
+    async def start_saved(self, db: Database, provider_id: str, saved: ProgramSaved) -> None:
+        """Start the workflow a saved change needs: where it has a date to wait for or partners
+        to tell. If it cannot start, a change waiting for its date is withdrawn: without a
+        timer it must not seem to wait for one."""
+        scheduled = saved.scheduled
+        if scheduled is None and not saved.announce:
+            return
+        request = ProgramChangeRequest(
+            provider_id=provider_id,
+            version=saved.version,
+            effective_at=scheduled.effective_at if scheduled else None,
+            announce=saved.announce,
+        )
+        try:
+            await self.start(request)
+        except Exception:
+            if scheduled is not None:
+                await asyncio.to_thread(_withdraw, db, provider_id)
+            raise
+
     async def cancel(self, provider_id: str, version: int) -> None:
         """Cancel the change's timer; a workflow already closed (or never started) is fine."""
         handle = self.client.get_workflow_handle(program_change_workflow_id(provider_id, version))
@@ -56,3 +81,8 @@ class ProgramChanges:
         except RPCError as error:
             if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
                 raise
+
+
+def _withdraw(db: Database, provider_id: str) -> None:
+    with db.transaction() as session:
+        cancel_scheduled(session, provider_id, datetime.now(UTC))

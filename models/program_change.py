@@ -3,7 +3,7 @@ told of: what tightens, and what the program-change workflow and its activities 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pydantic import AwareDatetime, Field
@@ -11,6 +11,16 @@ from pydantic import AwareDatetime, Field
 from models.program import Frozen, ProgramSettings, Tier, TierCriteria
 
 _PROGRAM_CHANGE_PREFIX = "program-change"
+
+
+LONGEST_NOTICE = timedelta(days=731)
+"""How far ahead a change may be scheduled: two years."""
+TOO_FAR = "effectiveDate must be at most two years ahead"
+
+
+def too_far(at: datetime, now: datetime) -> bool:
+    """Whether a change dated `at` is scheduled further ahead than LONGEST_NOTICE allows."""
+    return at > now + LONGEST_NOTICE
 
 
 class ProgramChangeStatus(StrEnum):

@@ -1,8 +1,9 @@
 """The provider's web dashboard: server-rendered pages over the services the API uses.
 
 The API's app mounts it (`install`): `/sign-in`, `/` (overview), `/partners`,
-`/partners/{team}`, `/resellers`, `/reviews`, and its stylesheet under `/static/`. No Node.js, no
-script and nothing fetched from elsewhere: charts are inline SVG drawn here.
+`/partners/{team}`, `/resellers`, `/reviews`, `/program`, `/messages`, `/keys`, `/offers`,
+`/agreements`, `/templates`, and its stylesheet under `/static/`. No Node.js, no script and
+nothing fetched from elsewhere: charts are inline SVG drawn here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from web import pages, partner_pages, reseller_pages, review_pages
+from web import (
+    agreement_pages,
+    key_pages,
+    message_pages,
+    offer_pages,
+    pages,
+    partner_pages,
+    program_pages,
+    reseller_pages,
+    review_pages,
+    template_pages,
+)
 from web.context import STATIC, PageError, render
 from web.session import SignInNeeded
 
@@ -29,7 +41,18 @@ async def _error_page(request: Request, error: Exception) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     """Serve the dashboard's pages and stylesheet from `app`, outside its OpenAPI document."""
-    for module in (pages, partner_pages, reseller_pages, review_pages):
+    for module in (
+        pages,
+        partner_pages,
+        reseller_pages,
+        review_pages,
+        program_pages,
+        message_pages,
+        key_pages,
+        offer_pages,
+        agreement_pages,
+        template_pages,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_exception_handler(SignInNeeded, _sign_in)

@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from temporalio.client import Client
 
+from clients.agreements import Agreements
 from clients.partners import PartnerPrograms
 from clients.requests import InputRejected, RequestRejected
 from clients.reviews import Reviews
@@ -39,6 +40,9 @@ class WebServices(Protocol):
 
     @property
     def reviews(self) -> Reviews: ...
+
+    @property
+    def agreements(self) -> Agreements: ...
 
 
 def web_services(request: Request) -> WebServices:

@@ -175,3 +175,11 @@ async def test_a_provider_walks_through_the_dashboard(
         await expect(page.locator("#status")).to_have_text("preferred")
         await expect(page.locator("#timeline")).to_contain_text("met them at the regional fair")
         await shoot(page, "10-added.png")
+
+        # The program: the criteria in force per tier.
+        await page.get_by_role("link", name="Program", exact=True).click()
+        await expect(page).to_have_url(f"{url}/program")
+        criteria = page.locator("#criteria")
+        await expect(criteria.locator("tr", has_text="acceptance rate")).to_contain_text("0.9")
+        await expect(page.locator("#scheduled")).to_contain_text("No change is waiting")
+        await shoot(page, "11-program.png")

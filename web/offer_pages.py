@@ -1,0 +1,156 @@
+"""The offers: the list with who sees each, a form to create one, and one offer's page with
+its audience and the form to change it.
+
+Creating and changing go through the service functions `POST` and `PATCH /provider/offers`
+call (services/offers.py) with the same models, so the same rules refuse the same things
+with the same text: an offer held by an exclusive keeps its audience (409).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from models.offers import Visibility
+from services import offers
+from services.catalog import offer_audiences
+from services.errors import NotFoundError
+from services.offers import NewOffer, OfferChange, OfferRecord
+from web.context import REFUSALS, PageError, WebServices, read_form, refusal, render, web_services
+from web.pages import ViewerDep
+from web.session import check_csrf
+
+router = APIRouter(include_in_schema=False)
+OfferPath = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^/\x00-\x1f\x7f]+$")]
+MAX_OFFERS = 500
+VISIBILITIES = [visibility.value for visibility in Visibility]
+MIN_TIERS = ["", "silver", "gold"]
+FIELDS = ("name", "monthly_price", "visibility", "min_tier", "allowed_resellers")
+
+
+def _team_ids(text: str) -> list[str]:
+    """Allowed resellers as typed: separated by commas, blanks or lines."""
+    return [team for team in text.replace(",", " ").split() if team]
+
+
+def _fields(form: dict[str, str]) -> dict[str, Any]:
+    """The form's audience and details as the API's body would carry them."""
+    return {
+        "name": form.get("name", ""),
+        "monthly_price": form.get("monthly_price", ""),
+        "visibility": form.get("visibility", ""),
+        "min_tier": form.get("min_tier") or None,
+        "allowed_resellers": _team_ids(form.get("allowed_resellers", "")),
+    }
+
+
+def _typed(record: OfferRecord) -> dict[str, str]:
+    return {
+        "name": record.name,
+        "monthly_price": str(record.monthly_price),
+        "visibility": record.visibility.value,
+        "min_tier": record.min_tier.value if record.min_tier else "",
+        "allowed_resellers": "\n".join(record.allowed_resellers),
+    }
+
+
+def _list_context(svc: WebServices, provider_id: str) -> dict[str, Any]:
+    with svc.db.transaction() as session:
+        records, total = offers.list_offers(session, provider_id, page_size=MAX_OFFERS)
+        audiences = offer_audiences(
+            session, provider_id, [(r.offer_id, r.visibility) for r in records]
+        )
+    return {
+        "records": records,
+        "total": total,
+        "audiences": audiences,
+        "visibilities": VISIBILITIES,
+        "min_tiers": MIN_TIERS,
+        "form": {"visibility": "public"},
+        "error": None,
+    }
+
+
+@router.get("/offers")
+def offer_list(request: Request, who: ViewerDep) -> HTMLResponse:
+    context = _list_context(web_services(request), who.provider_id)
+    return render(request, "offers", {"viewer": who, **context})
+
+
+@router.post("/offers")
+async def create_offer(request: Request, who: ViewerDep) -> Response:
+    """What `POST /provider/offers` does; a refusal back on the list with what was typed."""
+    form = await read_form(request)
+    check_csrf(who.csrf, form)
+    svc = web_services(request)
+
+    def create() -> OfferRecord:
+        new = NewOffer.model_validate({"offer_id": form.get("offer_id", ""), **_fields(form)})
+        with svc.db.transaction() as session:
+            return offers.create_offer(session, who.provider_id, new)
+
+    try:
+        record = await run_in_threadpool(create)
+    except REFUSALS as error:
+        problem, status = refusal(error)
+    else:
+        return RedirectResponse(f"/offers/{record.offer_id}?done=created", status_code=303)
+    context = await run_in_threadpool(_list_context, svc, who.provider_id)
+    context.update(form=form, error=problem)
+    return render(request, "offers", {"viewer": who, **context}, status=status)
+
+
+def _offer_context(svc: WebServices, provider_id: str, offer_id: str) -> dict[str, Any]:
+    with svc.db.transaction() as session:
+        try:
+            record = offers.get_offer(session, provider_id, offer_id)
+        except NotFoundError as error:
+            raise PageError(404, str(error)) from None
+        audience = offer_audiences(session, provider_id, [(offer_id, record.visibility)])
+    return {
+        "offer": record,
+        "audience": audience[offer_id],
+        "visibilities": VISIBILITIES,
+        "min_tiers": MIN_TIERS,
+        "form": _typed(record),
+        "error": None,
+        "done": None,
+    }
+
+
+DONE = {"created": "Offer created.", "changed": "Offer changed."}
+
+
+@router.get("/offers/{offer_id}")
+def offer_page(request: Request, offer_id: OfferPath, who: ViewerDep) -> HTMLResponse:
+    context = _offer_context(web_services(request), who.provider_id, offer_id)
+    context["done"] = DONE.get(request.query_params.get("done") or "")
+    return render(request, "offer", {"viewer": who, **context})
+
+
+@router.post("/offers/{offer_id}")
+async def change_offer(request: Request, offer_id: OfferPath, who: ViewerDep) -> Response:
+    """What `PATCH /provider/offers/{id}` does with every field of the form."""
+    form = await read_form(request)
+    check_csrf(who.csrf, form)
+    svc = web_services(request)
+    context = await run_in_threadpool(_offer_context, svc, who.provider_id, offer_id)
+
+    def change() -> OfferRecord:
+        wanted = OfferChange.model_validate(_fields(form))
+        with svc.db.transaction() as session:
+            return offers.update_offer(session, who.provider_id, offer_id, wanted)
+
+    try:
+        await run_in_threadpool(change)
+    except REFUSALS as error:
+        problem, status = refusal(error)
+    except NotFoundError as error:
+        raise PageError(404, str(error)) from None
+    else:
+        return RedirectResponse(f"/offers/{offer_id}?done=changed", status_code=303)
+    context.update(form=form, error=problem)
+    return render(request, "offer", {"viewer": who, **context}, status=status)
