@@ -240,13 +240,14 @@ class Program:
         return team_id
 
     async def month_end(self) -> datetime:
-        """Midnight UTC at the end of the test server's current month (of the next, within ten
-        minutes of it, to leave the test room before it): the end of the window of the monthly
-        review that follows."""
+        """Midnight UTC at the end of the test server's current month: the end of the window
+        of the monthly review that follows. Within ten minutes of it, the clock first skips
+        into the next month, to leave the test room before the month it reviews ends."""
         now = await self.now()
         end = first_of_next_month(now).replace(hour=0)
         if end - now < timedelta(minutes=10):
-            end = first_of_next_month(end).replace(hour=0)
+            await self.sleep(end - now + timedelta(minutes=15))
+            end = first_of_next_month(await self.now()).replace(hour=0)
         return end
 
     async def skip_to_the_monthly_review(self, month_end: datetime) -> datetime:

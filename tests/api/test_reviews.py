@@ -20,6 +20,7 @@ from tests.api.conftest import ApiClock, ProviderApi
 
 REVIEWS = "/provider/reviews"
 HISTORY_DAYS = 150
+SHORTEST_MONTH = 28
 """Orders reach back past the 90-day window that ends with the reviewed period."""
 SOLID = OrderProfile(orders_per_month=30, acceptance=1.0, completion=1.0, rating=4.95)
 """Silver whichever orders fall in the window (GOOD's rates there can dip below silver's),
@@ -56,12 +57,14 @@ async def seed(api: ProviderApi, programs, clock: ApiClock) -> dict[str, str]:
     1st, so that the partners' enrollment comes before the month reviewed ends."""
     end = await api.program.month_end()
     teams = {
-        name: await api.program.add_reseller(f"team-{name}", profile, days=HISTORY_DAYS, end=end)
-        for name, profile in (
-            ("steady", SOLID),
-            ("slipping", SLIPPING),
-            ("rising", SOLID),
-            ("weak", WEAK),
+        name: await api.program.add_reseller(f"team-{name}", profile, days=days, end=end)
+        for name, profile, days in (
+            ("steady", SOLID, HISTORY_DAYS),
+            ("slipping", SLIPPING, HISTORY_DAYS),
+            ("rising", SOLID, HISTORY_DAYS),
+            # A few orders a month, all in the month reviewed: spread over the history, the
+            # month could hold none of them, and the review would not assess it.
+            ("weak", WEAK, SHORTEST_MONTH),
         )
     }
     for team in (teams["steady"], teams["slipping"]):
@@ -184,7 +187,14 @@ async def test_reviews_are_listed_latest_period_first_and_filtered_by_cadence(
         reverse=True,
     )
     assert shown == [(cadence, p.label) for cadence, p in by_end]
-    assert all(r["completedAt"] and r["resellers"] == 4 for r in listed["items"])
+    assert all(r["completedAt"] for r in listed["items"])
+    # The weak reseller sells in the last month alone: a period without it has three.
+    assessed = {(r["cadence"], r["period"]): r["resellers"] for r in listed["items"]}
+    assert assessed == {
+        ("monthly", month.label): 4,
+        ("monthly", month.previous().label): 3,
+        ("quarterly", quarter.label): 4 if quarter.end == month.end else 3,
+    }
 
     monthly = (await acme.get(REVIEWS, params={"cadence": "monthly", "pageSize": 1})).json()
     assert (monthly["total"], len(monthly["items"])) == (2, 1)
