@@ -22,12 +22,12 @@ from models.agreement import (
 from models.offers import Visibility
 from models.partner import ActorKind
 from models.program import Text, Tier
-from models.wire import WHOLE, kept
+from models.wire import PATH_ID_PATTERN, WHOLE, kept
 
 CURE_MAX_DAYS = 90
 Count = Annotated[int, Field(ge=0), WHOLE]
 CureDays = Annotated[int, Field(ge=7, le=CURE_MAX_DAYS), WHOLE]
-AGREEMENT_ID = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")
+AGREEMENT_ID = Field(min_length=1, max_length=200, pattern=PATH_ID_PATTERN)
 
 
 class StandardsBody(ApiModel):
@@ -84,7 +84,7 @@ class TermsBody(ApiModel):
 
     model_config = ApiModel.model_config | ConfigDict(json_schema_extra=TERMS_RULES)
 
-    reseller_team_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")
+    reseller_team_id: str = Field(min_length=1, max_length=200, pattern=PATH_ID_PATTERN)
     kind: AgreementKind
     offer_id: Text = Field(min_length=1, max_length=100)
     zip_codes: list[Annotated[str, Field(json_schema_extra={"pattern": r"^\s*[0-9]{5}\s*$"})]] = (

@@ -27,9 +27,10 @@ from models.partner import (
     reason_problem,
 )
 from models.program import NOT_BLANK, GraceDays, ProgramSettings, Text, Tier
+from models.wire import PATH_ID_PATTERN
 from services.enrollment import override_problem
 
-TEAM_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
+TEAM_ID_PATTERN = PATH_ID_PATTERN
 TEAM_ID = Field(min_length=1, max_length=200, pattern=TEAM_ID_PATTERN)
 TEXT = Field(min_length=1, max_length=4000, json_schema_extra={"pattern": NOT_BLANK})
 """A reason or a note: some text that is not all blank, with no NUL."""

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from models.money import Dollars
-from models.wire import WHOLE, ApiModel
+from models.wire import PATH_ID_PATTERN, WHOLE, ApiModel
 
 MAX_BATCH = 5000
 MAX_LISTED = 20
@@ -71,7 +71,7 @@ ItemId = Annotated[
     Field(
         min_length=1,
         max_length=100,
-        pattern=r"^[^/\x00-\x1f\x7f]+$",
+        pattern=PATH_ID_PATTERN,
         description="The marketplace's order item ID, unique among the provider's own items.",
     ),
 ]

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, Field, ValidationError, model_validator
 
-from models.wire import ApiModel, describe_errors, kept
+from models.wire import PATH_ID_PATTERN, ApiModel, describe_errors, kept
 
 MAX_SYNC_RECORDS = 5000
 """The most records one `PUT /marketplace/resellers` carries (about 2.5 MB at their longest)."""
@@ -26,7 +26,7 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 MAX_QUERY_LENGTH = 100
 """The longest search text of `GET /provider/resellers?q=`."""
 
-TEAM_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
+TEAM_ID_PATTERN = PATH_ID_PATTERN
 LINE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f][^\x00-\x1f\x7f]*$"
 """One line of text that is not all blank."""
 EMAIL_PATTERN = r"^[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f]+$"

@@ -11,6 +11,9 @@ from pydantic_core import core_schema
 
 T = TypeVar("T")
 
+PATH_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
+"""An ID that can stand in a URL path: no slash, no control character."""
+
 
 class ApiModel(BaseModel):
     """Requests refuse unknown fields; both `resellerTeamId` and `reseller_team_id` are accepted."""

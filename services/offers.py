@@ -25,7 +25,7 @@ from models.money import Dollars
 from models.offers import AccessSource, Visibility
 from models.program import Frozen, Printable, ProgramSettings, Tier
 from models.schema import Agreement, Offer, OfferAccess, Provider, Reseller
-from models.wire import kept
+from models.wire import PATH_ID_PATTERN, kept
 from services.errors import ConflictError, InputError, NotFoundError
 from services.resellers import own_reseller
 from store.offer_access import sync_offer_grants, visible_offer_ids
@@ -47,7 +47,7 @@ MonthlyPrice = Annotated[
     PlainSerializer(float, return_type=float, when_used="json"),
 ]
 NO_SLASH = r"^[^/]+$"
-TEAM_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
+TEAM_ID_PATTERN = PATH_ID_PATTERN
 """A team ID as the OpenAPI document states it: no slash (NO_SLASH) and printable."""
 TeamId = Annotated[
     str,

@@ -31,6 +31,7 @@ from models.agreement import (
 )
 from models.partner import ProviderAction
 from models.program import Frozen
+from models.wire import PATH_ID_PATTERN
 from services.catalog import agreements_query
 from services.dashboard import provider_offers
 from web.context import REFUSALS, PageError, WebServices, read_form, refusal, render, web_services
@@ -39,7 +40,7 @@ from web.partner_pages import REQUESTED_BY, day_of
 from web.session import check_csrf
 
 router = APIRouter(include_in_schema=False)
-AgreementPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")]
+AgreementPath = Annotated[str, Path(min_length=1, max_length=200, pattern=PATH_ID_PATTERN)]
 MAX_AGREEMENTS = 500
 STANDARDS = ("min_completion_rate", "min_acceptance_rate", "min_rating", "max_cancellation_rate")
 
@@ -60,7 +61,7 @@ class AgreementRow(Frozen):
 class _AgreementId(Frozen):
     """The new agreement's ID, as `POST /provider/agreements` takes it."""
 
-    agreement_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")
+    agreement_id: str = Field(min_length=1, max_length=200, pattern=PATH_ID_PATTERN)
 
 
 def _given(form: dict[str, str], *names: str, prefix: str = "") -> dict[str, str]:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from models.offers import Visibility
+from models.wire import PATH_ID_PATTERN
 from services import offers
 from services.catalog import offer_audiences
 from services.errors import NotFoundError
@@ -24,7 +25,7 @@ from web.pages import ViewerDep
 from web.session import check_csrf
 
 router = APIRouter(include_in_schema=False)
-OfferPath = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^/\x00-\x1f\x7f]+$")]
+OfferPath = Annotated[str, Path(min_length=1, max_length=100, pattern=PATH_ID_PATTERN)]
 MAX_OFFERS = 500
 VISIBILITIES = [visibility.value for visibility in Visibility]
 MIN_TIERS = ["", "silver", "gold"]

@@ -38,6 +38,7 @@ from models.partner import (
     reason_problem,
 )
 from models.standing import retention_check
+from models.wire import PATH_ID_PATTERN
 from services.dashboard import (
     monthly_orders,
     partner_agreements,
@@ -61,7 +62,7 @@ from web.pages import ViewerDep
 from web.session import check_csrf
 
 router = APIRouter(include_in_schema=False)
-TeamPath = Annotated[str, Path(min_length=1, max_length=200, pattern=r"^[^/\x00-\x1f\x7f]+$")]
+TeamPath = Annotated[str, Path(min_length=1, max_length=200, pattern=PATH_ID_PATTERN)]
 REQUESTED_BY = "dashboard"
 
 
