@@ -105,6 +105,7 @@ def _note_row(record: NoteRecord) -> PartnerNote:
         kind=note.kind.value,
         text=note.text,
         author=note.author,
+        visibility=note.visibility.value,
         created_at=note.at,
     )
 

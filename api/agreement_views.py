@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
-from api.partner_views import TEXT, CriterionView, MetricsView
+from api.partner_views import TEXT, CriterionView
 from api.views import ApiModel
 from models.agreement import (
     AMENDABLE,
@@ -19,6 +19,7 @@ from models.agreement import (
     ReviewPeriod,
     ScorecardKind,
 )
+from models.metrics import MetricsView
 from models.offers import Visibility
 from models.partner import ActorKind
 from models.program import Text, Tier

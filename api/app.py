@@ -12,12 +12,14 @@ from starlette.types import Scope
 from api import (
     agreements,
     delivery,
+    feedback,
     health,
     keys,
     offers,
     orders,
     partners,
     program,
+    reseller_portal,
     resellers,
     reviews,
     templates,
@@ -30,6 +32,7 @@ from api.views import Problem
 from clients.connection import connect_temporal
 from runtime.settings import Settings
 from services.providers import provider_for_key
+from services.reseller_keys import reseller_for_key
 from store.database import open_database
 from web import install as install_dashboard
 
@@ -39,8 +42,15 @@ orders so their metrics are real, set who sees which offer, grant exclusive
 agreements, read (or start) the monthly and quarterly program reviews, write
 the messages partners receive, choose how they reach them (log, email, signed
 webhook) and read the outbox.
-Every request carries the provider's key in `x-api-key`, except the health probes
-(`/health/live`, `/health/ready`) that load balancers and orchestrators call.
+Every provider request carries the provider's key in `x-api-key`, except the health
+probes (`/health/live`, `/health/ready`) that load balancers and orchestrators call.
+
+Resellers have an API of their own under `/reseller/` (but `/reseller/offers`, the
+provider's look at what one reseller sees): where a team stands in each program it sees,
+what the next tier asks, the offers it sees at the price it gets, its agreements,
+scorecards and messages, and feedback to a provider. It takes the team's own key in
+`x-reseller-key`, which an operator issues (`partnerflow resellers key TEAM`); a provider's
+key does not reach it, nor a reseller's key a provider's path.
 """
 
 
@@ -57,6 +67,15 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     503: _problem("The program database or Temporal is unavailable; try again after Retry-After."),
 }
 """Every provider operation's error answers, each `{"detail": "..."}` as Problem documents."""
+RESELLER_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    401: _problem("No x-reseller-key header, or a reseller key that is unknown or revoked."),
+    404: _problem(
+        "Not among the reseller's own: a program it does not see, another team's message or "
+        "scorecard."
+    ),
+}
+"""The reseller API's error answers."""
 
 
 def create_app(services: Services | None = None, settings: Settings | None = None) -> FastAPI:
@@ -90,12 +109,25 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         max_body_bytes=config.max_body_bytes,
         lookup=_provider_for_key,
         marketplace_key=config.marketplace_key,
+        reseller_lookup=_reseller_for_key,
     )
     if services is not None:
         app.state.services = services
     install_error_handlers(app, config.max_body_bytes)
-    for module in (partners, offers, orders, program, agreements, reviews, templates, delivery):
+    for module in (
+        partners,
+        offers,
+        orders,
+        program,
+        agreements,
+        reviews,
+        templates,
+        delivery,
+    ):
         app.include_router(module.router, responses=PROBLEMS)
+    app.include_router(reseller_portal.router, responses=RESELLER_PROBLEMS)
+    app.include_router(feedback.reseller_router, responses=RESELLER_PROBLEMS)
+    app.include_router(feedback.router, responses=PROBLEMS)
     # Keys last: the fuzz meets DELETE before POST makes more keys (tests/api/test_fuzz.py).
     for module in (resellers, keys):
         app.include_router(module.router, responses=PROBLEMS)
@@ -109,3 +141,10 @@ def _provider_for_key(scope: Scope, key: str) -> str | None:
     services: Services = scope["app"].state.services
     with services.db.transaction() as session:
         return provider_for_key(session, key)
+
+
+def _reseller_for_key(scope: Scope, key: str) -> str | None:
+    services: Services = scope["app"].state.services
+    with services.db.transaction() as session:
+        signed = reseller_for_key(session, key)
+    return signed.reseller_team_id if signed else None

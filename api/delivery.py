@@ -23,13 +23,13 @@ from api.views import Page, Problem
 from clients.deliveries import DeliveryUnderWay
 from models.delivery import OutboxEntry, OutboxFilter, OutboxStatus
 from models.notifications import NotificationKind
+from models.wire import MAX_ROW_ID
 from services import delivery, outbox
 from store.delivery_settings import delivery_settings
 
 router = APIRouter(tags=["delivery"])
 TeamPath = Annotated[str, TEAM_ID]
-MAX_ID = 2**31 - 1
-NotificationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+NotificationId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 @router.get("/provider/delivery", summary="How the provider's messages are delivered")

@@ -12,7 +12,13 @@ from fastapi.security import APIKeyHeader
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api.guard import MISSING_KEY, UNKNOWN_KEY
+from api.guard import (
+    MISSING_KEY,
+    MISSING_RESELLER_KEY,
+    RESELLER_HEADER,
+    UNKNOWN_KEY,
+    UNKNOWN_RESELLER_KEY,
+)
 from clients.agreements import Agreements
 from clients.deliveries import MessageDeliveries
 from clients.partners import PartnerPrograms
@@ -79,6 +85,28 @@ def provider_id(request: Request, key: Annotated[str | None, Security(api_key_he
     return checked
 
 
+reseller_key_header = APIKeyHeader(
+    name=RESELLER_HEADER,
+    scheme_name="ResellerKey",
+    auto_error=False,
+    description="A reseller team's own key, which an operator issues "
+    "(`partnerflow resellers key TEAM`).",
+)
+
+
+def reseller_team_id(
+    request: Request, key: Annotated[str | None, Security(reseller_key_header)]
+) -> str:
+    """The reseller team whose key RequestGuard checked before the body was read."""
+    checked: str | None = getattr(request.state, "reseller_team_id", None)
+    if checked is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, UNKNOWN_RESELLER_KEY if key else MISSING_RESELLER_KEY
+        )
+    return checked
+
+
 ServicesDep = Annotated[Services, Depends(services)]
 SessionDep = Annotated[Session, Depends(session, scope="function")]
 ProviderDep = Annotated[str, Depends(provider_id)]
+ResellerDep = Annotated[str, Depends(reseller_team_id)]

@@ -1,10 +1,14 @@
 """What the API refuses before it reads a request's body: one declared larger than the limit,
-and a provider path without a valid key.
+and a provider or reseller path without a valid key.
 
 FastAPI parses a body before it solves the dependencies that check the key, so a
 stranger could make the process read and parse a large body for nothing. This
-middleware checks `x-api-key` first and hands the provider it names to the
-`provider_id` dependency. A body streamed without a length is cut off at the limit.
+middleware checks the key first and hands whom it names to the `provider_id` or
+`reseller_team_id` dependency. A body streamed without a length is cut off at the limit.
+
+Provider paths (`/provider/`, and `/reseller/offers`, the provider's look at what one
+reseller sees) take a provider's `x-api-key`; the reseller API (every other `/reseller/`
+path) takes a reseller team's own `x-reseller-key`. Neither key reaches the other's paths.
 """
 
 from __future__ import annotations
@@ -20,9 +24,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.outage import database_unavailable, is_outage
 
-KEYED_PREFIXES = ("/provider/", "/reseller/")
+PROVIDER_PREFIX = "/provider/"
+RESELLER_PREFIX = "/reseller/"
+PROVIDERS_LOOK = "/reseller/offers"
+"""What one reseller sees, as its provider looks at it: a provider path under /reseller/."""
 MISSING_KEY = "missing x-api-key header"
 UNKNOWN_KEY = "unknown or revoked API key"
+RESELLER_HEADER = "x-reseller-key"
+MISSING_RESELLER_KEY = (
+    "missing x-reseller-key header: the reseller API takes a reseller team's own key "
+    "(an operator issues one with `partnerflow resellers key TEAM`); a provider's x-api-key "
+    "cannot act as a reseller"
+)
+UNKNOWN_RESELLER_KEY = "unknown or revoked reseller key"
+RESELLER_KEY_ON_PROVIDER_PATH = (
+    "this is a provider's path, and a reseller key does not reach it: it takes a provider's "
+    "API key in x-api-key"
+)
 MARKETPLACE_PREFIX = "/marketplace/"
 MARKETPLACE_HEADER = "x-marketplace-key"
 MARKETPLACE_UNCONFIGURED = (
@@ -49,6 +67,10 @@ def _declared_length(headers: Headers) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
+def _unauthorized(detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status.HTTP_401_UNAUTHORIZED)
+
+
 class RequestGuard:
     """Answers 413 to a body declared over the limit, and 401 to a keyed path whose key is
     missing or unknown, before the body is read."""
@@ -59,11 +81,13 @@ class RequestGuard:
         max_body_bytes: int,
         lookup: Callable[[Scope, str], str | None],
         marketplace_key: str | None = None,
+        reseller_lookup: Callable[[Scope, str], str | None] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.lookup = lookup
         self.marketplace_key = marketplace_key
+        self.reseller_lookup = reseller_lookup or (lambda scope, key: None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,27 +120,49 @@ class RequestGuard:
         declared = _declared_length(headers)
         if declared is not None and declared > self.max_body_bytes:
             return too_large(self.max_body_bytes)
-        if scope["path"].startswith(MARKETPLACE_PREFIX):
+        path: str = scope["path"]
+        if path.startswith(MARKETPLACE_PREFIX):
             return self._marketplace_refusal(scope, headers)
-        if not scope["path"].startswith(KEYED_PREFIXES):
-            return None
+        if path.startswith(PROVIDER_PREFIX) or path.rstrip("/") == PROVIDERS_LOOK:
+            return await self._provider_refusal(scope, headers)
+        if path.startswith(RESELLER_PREFIX):
+            return await self._reseller_refusal(scope, headers)
+        return None
+
+    async def _provider_refusal(self, scope: Scope, headers: Headers) -> JSONResponse | None:
         key = headers.get("x-api-key")
-        refusal: JSONResponse | None = None
         if not key:
-            refusal = JSONResponse({"detail": MISSING_KEY}, status.HTTP_401_UNAUTHORIZED)
-        else:
-            try:
-                provider = await run_in_threadpool(self.lookup, scope, key)
-            except Exception as error:
-                if not is_outage(error):
-                    raise
-                refusal = database_unavailable(error)
-            else:
-                if provider is None:
-                    refusal = JSONResponse({"detail": UNKNOWN_KEY}, status.HTTP_401_UNAUTHORIZED)
-                else:
-                    scope.setdefault("state", {})["provider_id"] = provider
-        return refusal
+            detail = RESELLER_KEY_ON_PROVIDER_PATH if headers.get(RESELLER_HEADER) else MISSING_KEY
+            return _unauthorized(detail)
+        return await self._identify(scope, self.lookup, key, "provider_id", UNKNOWN_KEY)
+
+    async def _reseller_refusal(self, scope: Scope, headers: Headers) -> JSONResponse | None:
+        key = headers.get(RESELLER_HEADER)
+        if not key:
+            return _unauthorized(MISSING_RESELLER_KEY)
+        return await self._identify(
+            scope, self.reseller_lookup, key, "reseller_team_id", UNKNOWN_RESELLER_KEY
+        )
+
+    async def _identify(
+        self,
+        scope: Scope,
+        lookup: Callable[[Scope, str], str | None],
+        key: str,
+        name: str,
+        unknown: str,
+    ) -> JSONResponse | None:
+        """Look `key` up and put whom it names in the request's state as `name`."""
+        try:
+            found = await run_in_threadpool(lookup, scope, key)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            return database_unavailable(error)
+        if found is None:
+            return _unauthorized(unknown)
+        scope.setdefault("state", {})[name] = found
+        return None
 
     def _marketplace_refusal(self, scope: Scope, headers: Headers) -> JSONResponse | None:
         """The marketplace's paths take the operator's marketplace key, never a provider's:

@@ -11,11 +11,12 @@ from pydantic import Field
 from api.deps import ProviderDep, SessionDep, api_key_header
 from api.views import ApiModel, Problem
 from models.reseller import ShortLine
+from models.wire import MAX_ROW_ID
 from services.keys import create_key, key_id_of, list_keys, revoke_key
 
 router = APIRouter(prefix="/provider/keys", tags=["keys"])
 
-KeyId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The key's ID, as listed.")]
+KeyId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The key's ID, as listed.")]
 
 
 class KeyView(ApiModel):

@@ -15,13 +15,14 @@ from pydantic import (
 )
 
 from api.views import ApiModel
-from models.metrics import CriterionResult, PartnerMetrics, next_tier
+from models.metrics import CriterionResult, MetricsView, PartnerMetrics, next_tier
 from models.partner import (
     REASON_PATTERN,
     ActorKind,
     IssueResponse,
     IssueSeverity,
     NoteKind,
+    NoteVisibility,
     PartnerState,
     PartnerStatus,
     reason_problem,
@@ -142,9 +143,15 @@ class TierBody(ReasonBody):
     tier: PartnerTier
 
 
+NOTE_VISIBILITY = (
+    "internal notes are the provider's own; `partner` notes are shown to the reseller in its portal"
+)
+
+
 class NoteBody(ActionBody):
     kind: NoteKind = NoteKind.OTHER
     text: Text = TEXT
+    visibility: NoteVisibility = Field(default=NoteVisibility.INTERNAL, description=NOTE_VISIBILITY)
 
 
 class IssueBody(ReasonBody):
@@ -175,22 +182,6 @@ class CriterionView(ApiModel):
         return value
 
 
-class MetricsView(ApiModel):
-    window_start: datetime
-    window_end: datetime
-    total_orders: int
-    orders_per_month: float
-    acceptance_rate: float | None
-    completion_rate: float | None
-    cancellation_rate: float | None
-    average_rating: float | None
-    rated_orders: int
-    average_order_value: float | None
-    revenue: float
-    month_over_month_growth: float | None
-    tenure_months: int
-
-
 class NextTierView(ApiModel):
     tier: Tier
     criteria: list[CriterionView] = Field(description="What the tier requires, against today.")
@@ -214,6 +205,7 @@ class NoteView(ApiModel):
     kind: NoteKind
     text: str
     author: str
+    visibility: NoteVisibility = Field(description=NOTE_VISIBILITY)
 
 
 class IssueView(ApiModel):

@@ -168,6 +168,8 @@ async def get_partner(
 async def add_note(
     reseller_team_id: TeamPath, body: NoteBody, provider: ProviderDep, svc: ServicesDep
 ) -> PartnerView:
+    """A note is `internal` (the provider's own) unless `visibility` is `partner`: then the
+    reseller reads it in its portal. An issue report's note stays internal."""
     return await _apply(svc, provider, reseller_team_id, NoteInput, body)
 
 

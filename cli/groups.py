@@ -62,7 +62,7 @@ LAZY_GROUPS: dict[str, LazyGroup] = {
     "resellers": LazyGroup(
         "cli.resellers",
         "resellers_app",
-        "The marketplace's resellers: register them from a file, find them.",
+        "The marketplace's resellers: register them from a file, find them, issue portal keys.",
     ),
     "keys": LazyGroup("cli.keys", "keys_app", "A provider's API keys: list, create, revoke."),
     "secrets": LazyGroup(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from cli.support import console, program_database, when
+from cli.support import console, print_keys, program_database, when
 
 keys_app = typer.Typer(help="A provider's API keys: list, create, revoke.", no_args_is_help=True)
 
@@ -21,21 +20,7 @@ def list_keys(provider_id: Provider) -> None:
 
     with program_database() as session:
         keys = listed(session, provider_id)
-    table = Table(title=f"API keys of {provider_id}", title_justify="left")
-    for column in ("id", "prefix", "label", "created", "last used", "revoked"):
-        table.add_column(column)
-    for key in keys:
-        table.add_row(
-            str(key.id),
-            key.prefix,
-            key.label or "-",
-            when(key.created_at),
-            when(key.last_used_at),
-            when(key.revoked_at),
-        )
-    console.print(table)
-    active = sum(1 for key in keys if key.revoked_at is None)
-    console.print(f"{len(keys)} key(s), {active} active")
+    print_keys(f"API keys of {provider_id}", keys)
 
 
 @keys_app.command("create")

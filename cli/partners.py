@@ -20,6 +20,7 @@ from models.partner import (
     IssueSeverity,
     NoteInput,
     NoteKind,
+    NoteVisibility,
     PartnerState,
     PartnerStatus,
     ProviderAction,
@@ -220,10 +221,16 @@ def note(
     reseller_team_id: Team,
     text: Annotated[str, typer.Argument(help="The note.")],
     kind: Annotated[NoteKind, typer.Option(help="What kind of note.")] = NoteKind.OTHER,
+    visibility: Annotated[
+        NoteVisibility,
+        typer.Option(
+            help="internal: the provider's own; partner: shown to the reseller in its portal."
+        ),
+    ] = NoteVisibility.INTERNAL,
     by: By = "cli",
 ) -> None:
     """Add a dated note to a partner."""
-    request = valid(lambda: NoteInput(text=text, kind=kind, requested_by=by))
+    request = valid(lambda: NoteInput(text=text, kind=kind, visibility=visibility, requested_by=by))
     _act(provider_id, reseller_team_id, request)
 
 

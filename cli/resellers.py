@@ -11,11 +11,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cli.support import console, fail, program_database, when
+from cli.support import console, fail, print_keys, program_database, when
 from models.reseller import MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, RecordsRefused, parse_records
 
 resellers_app = typer.Typer(
-    help="The marketplace's resellers: register them from a file, find them.",
+    help="The marketplace's resellers: register them from a file, find them, issue portal keys.",
     no_args_is_help=True,
 )
 
@@ -121,3 +121,67 @@ def find(
         )
     console.print(table)
     console.print(f"{total} reseller(s); page {page}")
+
+
+Team = Annotated[str, typer.Argument(help="The reseller team, e.g. team-northwind.")]
+
+
+@resellers_app.command("key")
+def issue_key(
+    team_id: Team,
+    label: Annotated[
+        str | None, typer.Option(help="Who or what the key is for, e.g. 'Ana, sales'.")
+    ] = None,
+) -> None:
+    """A key for the reseller team's portal and API, printed once.
+
+    The team signs in with it at /portal/sign-in, or sends it as the x-reseller-key header to
+    the `/reseller/` API. Its other keys keep working.
+    """
+    from pydantic import TypeAdapter
+
+    from cli.support import valid
+    from models.reseller import ShortLine
+    from services.reseller_keys import issue_reseller_key
+
+    if label is not None:
+        label = valid(lambda: TypeAdapter(ShortLine).validate_python(label))
+    with program_database() as session:
+        issued = issue_reseller_key(session, team_id, label)
+    console.print(f"reseller key {issued.id}  {issued.label or ''}".rstrip(), highlight=False)
+    console.print(f"Reseller key   {issued.key}", soft_wrap=True, highlight=False)
+    console.print(
+        f"[dim]The key is shown once: keep it now. {team_id} signs in with it at "
+        "/portal/sign-in, or sends it as the x-reseller-key header to /reseller/.[/]",
+        highlight=False,
+    )
+
+
+@resellers_app.command("keys")
+def list_keys(team_id: Team) -> None:
+    """The reseller team's keys: prefix, label, created, last used, revoked. Never the keys."""
+    from services.reseller_keys import list_reseller_keys
+
+    with program_database() as session:
+        keys = list_reseller_keys(session, team_id)
+    print_keys(f"reseller keys of {team_id}", keys)
+
+
+@resellers_app.command("revoke-key")
+def revoke_key(
+    team_id: Team,
+    key_id: Annotated[int, typer.Argument(help="The key's ID, as `resellers keys` shows it.")],
+) -> None:
+    """Revoke one of the reseller team's keys at once.
+
+    Its next request and its portal sessions are refused.
+    """
+    from services.reseller_keys import revoke_reseller_key
+
+    with program_database() as session:
+        revoked = revoke_reseller_key(session, team_id, key_id)
+    console.print(
+        f"reseller key {revoked.id} ({revoked.prefix}…) of {team_id} revoked at "
+        f"{when(revoked.revoked_at)}",
+        highlight=False,
+    )

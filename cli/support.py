@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -33,6 +33,44 @@ T = TypeVar("T")
 
 def when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+class ListedKey(Protocol):
+    """A provider's or a reseller's key, as `keys list` and `resellers keys` print it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def label(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_used_at(self) -> datetime | None: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+
+
+def print_keys(title: str, keys: Sequence[ListedKey]) -> None:
+    """The keys as a table (never the keys themselves), and how many are active."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "prefix", "label", "created", "last used", "revoked"):
+        table.add_column(column)
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            key.prefix,
+            key.label or "-",
+            when(key.created_at),
+            when(key.last_used_at),
+            when(key.revoked_at),
+        )
+    console.print(table)
+    active = sum(1 for key in keys if key.revoked_at is None)
+    console.print(f"{len(keys)} key(s), {active} active")
 
 
 def fail(message: str) -> typer.Exit:

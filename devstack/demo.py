@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,7 +58,6 @@ from models.program import ProgramSettings, Tier
 from models.records import MetricsRequest
 from models.review import ReviewCadence, ReviewOutcome, ReviewRequest
 from models.schema import Offer, Provider, Reseller
-from services.providers import issue_key, provider_for_key
 from store.metrics import partner_metrics
 
 AT_RISK_TIMEOUT = timedelta(seconds=30)
@@ -468,21 +466,3 @@ async def report_demo_issue(programs: PartnerPrograms) -> PartnerState | str:
         return await programs.apply(DEMO_PROVIDER_ID, DEMO_ISSUE_PARTNER, DEMO_ISSUE)
     except (PartnerNotFound, PartnerRequestRejected) as refused:
         return f"no issue reported on {DEMO_ISSUE_PARTNER}: {refused}"
-
-
-def demo_api_key(db: Database, key_file: Path) -> str:
-    """The demo provider's API key for the local stack: issued once, kept in `key_file`.
-
-    Keys are stored hashed, so the local stack keeps its own copy to show it on every run.
-    """
-    if key_file.exists():
-        key = key_file.read_text().strip()
-        with db.transaction() as session:
-            if provider_for_key(session, key) == DEMO_PROVIDER_ID:
-                return key
-    with db.transaction() as session:
-        key = issue_key(session, DEMO_PROVIDER_ID)
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    key_file.write_text(key + "\n")
-    key_file.chmod(0o600)
-    return key

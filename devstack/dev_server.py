@@ -64,6 +64,10 @@ class DevConfig:
         return self.state_dir / "demo-api-key"
 
     @property
+    def demo_reseller_key_file(self) -> Path:
+        return self.state_dir / "demo-reseller-key"
+
+    @property
     def secret_key_file(self) -> Path:
         """The key that encrypts stored secrets when PARTNERFLOW_SECRET_KEY is not set."""
         return self.state_dir / "secret-key"

@@ -42,7 +42,6 @@ from devstack.demo import (
     DemoReview,
     EnrollmentOutcome,
     create_demo_agreements,
-    demo_api_key,
     demo_program,
     enroll_demo,
     load_demo,
@@ -50,6 +49,7 @@ from devstack.demo import (
     report_demo_issue,
     run_demo_review,
 )
+from devstack.demo_keys import demo_api_key, demo_reseller_key
 from devstack.dev_server import DevConfig, DevServer, dev_server
 from models.contract import partner_workflow_id
 from models.database import Database
@@ -227,12 +227,15 @@ class DemoShown:
 
     api_key: str
     metrics: DevMetrics
+    reseller: tuple[str, str] | None = None
+    """A demo reseller team and its key to the portal."""
     at_risk: WorkflowLink | None = None
     review: WorkflowLink | None = None
     issue: WorkflowLink | None = None
 
 
 async def _demo_shown(
+    db: Database,
     server: DevServer,
     outcomes: list[EnrollmentOutcome],
     review: DemoReview,
@@ -240,10 +243,14 @@ async def _demo_shown(
     api_key: str,
     metrics: DevMetrics,
 ) -> DemoShown:
+    at_risk = await _at_risk_example(server, outcomes)
+    team = at_risk.name if at_risk else DEMO_RESELLERS[0].team_id
+    config = server.config
     return DemoShown(
         api_key=api_key,
         metrics=metrics,
-        at_risk=await _at_risk_example(server, outcomes),
+        reseller=(team, demo_reseller_key(db, config.demo_reseller_key_file, team)),
+        at_risk=at_risk,
         review=await _workflow_link(
             server, review.review_id, review_found(review.review_id, review.outcome)
         )
@@ -305,6 +312,14 @@ def print_next_steps(
     shown_team = at_risk.name if at_risk else DEMO_RESELLERS[0].team_id
     lines = [
         f"[bold]Dashboard[/]          {config.api_url}/  [dim](sign in with acme's API key)[/]",
+    ]
+    if shown.reseller:
+        team, reseller_key = shown.reseller
+        lines.append(
+            f"[bold]Reseller portal[/]    {config.api_url}/portal  [dim](sign in as {team} with "
+            f"{reseller_key}, also in {config.demo_reseller_key_file})[/]"
+        )
+    lines += [
         f"[bold]Temporal UI[/]        {config.ui_url}",
         f"[bold]acme's partners[/]    {_search_url(config, partners_query)}",
     ]
@@ -406,7 +421,7 @@ async def _start_demo(
         issue = await report_demo_issue(programs)
         if isinstance(issue, str):
             console.print(f"[yellow]{issue}[/]")
-        shown = await _demo_shown(server, outcomes, review, issue, api_key, metrics)
+        shown = await _demo_shown(db, server, outcomes, review, issue, api_key, metrics)
         print_next_steps(console, server, outcomes, shown, standings(db, DEMO_PROVIDER_ID))
         await asyncio.Event().wait()
 

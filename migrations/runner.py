@@ -22,7 +22,8 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, inspect
 
 from models.database import make_engine
-from models.schema import Base, UTCDateTime
+from models.schema import Base
+from models.sql_types import UTCDateTime
 
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 UPGRADE_COMMAND = "partnerflow db upgrade"

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pydantic import AwareDatetime, Field
 
 from models.program import Frozen, ProgramSettings, Tier, TierCriteria, UnratedRule
+from models.wire import ApiModel
 
 
 class PartnerMetrics(Frozen):
@@ -35,6 +36,24 @@ class PartnerMetrics(Frozen):
         default=None, description="Orders in the last 30 days against the 30 before, as a fraction."
     )
     tenure_months: int = Field(ge=0)
+
+
+class MetricsView(ApiModel):
+    """A partner's metrics as the API and the portal show them."""
+
+    window_start: datetime
+    window_end: datetime
+    total_orders: int
+    orders_per_month: float
+    acceptance_rate: float | None
+    completion_rate: float | None
+    cancellation_rate: float | None
+    average_rating: float | None
+    rated_orders: int
+    average_order_value: float | None
+    revenue: float
+    month_over_month_growth: float | None
+    tenure_months: int
 
 
 class CriterionResult(Frozen):

@@ -43,6 +43,13 @@ class NoteKind(StrEnum):
     OTHER = "other"
 
 
+class NoteVisibility(StrEnum):
+    """Who reads a note: the provider alone, or the reseller too, in its portal."""
+
+    INTERNAL = "internal"
+    PARTNER = "partner"
+
+
 class IssueSeverity(StrEnum):
     """How far one reported issue moves a partner up the progressive response."""
 
@@ -184,6 +191,7 @@ class IssueReport(ReasonedAction):
 class NoteInput(ProviderAction):
     kind: NoteKind = NoteKind.OTHER
     text: str
+    visibility: NoteVisibility = NoteVisibility.INTERNAL
 
     @field_validator("text")
     @classmethod
@@ -215,6 +223,7 @@ class Note(Frozen):
     kind: NoteKind
     text: str
     author: str
+    visibility: NoteVisibility = NoteVisibility.INTERNAL
 
 
 class ReportedIssue(Frozen):

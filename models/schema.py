@@ -6,15 +6,13 @@ always timezone-aware UTC in Python, whatever the backend stores.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
-    Dialect,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -24,47 +22,15 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from models.orders import OrderStatus
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from models.sql_types import NAMING_CONVENTION, UTCDateTime
+from models.sql_types import utcnow as utcnow  # where rows' default times have been imported from
 
 ORDER_STATUSES = tuple(status.value for status in OrderStatus)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in and out; SQLite keeps naive UTC text that sorts correctly."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: pass a timezone-aware value")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
@@ -210,6 +176,8 @@ class PartnerNote(Base):
     text: Mapped[str] = mapped_column(Text)
     author: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    visibility: Mapped[str] = mapped_column(String(20), server_default="internal")
+    """`internal` (the provider's own) or `partner` (shown to the reseller in its portal)."""
 
     __table_args__ = (Index("ix_partner_notes_partner", "provider_id", "reseller_team_id"),)
 
@@ -372,6 +340,43 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     label: Mapped[str | None] = mapped_column(String(100))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ResellerKey(Base):
+    """A reseller team's key to its portal and the `/reseller/` API, kept only as a SHA-256
+    digest: the key itself is shown once, to the operator who issues it."""
+
+    __tablename__ = "reseller_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ResellerFeedback(Base):
+    """What a reseller told a provider: services needed, ZIP codes with demand, competitive
+    offerings or process improvements."""
+
+    __tablename__ = "reseller_feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
+    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    service_category: Mapped[str | None] = mapped_column(String(100))
+    zip_codes: Mapped[list[str]] = mapped_column(JSON)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_reseller_feedback_provider_created", "provider_id", "created_at"),
+        Index("ix_reseller_feedback_reseller_created", "reseller_team_id", "created_at"),
+    )
 
 
 class ProgramVersion(Base):

@@ -13,6 +13,8 @@ T = TypeVar("T")
 
 PATH_ID_PATTERN = r"^[^/\x00-\x1f\x7f]+$"
 """An ID that can stand in a URL path: no slash, no control character."""
+MAX_ROW_ID = 2**31 - 1
+"""The largest numbered row ID (a message, a key): PostgreSQL's INTEGER."""
 
 
 class ApiModel(BaseModel):

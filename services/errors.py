@@ -13,3 +13,12 @@ class NotFoundError(LookupError):
 
 class ConflictError(Exception):
     """The request clashes with what is already there (409)."""
+
+
+class RateLimitedError(Exception):
+    """Too many requests of one kind for now (429); `retry_after` says in how many seconds
+    the next one is taken."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

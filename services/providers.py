@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models.program import Frozen, ProgramSettings
-from models.schema import ApiKey, ProgramVersion, Provider, utcnow
+from models.schema import ApiKey, ProgramVersion, Provider, ResellerKey, utcnow
 
 KEY_PREFIX = "pf_"
 
@@ -89,6 +89,21 @@ LAST_USED_EVERY = timedelta(minutes=1)
 once per request."""
 
 
+def note_use(
+    session: Session,
+    table: type[ApiKey] | type[ResellerKey],
+    key_id: int,
+    last_used: datetime | None,
+) -> None:
+    """Write a key's last use now, unless it was written less than LAST_USED_EVERY ago."""
+    now = utcnow()
+    if last_used is not None and last_used > now - LAST_USED_EVERY:
+        return
+    stale = or_(table.last_used_at.is_(None), table.last_used_at <= now - LAST_USED_EVERY)
+    # Conditional, so that of the processes that saw it stale at once only one writes.
+    session.execute(update(table).where(table.id == key_id, stale).values(last_used_at=now))
+
+
 def provider_for_key(session: Session, key: str) -> str | None:
     """The provider a key belongs to, or None for an unknown or revoked key. Read from the
     database on every call, never cached: a key revoked is refused by the next request."""
@@ -99,17 +114,7 @@ def provider_for_key(session: Session, key: str) -> str | None:
     ).one_or_none()
     if found is None:
         return None
-    now = utcnow()
-    if found.last_used_at is None or found.last_used_at <= now - LAST_USED_EVERY:
-        # Conditional, so that of the processes that saw it stale at once only one writes.
-        session.execute(
-            update(ApiKey)
-            .where(
-                ApiKey.id == found.id,
-                or_(ApiKey.last_used_at.is_(None), ApiKey.last_used_at <= now - LAST_USED_EVERY),
-            )
-            .values(last_used_at=now)
-        )
+    note_use(session, ApiKey, found.id, found.last_used_at)
     return str(found.provider_id)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from models.offers import AccessSource, OfferAccessChange, OfferAccessResult, Visibility
@@ -155,21 +155,11 @@ def sync_offer_grants(session: Session, offer: Offer) -> None:
         )
 
 
-def visible_offer_ids(session: Session, provider_id: str, reseller_team_id: str) -> list[str]:
-    """The provider's offers this reseller can see right now."""
-    blocked_all = session.scalar(
-        select(
-            exists().where(
-                OfferBlock.provider_id == provider_id,
-                OfferBlock.reseller_team_id == reseller_team_id,
-                OfferBlock.offer_id.is_(None),
-            )
-        )
-    )
-    if blocked_all:
-        return []
-    # Access counts only under the offer's current visibility: a preferred grant left over
-    # from before an offer became `selected` must not show it to resellers not allowed.
+def _seen(reseller_team_id: str) -> ColumnElement[bool]:
+    """Whether the reseller sees the offer (the `Offer` row of the query): public or granted
+    under the offer's current visibility, and neither it nor every offer of its provider
+    blocked. A preferred grant left over from before an offer became `selected` must not
+    show it to resellers not allowed, hence the visibility."""
     has_access = exists().where(
         OfferAccess.offer_id == Offer.id,
         OfferAccess.reseller_team_id == reseller_team_id,
@@ -178,14 +168,27 @@ def visible_offer_ids(session: Session, provider_id: str, reseller_team_id: str)
     is_blocked = exists().where(
         OfferBlock.offer_id == Offer.id, OfferBlock.reseller_team_id == reseller_team_id
     )
+    all_blocked = exists().where(
+        OfferBlock.provider_id == Offer.provider_id,
+        OfferBlock.reseller_team_id == reseller_team_id,
+        OfferBlock.offer_id.is_(None),
+    )
+    return and_(
+        or_(Offer.visibility == Visibility.PUBLIC.value, has_access), ~is_blocked, ~all_blocked
+    )
+
+
+def visible_offer_ids(session: Session, provider_id: str, reseller_team_id: str) -> list[str]:
+    """The provider's offers this reseller can see right now."""
     return list(
         session.scalars(
             select(Offer.id)
-            .where(
-                Offer.provider_id == provider_id,
-                or_(Offer.visibility == Visibility.PUBLIC.value, has_access),
-                ~is_blocked,
-            )
+            .where(Offer.provider_id == provider_id, _seen(reseller_team_id))
             .order_by(Offer.id)
         )
     )
+
+
+def providers_seen(session: Session, reseller_team_id: str) -> set[str]:
+    """The providers one of whose offers the reseller can see right now."""
+    return set(session.scalars(select(Offer.provider_id).where(_seen(reseller_team_id)).distinct()))

@@ -2,8 +2,11 @@
 
 The API's app mounts it (`install`): `/sign-in`, `/` (overview), `/partners`,
 `/partners/{team}`, `/resellers`, `/reviews`, `/program`, `/messages`, `/keys`, `/offers`,
-`/agreements`, `/templates`, and its stylesheet under `/static/`. No Node.js, no script and
-nothing fetched from elsewhere: charts are inline SVG drawn here.
+`/agreements`, `/templates`, `/feedback`, and its stylesheet under `/static/`. No Node.js,
+no script and nothing fetched from elsewhere: charts are inline SVG drawn here.
+
+The reseller's portal is served beside it under `/portal` (`portal_pages`, `portal_record_pages`,
+`portal_feedback`), for a reseller team signed in with its own key, in a session of its own.
 """
 
 from __future__ import annotations
@@ -14,28 +17,35 @@ from fastapi.staticfiles import StaticFiles
 
 from web import (
     agreement_pages,
+    feedback_pages,
     key_pages,
     message_pages,
     offer_pages,
     pages,
     partner_pages,
+    portal_feedback,
+    portal_pages,
+    portal_record_pages,
     program_pages,
     reseller_pages,
     review_pages,
     template_pages,
 )
 from web.context import STATIC, PageError, render
+from web.portal_context import in_portal
 from web.session import SignInNeeded
 
 
 async def _sign_in(request: Request, error: Exception) -> Response:
-    return RedirectResponse("/sign-in", status_code=303)
+    assert isinstance(error, SignInNeeded)
+    return RedirectResponse(error.sign_in_path, status_code=303)
 
 
 async def _error_page(request: Request, error: Exception) -> HTMLResponse:
     assert isinstance(error, PageError)
+    template = "portal_error" if in_portal(request.url.path) else "error"
     return render(
-        request, "error", {"status": error.status, "message": error.message}, error.status
+        request, template, {"status": error.status, "message": error.message}, error.status
     )
 
 
@@ -48,10 +58,14 @@ def install(app: FastAPI) -> None:
         review_pages,
         program_pages,
         message_pages,
+        feedback_pages,
         key_pages,
         offer_pages,
         agreement_pages,
         template_pages,
+        portal_pages,
+        portal_record_pages,
+        portal_feedback,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="dashboard-static")

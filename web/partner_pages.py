@@ -30,6 +30,7 @@ from models.partner import (
     IssueSeverity,
     NoteInput,
     NoteKind,
+    NoteVisibility,
     PartnerState,
     ProviderAction,
     RemovalRequest,
@@ -103,7 +104,11 @@ def _block(form: dict[str, str], offers: list[str]) -> BlockRequest:
 
 ACTIONS: dict[str, Action] = {
     "notes": Action(
-        lambda f: NoteInput(kind=NoteKind(f.get("kind") or "other"), text=f.get("text", "")),
+        lambda f: NoteInput(
+            kind=NoteKind(f.get("kind") or "other"),
+            text=f.get("text", ""),
+            visibility=f.get("visibility") or NoteVisibility.INTERNAL,
+        ),
         "Note added.",
     ),
     "at-risk": Action(
@@ -134,6 +139,13 @@ ACTIONS: dict[str, Action] = {
         lambda f: RemovalRequest(reason=_stated(f.get("reason", ""))), "Removed from the list."
     ),
 }
+
+
+NOTE_VISIBILITIES = {
+    NoteVisibility.INTERNAL: "Internal (only you)",
+    NoteVisibility.PARTNER: "Shared with the partner",
+}
+"""The note form's choice of who reads the note: the reseller reads shared ones in its portal."""
 
 
 DONE_ELSEWHERE = {"enrolled": "Added to the preferred list."}
@@ -198,6 +210,7 @@ async def _render_partner(
         "now": svc.clock(),
         "request_id": uuid.uuid4().hex,
         "note_kinds": [kind.value for kind in NoteKind],
+        "note_visibilities": [(v.value, text) for v, text in NOTE_VISIBILITIES.items()],
         "errors": {},
         "values": {},
         "done": None,

@@ -17,6 +17,7 @@ from clients.partners import PartnerPrograms
 from models.database import Database
 from models.program import ProgramSettings
 from services.providers import issue_key
+from services.reseller_keys import issue_reseller_key
 from tests.helpers import Program
 
 
@@ -93,3 +94,25 @@ def acme(env: WorkflowEnvironment, db: Database, http: httpx.AsyncClient) -> Pro
 def globex(env: WorkflowEnvironment, db: Database, http: httpx.AsyncClient) -> ProviderApi:
     """A second provider, to show that one never sees or changes the other's data."""
     return provider_api(env, db, http)
+
+
+@dataclass
+class ResellerApi:
+    """One reseller team's view of the `/reseller/` API: a client sending its own key."""
+
+    team_id: str
+    key: str
+    http: httpx.AsyncClient
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.http.get(url, headers={"x-reseller-key": self.key}, **kwargs)
+
+    async def post(self, url: str, json: Any = None, **kwargs: Any) -> httpx.Response:
+        return await self.http.post(url, json=json, headers={"x-reseller-key": self.key}, **kwargs)
+
+
+def reseller_api(db: Database, http: httpx.AsyncClient, team_id: str) -> ResellerApi:
+    """A key of its own for a registered reseller team, and a client that sends it."""
+    with db.transaction() as session:
+        key = issue_reseller_key(session, team_id, "tests").key
+    return ResellerApi(team_id, key, http)

@@ -27,7 +27,9 @@ from schemathesis.openapi.checks import RejectedPositiveData
 from api.deps import Services
 from api.server import running_api
 from devstack.demo_data import GOOD
-from tests.api.conftest import ProviderApi
+from models.partner import EnrollmentRequest
+from models.program import Tier
+from tests.api.conftest import ProviderApi, reseller_api
 from tests.workers.processes import free_port
 
 EXAMPLES = int(os.environ.get("PARTNERFLOW_FUZZ_EXAMPLES", "10"))
@@ -130,10 +132,14 @@ MARKETPLACE_KEY = "mk_fuzz_" + "k" * 24
 """The operator's marketplace key, for `PUT /marketplace/resellers`."""
 
 
-def fuzz(base_url: str, key: str, examples: int) -> Findings:
+def fuzz(base_url: str, key: str, reseller_key: str, examples: int) -> Findings:
     """Every operation, with valid and with invalid data: what answered, and what failed a
     check."""
-    schemes = {"APIKeyHeader": {"api_key": key}, "MarketplaceKey": {"api_key": MARKETPLACE_KEY}}
+    schemes = {
+        "APIKeyHeader": {"api_key": key},
+        "MarketplaceKey": {"api_key": MARKETPLACE_KEY},
+        "ResellerKey": {"api_key": reseller_key},
+    }
     config = SchemathesisConfig.from_dict({"auth": {"openapi": schemes}})
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json", config=config)
     found = Findings()
@@ -172,9 +178,11 @@ async def test_the_api_is_what_its_schema_says(env, db, programs, acme: Provider
     monkeypatch.setenv("PARTNERFLOW_MARKETPLACE_KEY", MARKETPLACE_KEY)
     for team in ("team-a", "team-b"):
         await acme.program.add_reseller(team, GOOD)
+    await programs.enroll(acme.provider_id, "team-a", EnrollmentRequest(tier=Tier.SILVER))
+    reseller = reseller_api(db, acme.http, "team-a")
     services = Services(db=db, client=env.client, task_queue=programs.task_queue)
     async with running_api(services, "127.0.0.1", free_port()) as base_url:
-        found = await asyncio.to_thread(fuzz, base_url, acme.key, EXAMPLES)
+        found = await asyncio.to_thread(fuzz, base_url, acme.key, reseller.key, EXAMPLES)
     assert not found.failures, f"{len(found.failures)} failed checks:\n" + "\n".join(
         found.failures[:20]
     )
@@ -188,6 +196,11 @@ async def test_the_api_is_what_its_schema_says(env, db, programs, acme: Provider
         "PUT /marketplace/resellers",
         "GET /provider/keys",
         "POST /provider/keys",
+        "GET /reseller/me",
+        "GET /reseller/programs",
+        "GET /reseller/messages",
+        "GET /reseller/scorecards",
+        "GET /reseller/agreements",
     ):
         assert found.answers[(operation, 2)] > 0, (operation, found.answers)
     assert sum(n for (_, kind), n in found.answers.items() if kind == 4) > 0

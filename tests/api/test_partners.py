@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from devstack.demo_data import GOOD, SLIPPING, STRONG
 from models.partner import PartnerStatus
+from models.schema import PartnerNote
 from tests.api.conftest import ProviderApi
 
 PREFERRED = "/provider/partners/preferred"
@@ -160,6 +163,41 @@ async def test_steering_a_partner_over_http(acme):
     removed = await acme.delete(f"{PREFERRED}/{team}", params={"reason": "did not recover in time"})
     assert removed.status_code == 200 and removed.json()["status"] == "removed"
     assert acme.program.notifications(team, "removed")
+
+
+async def test_a_note_is_internal_unless_shared_with_the_partner(acme):
+    team = await acme.program.add_reseller("team-noted", GOOD)
+    await enroll(acme, team)
+    notes = f"/provider/partners/{team}/notes"
+
+    internal = await acme.post(notes, {"kind": "call", "text": "margins are thin"})
+    assert internal.status_code == 200, internal.text
+    assert internal.json()["notes"][-1]["visibility"] == "internal"
+    shared = await acme.post(notes, {"text": "great quarter, thank you", "visibility": "partner"})
+    assert shared.status_code == 200, shared.text
+    assert shared.json()["notes"][-1]["visibility"] == "partner"
+    issue = await acme.post(f"/provider/partners/{team}/issues", {"reason": "missed installs"})
+    assert issue.status_code == 200, issue.text
+    read = (await acme.get(f"/provider/partners/{team}")).json()
+    assert [(n["text"][:16], n["visibility"]) for n in read["notes"]] == [
+        ("margins are thin", "internal"),
+        ("great quarter, t", "partner"),
+        ("minor issue repo", "internal"),
+    ]
+
+    with acme.program.db.transaction() as session:
+        rows = session.scalars(
+            select(PartnerNote)
+            .where(PartnerNote.provider_id == acme.provider_id)
+            .where(PartnerNote.reseller_team_id == team)
+            .order_by(PartnerNote.id)
+        )
+        stored = [(row.kind, row.visibility) for row in rows]
+    assert stored == [("call", "internal"), ("other", "partner"), ("issue", "internal")]
+
+    bad = await acme.post(notes, {"text": "for everyone", "visibility": "public"})
+    assert bad.status_code == 422 and "visibility" in bad.json()["detail"], bad.text
+    assert len((await acme.get(f"/provider/partners/{team}")).json()["notes"]) == 3
 
 
 async def test_reported_issues_climb_the_progressive_response(acme, globex):

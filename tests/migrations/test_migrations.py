@@ -177,7 +177,7 @@ def test_db_commands_adopt_report_and_check(empty_db):
     upgraded = runner.invoke(app, ["db", "upgrade"], env=env)
     assert upgraded.exit_code == 0, upgraded.output
     assert "Adopted the database" in upgraded.output
-    assert "program_reviews, review_snapshots" in upgraded.output
+    assert "program_reviews, reseller_feedback, reseller_keys, review_snapshots" in upgraded.output
 
     checked = runner.invoke(app, ["db", "check"], env=env)
     assert checked.exit_code == 0, checked.output

@@ -3,13 +3,18 @@ session, on the real worker, the time-skipping server and the database."""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import AsyncIterator, Callable
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from playwright.async_api import Browser as Chromium
+from playwright.async_api import Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -18,8 +23,10 @@ from clients.partners import PartnerPrograms
 from models.database import Database
 from models.program import ProgramSettings
 from services.providers import issue_key
+from services.reseller_keys import issue_reseller_key
 from tests.api.conftest import ApiClock
 from tests.helpers import Program
+from tests.workers.test_ui_browser import CHROMIUM_FLAGS, _chromium
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -104,3 +111,70 @@ async def signed_in(browser: Browser, provider: Provider) -> tuple[httpx.AsyncCl
     overview = await client.get("/")
     assert overview.status_code == 200, overview.text
     return client, csrf_of(overview.text)
+
+
+PORTAL_SIGN_IN = "/portal/sign-in"
+
+
+def reseller_key(db: Database, team_id: str) -> str:
+    """A new reseller key of the team's, as `partnerflow resellers key` issues it."""
+    with db.transaction() as session:
+        return issue_reseller_key(session, team_id, "portal test").key
+
+
+async def portal_sign_in(client: httpx.AsyncClient, key: str) -> httpx.Response:
+    """Fill and send the portal's sign-in form as a browser would; the answer is not followed."""
+    form = await client.get(PORTAL_SIGN_IN)
+    assert form.status_code == 200, form.text
+    return await client.post(PORTAL_SIGN_IN, data={"csrf": csrf_of(form.text), "reseller_key": key})
+
+
+async def portal_signed_in(browser: Browser, key: str) -> tuple[httpx.AsyncClient, str]:
+    """A client with a portal session of the key's team, and the session's CSRF token."""
+    client = browser()
+    answer = await portal_sign_in(client, key)
+    assert answer.status_code == 303 and answer.headers["location"] == "/portal", answer.text
+    programs = await client.get("/portal")
+    assert programs.status_code == 200, programs.text
+    return client, csrf_of(programs.text)
+
+
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Chromium]:
+    executable = _chromium()
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+Shoot = Callable[[Page, str], Awaitable[Path]]
+
+
+@pytest.fixture
+def shoot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
+) -> Shoot:
+    """Save a full-page screenshot, named for the test module's walk (`dashboard-`,
+    `portal-`) where PARTNERFLOW_ARTIFACTS_DIR collects them."""
+    walk = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").split("_")[0]
+
+    async def shoot(page: Page, name: str) -> Path:
+        path = tmp_path / name
+        await page.screenshot(path=str(path), full_page=True)
+        with capsys.disabled():
+            print(f"\nscreenshot: {path}")
+        artifacts = os.environ.get("PARTNERFLOW_ARTIFACTS_DIR")
+        if artifacts:
+            Path(artifacts).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(artifacts) / f"{walk}-{name}")
+        return path
+
+    return shoot

@@ -11,57 +11,18 @@ Chromium is Debian's `chromium` package, as for the Temporal UI test.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, expect
 
 from api.deps import Services
 from api.server import running_api
 from models.partner import AtRiskFlag, reason_problem
 from models.schema import Reseller
 from tests.api.test_reviews import seed
+from tests.web.conftest import TIMEOUT_MS, Shoot
 from tests.workers.processes import free_port
-from tests.workers.test_ui_browser import CHROMIUM_FLAGS, _chromium
-
-TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-async def chromium() -> AsyncIterator[Browser]:
-    executable = _chromium()
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_FLAGS
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
-
-Shoot = Callable[[Page, str], Awaitable[Path]]
-
-
-@pytest.fixture
-def shoot(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Shoot:
-    async def shoot(page: Page, name: str) -> Path:
-        path = tmp_path / name
-        await page.screenshot(path=str(path), full_page=True)
-        with capsys.disabled():
-            print(f"\nscreenshot: {path}")
-        artifacts = os.environ.get("PARTNERFLOW_ARTIFACTS_DIR")
-        if artifacts:
-            Path(artifacts).mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(artifacts) / f"dashboard-{name}")
-        return path
-
-    return shoot
 
 
 async def test_a_provider_walks_through_the_dashboard(

@@ -97,6 +97,21 @@ async def test_actions_go_through_the_api_rules_and_show_its_refusals_inline(
     assert noted.status_code == 303
     page = (await client.get(noted.headers["location"])).text
     assert "Note added." in page and "called Ana" in page
+    assert '<option value="internal" selected>Internal (only you)</option>' in page
+    assert "shared with partner</span>" not in page
+    shared = await client.post(
+        f"/partners/{good}/notes",
+        data={"csrf": token, "text": "thanks for a great quarter", "visibility": "partner"},
+    )
+    assert shared.status_code == 303
+    notes = (await programs.state(acme.provider_id, good)).notes
+    assert [n.visibility.value for n in notes[-2:]] == ["internal", "partner"]
+    page = (await client.get(shared.headers["location"])).text
+    assert page.count("shared with partner</span>") == 1
+    odd = await client.post(
+        f"/partners/{good}/notes", data={"csrf": token, "text": "hm", "visibility": "public"}
+    )
+    assert odd.status_code == 422 and "visibility" in odd.text
 
     # A reason of two words: the API's own refusal, and the form keeps what was typed.
     short = await client.post(

@@ -152,6 +152,12 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
     assert "preferred" in enrolled.output and "silver" in enrolled.output
     noted = await cli("note", pid, team, "called about installs", "--kind", "call")
     assert noted.exit_code == 0 and "│ 1" in noted.output.replace("notes ", "│ ")
+    shared = await cli("note", pid, team, "thanks for a great quarter", "--visibility", "partner")
+    assert shared.exit_code == 0, shared.output
+    notes = (await programs.state(pid, team)).notes
+    assert [n.visibility.value for n in notes] == ["internal", "partner"]
+    odd = await cli("note", pid, team, "for everyone", "--visibility", "public")
+    assert odd.exit_code == 2 and "public" in odd.output
     reported = await cli("report-issue", pid, team, "--reason", "no-show", "--severity", "minor")
     assert reported.exit_code == 0, reported.output
     assert "no-show (friendly_notice)" in reported.output
@@ -191,7 +197,7 @@ async def test_partners_commands_steer_a_partner_through_temporal(env, db, progr
     assert removed.exit_code == 0 and "removed" in removed.output
     state = await programs.state(pid, team)
     assert [t.actor_id for t in state.transitions][0] == "ops"
-    assert [n.kind.value for n in state.notes] == ["call", "issue"]
+    assert [n.kind.value for n in state.notes] == ["call", "other", "issue"]
 
 
 async def test_partners_enroll_below_the_criteria_needs_override_with_a_reason(env, db, programs):

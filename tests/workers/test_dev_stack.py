@@ -157,12 +157,16 @@ def _scrape_until(url: str, wanted: list[str]) -> str:
         time.sleep(0.2)
 
 
-def _api_partners(api_port: int, key: str) -> dict[str, Any]:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{api_port}/provider/partners?pageSize=500", headers={"x-api-key": key}
-    )
+def _api_get(api_port: int, path: str, headers: dict[str, str]) -> Any:
+    request = urllib.request.Request(f"http://127.0.0.1:{api_port}{path}", headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
-        listed: dict[str, Any] = json.load(response)
+        return json.load(response)
+
+
+def _api_partners(api_port: int, key: str) -> dict[str, Any]:
+    listed: dict[str, Any] = _api_get(
+        api_port, "/provider/partners?pageSize=500", {"x-api-key": key}
+    )
     return listed
 
 
@@ -188,6 +192,12 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
         key = (state_dir / "demo-api-key").read_text().strip()
         assert key in dev.output
         assert _api_partners(api_port, key)["total"] == sum(statuses.values())
+        reseller_key = (state_dir / "demo-reseller-key").read_text().strip()
+        assert "/portal  (sign in as " in dev.output and reseller_key in dev.output
+        standing = _api_get(
+            api_port, f"/reseller/programs/{DEMO_PROVIDER_ID}", {"x-reseller-key": reseller_key}
+        )
+        assert standing["status"] == "at_risk" and standing["toFix"], standing
         welcomes = _await_welcomes(state_dir, sum(statuses.values()))
         reviews, notices = _await_notice(state_dir)
     finally:

@@ -167,6 +167,7 @@ class PartnerEffects:
             kind=request.kind,
             text=request.text,
             author=request.requested_by,
+            visibility=request.visibility,
         )
         s.notes = [*s.notes, note][-KEPT_IN_STATE:]
         await run_activity(
