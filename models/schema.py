@@ -17,24 +17,57 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
-    MetaData,
     Numeric,
     PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from models.message_schema import (
+    Announcement,
+    DeliverySettingsRow,
+    MessageTemplateVersion,
+    Notification,
+    PartnerContactRow,
+    ResellerFeedback,
+)
 from models.orders import OrderStatus
-from models.sql_types import NAMING_CONVENTION, UTCDateTime
-from models.sql_types import utcnow as utcnow  # where rows' default times have been imported from
+from models.sql_types import Base, UTCDateTime, utcnow
+
+__all__ = [
+    "Agreement",
+    "AgreementEventLogEntry",
+    "AgreementScorecard",
+    "Announcement",
+    "ApiKey",
+    "Base",
+    "DeliverySettingsRow",
+    "ExclusiveClaim",
+    "MessageTemplateVersion",
+    "Notification",
+    "Offer",
+    "OfferAccess",
+    "OfferBlock",
+    "Order",
+    "OrderEvent",
+    "PartnerContactRow",
+    "PartnerNote",
+    "PreferredListEntry",
+    "ProgramChangeRow",
+    "ProgramReview",
+    "ProgramVersion",
+    "Provider",
+    "Reseller",
+    "ResellerFeedback",
+    "ResellerKey",
+    "ReviewSnapshot",
+    "TransitionLogEntry",
+    "utcnow",
+]
 
 ORDER_STATUSES = tuple(status.value for status in OrderStatus)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Provider(Base):
@@ -71,6 +104,16 @@ class Offer(Base):
     monthly_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    category: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), server_default="active", default="active")
+    """Only an `active` offer is seen by anyone."""
+    internal_name: Mapped[str | None] = mapped_column(String(200))
+    """The provider's own name for the offer: never shown to resellers."""
+    description: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    """The offer's `metadata`: earlyAccess, publicLaunchDate, exclusiveUntil, ..."""
+    tier_prices: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """A price a month per tier (`{"gold": "89.00"}`), where the offer sets its own."""
 
 
 class OfferAccess(Base):
@@ -180,68 +223,6 @@ class PartnerNote(Base):
     """`internal` (the provider's own) or `partner` (shown to the reseller in its portal)."""
 
     __table_args__ = (Index("ix_partner_notes_partner", "provider_id", "reseller_team_id"),)
-
-
-class Notification(Base):
-    """The outbox: one row per message, keyed so that a retried activity never sends twice."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
-    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
-    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
-    recipient: Mapped[str] = mapped_column(String(20))
-    kind: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(40))
-    subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    address: Mapped[str | None] = mapped_column(String(2000))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    """When a provider last asked for a bounced or failed message to be sent again: its
-    tries run for two more days from then."""
-
-    __table_args__ = (
-        Index("ix_notifications_partner", "provider_id", "reseller_team_id"),
-        Index("ix_notifications_provider_status", "provider_id", "status"),
-    )
-
-
-class DeliverySettingsRow(Base):
-    """A provider's delivery channel and what it needs; no row means the log channel."""
-
-    __tablename__ = "delivery_settings"
-
-    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    smtp_host: Mapped[str | None] = mapped_column(String(255))
-    smtp_port: Mapped[int] = mapped_column(Integer)
-    smtp_security: Mapped[str] = mapped_column(String(20))
-    smtp_username: Mapped[str | None] = mapped_column(String(320))
-    smtp_password: Mapped[str | None] = mapped_column(Text)
-    from_address: Mapped[str | None] = mapped_column(String(320))
-    provider_email: Mapped[str | None] = mapped_column(String(320))
-    provider_webhook_url: Mapped[str | None] = mapped_column(String(2000))
-    webhook_secret: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-class PartnerContactRow(Base):
-    """Where one provider's messages reach one partner."""
-
-    __tablename__ = "partner_contacts"
-
-    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
-    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"), primary_key=True)
-    email: Mapped[str | None] = mapped_column(String(320))
-    webhook_url: Mapped[str | None] = mapped_column(String(2000))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Agreement(Base):
@@ -358,27 +339,6 @@ class ResellerKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ResellerFeedback(Base):
-    """What a reseller told a provider: services needed, ZIP codes with demand, competitive
-    offerings or process improvements."""
-
-    __tablename__ = "reseller_feedback"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"))
-    reseller_team_id: Mapped[str] = mapped_column(ForeignKey("resellers.team_id"))
-    kind: Mapped[str] = mapped_column(String(40))
-    service_category: Mapped[str | None] = mapped_column(String(100))
-    zip_codes: Mapped[list[str]] = mapped_column(JSON)
-    text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    __table_args__ = (
-        Index("ix_reseller_feedback_provider_created", "provider_id", "created_at"),
-        Index("ix_reseller_feedback_reseller_created", "reseller_team_id", "created_at"),
-    )
-
-
 class ProgramVersion(Base):
     """Each version of a provider's program settings, as it was put in force."""
 
@@ -477,18 +437,3 @@ class ReviewSnapshot(Base):
     signalled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_review_snapshots_review_standing", "review_id", "standing"),)
-
-
-class MessageTemplateVersion(Base):
-    """A provider's own template for one kind of message. Every save is a new version and the
-    latest is in force; a version with neither subject nor body puts the shipped one back."""
-
-    __tablename__ = "message_templates"
-
-    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    subject: Mapped[str | None] = mapped_column(Text)
-    body: Mapped[str | None] = mapped_column(Text)
-    changed_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
