@@ -11,7 +11,7 @@ import pytest
 from api.app import create_app
 from api.deps import Services
 from clients.requests import poll_until
-from devstack.demo_data import SLIPPING, WEAK, OrderProfile
+from devstack.demo_data import WEAK, OrderProfile
 from models.partner import EnrollmentRequest
 from models.program import Tier
 from models.review import ReviewCadence, ReviewPeriod
@@ -25,6 +25,9 @@ SHORTEST_MONTH = 28
 SOLID = OrderProfile(orders_per_month=30, acceptance=1.0, completion=1.0, rating=4.95)
 """Silver whichever orders fall in the window (GOOD's rates there can dip below silver's),
 and never gold (too few orders)."""
+FALTERING = OrderProfile(orders_per_month=14, acceptance=0.93, completion=0.6, rating=4.0)
+"""Below silver whichever orders fall in a month: SLIPPING's 84% completion and 4.4 rating
+reach silver's 95% and 4.5 in about one month in thirty of its 14 orders."""
 
 
 def last_month(clock: ApiClock) -> ReviewPeriod:
@@ -60,7 +63,7 @@ async def seed(api: ProviderApi, programs, clock: ApiClock) -> dict[str, str]:
         name: await api.program.add_reseller(f"team-{name}", profile, days=days, end=end)
         for name, profile, days in (
             ("steady", SOLID, HISTORY_DAYS),
-            ("slipping", SLIPPING, HISTORY_DAYS),
+            ("slipping", FALTERING, HISTORY_DAYS),
             ("rising", SOLID, HISTORY_DAYS),
             # A few orders a month, all in the month reviewed: spread over the history, the
             # month could hold none of them, and the review would not assess it.
