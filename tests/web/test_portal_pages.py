@@ -271,8 +271,7 @@ async def test_an_at_risk_partner_sees_its_deadline_what_to_fix_and_the_next_tie
     assert standing.to_fix, "SLIPPING misses silver on its figures"
     fix = page[page.index('id="to-fix"') : page.index("</ul>", page.index('id="to-fix"'))]
     for gap in standing.to_fix:
-        assert f"<strong>{gap.label}</strong>" in fix and gap.needs
-        assert str(escape(gap.needs)) in fix
+        assert gap.needs and str(escape(gap.needs)) in fix
     assert 'id="tier">silver<' in page and 'id="status">at risk<' in page
     assert standing.current_tier and standing.next_tier
     # Its tier's criteria and gold's, as bars with the value, the line and what it takes.
