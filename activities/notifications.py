@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -52,6 +52,8 @@ from store.secret_box import SecretKeyError
 
 logger = logging.getLogger(__name__)
 
+OUTBOX_PAGE = 200
+"""How many of a batch's messages are claimed in one transaction and marked sent in one."""
 REFUSED_TYPE = "DeliveryRefused"
 """The ApplicationError type of a message bounced or failed for good."""
 
@@ -155,6 +157,19 @@ def _finish(row: Notification, status: OutboxStatus, error: str | None = None) -
         row.last_error = error
 
 
+def _count_sent(message: OutgoingMessage) -> None:
+    count_notification(message.kind.value, message.recipient.value)
+    logger.info("sent %s to %s: %s", message.kind.value, message.address, message.subject)
+
+
+def _settings(session: Session, provider_id: str) -> DeliverySettings | SecretKeyError:
+    """The provider's delivery settings, or why the worker cannot read them."""
+    try:
+        return delivery_settings(session, provider_id)
+    except SecretKeyError as unusable:
+        return unusable
+
+
 def _locked(session: Session, key: str) -> Notification:
     """The outbox row with this key, locked until the transaction ends."""
     row = session.scalar(
@@ -232,47 +247,79 @@ class NotificationActivities:
     # ------------------------------------------------------------------ delivery
 
     def _claim(self, key: str) -> _Attempt | NotificationReceipt | SecretKeyError:
+        """Count a try and mark the row `sending`, or settle it without one (see _claim_row)."""
+        with self._db.transaction() as session:
+            row = _locked(session, key)
+            return self._claim_row(session, row, utcnow(), _settings(session, row.provider_id))
+
+    def _claim_page(
+        self, provider_id: str, keys: list[str]
+    ) -> list[_Attempt | NotificationReceipt | SecretKeyError]:
+        """_claim for a page of one provider's messages in one transaction: the rows locked
+        together, the partners' contacts read in two statements, the settings once."""
+        with self._db.transaction() as session:
+            rows = session.scalars(
+                select(Notification)
+                .where(Notification.idempotency_key.in_(keys))
+                .order_by(Notification.id)
+                .with_for_update()
+            ).all()
+            teams = sorted({row.reseller_team_id for row in rows})
+            # Loaded into the session, so that _route's session.get finds them without a query.
+            session.scalars(
+                select(PartnerContactRow).where(
+                    PartnerContactRow.provider_id == provider_id,
+                    PartnerContactRow.reseller_team_id.in_(teams),
+                )
+            ).all()
+            session.scalars(select(Reseller).where(Reseller.team_id.in_(teams))).all()
+            settings = _settings(session, provider_id)
+            now = utcnow()
+            return [self._claim_row(session, row, now, settings) for row in rows]
+
+    def _claim_row(
+        self,
+        session: Session,
+        row: Notification,
+        now: datetime,
+        settings: DeliverySettings | SecretKeyError,
+    ) -> _Attempt | NotificationReceipt | SecretKeyError:
         """Count a try and mark the row `sending`, or settle it without one: already settled,
         tried for too long, or nowhere to send it. A secret the worker cannot read counts as a
         try that failed (the operator's key is at fault, not the message), and is returned."""
-        with self._db.transaction() as session:
-            row = _locked(session, key)
-            if OutboxStatus(row.status).is_final:
-                return _receipt(row, already_sent=True)
-            now = utcnow()
-            if row.attempts and now - (row.resent_at or row.created_at) > GIVE_UP_AFTER:
-                _finish(
-                    row,
-                    OutboxStatus.FAILED,
-                    f"gave up after {row.attempts} tries over {GIVE_UP_AFTER.days} days; "
-                    f"last error: {row.last_error}",
-                )
-                return _receipt(row, already_sent=False)
-            try:
-                settings = delivery_settings(session, row.provider_id)
-            except SecretKeyError as unusable:
-                _count_try(row, now)
-                row.last_error = f"{type(unusable).__name__}: {unusable}"
-                return unusable
-            kind, channel = self._channels.pick(settings)
-            route = _route(session, kind, settings, row)
-            row.channel, row.address = channel.name, route.address
-            if route.address is None:
-                _finish(row, OutboxStatus.FAILED, route.missing)
-                return _receipt(row, already_sent=False)
-            _count_try(row, now)
-            message = OutgoingMessage(
-                idempotency_key=row.idempotency_key,
-                provider_id=row.provider_id,
-                reseller_team_id=row.reseller_team_id,
-                recipient=Recipient(row.recipient),
-                kind=NotificationKind(row.kind),
-                address=route.address,
-                subject=row.subject,
-                body=row.body,
-                created_at=row.created_at,
+        if OutboxStatus(row.status).is_final:
+            return _receipt(row, already_sent=True)
+        if row.attempts and now - (row.resent_at or row.created_at) > GIVE_UP_AFTER:
+            _finish(
+                row,
+                OutboxStatus.FAILED,
+                f"gave up after {row.attempts} tries over {GIVE_UP_AFTER.days} days; "
+                f"last error: {row.last_error}",
             )
-            return _Attempt(row.id, message, channel)
+            return _receipt(row, already_sent=False)
+        if isinstance(settings, SecretKeyError):
+            _count_try(row, now)
+            row.last_error = f"{type(settings).__name__}: {settings}"
+            return settings
+        kind, channel = self._channels.pick(settings)
+        route = _route(session, kind, settings, row)
+        row.channel, row.address = channel.name, route.address
+        if route.address is None:
+            _finish(row, OutboxStatus.FAILED, route.missing)
+            return _receipt(row, already_sent=False)
+        _count_try(row, now)
+        message = OutgoingMessage(
+            idempotency_key=row.idempotency_key,
+            provider_id=row.provider_id,
+            reseller_team_id=row.reseller_team_id,
+            recipient=Recipient(row.recipient),
+            kind=NotificationKind(row.kind),
+            address=route.address,
+            subject=row.subject,
+            body=row.body,
+            created_at=row.created_at,
+        )
+        return _Attempt(row.id, message, channel)
 
     def _settle(self, row_id: int, status: OutboxStatus, error: str | None = None) -> Notification:
         with self._db.transaction() as session:
@@ -288,6 +335,16 @@ class NotificationActivities:
             return attempt
         if isinstance(attempt, SecretKeyError):
             raise attempt
+        bounced = self._hand_over(attempt)
+        if bounced is not None:
+            return bounced
+        row = self._settle(attempt.row_id, OutboxStatus.SENT)
+        _count_sent(attempt.message)
+        return _receipt(row, already_sent=False)
+
+    def _hand_over(self, attempt: _Attempt) -> NotificationReceipt | None:
+        """Give the message to its channel: None once it took it, the settled receipt when it
+        refused it for good; a channel that is down raises, after the error is noted."""
         message = attempt.message
         try:
             attempt.channel.deliver(message)
@@ -301,10 +358,7 @@ class NotificationActivities:
                     Notification, attempt.row_id
                 ).last_error = f"{type(error).__name__}: {error}"
             raise
-        row = self._settle(attempt.row_id, OutboxStatus.SENT)
-        count_notification(message.kind.value, message.recipient.value)
-        logger.info("sent %s to %s: %s", message.kind.value, message.address, message.subject)
-        return _receipt(row, already_sent=False)
+        return None
 
     @activity.defn(name=ActivityName.DELIVER_NOTIFICATION)
     def deliver_notification(self, request: DeliveryRequest) -> NotificationReceipt:
@@ -346,6 +400,35 @@ class NotificationActivities:
     def send_notification(self, request: NotificationRequest) -> NotificationReceipt:
         return self.send(request)
 
+    def _deliver_page(self, provider_id: str, keys: list[str]) -> list[str]:
+        """Deliver a page of messages as `deliver` does one, with the claims in one
+        transaction and the messages sent marked so in one statement; what could not be
+        delivered yet, each as `key: error`."""
+        errors: list[str] = []
+        sent: list[_Attempt] = []
+        for claimed in self._claim_page(provider_id, keys):
+            if isinstance(claimed, SecretKeyError):
+                errors.append(f"{type(claimed).__name__}: {claimed}")
+            elif isinstance(claimed, _Attempt):
+                activity.heartbeat(claimed.message.idempotency_key)  # each may take a while
+                try:
+                    if self._hand_over(claimed) is None:
+                        sent.append(claimed)
+                except Exception as error:
+                    errors.append(
+                        f"{claimed.message.idempotency_key}: {type(error).__name__}: {error}"
+                    )
+        if sent:
+            with self._db.transaction() as session:
+                session.execute(
+                    update(Notification)
+                    .where(Notification.id.in_([attempt.row_id for attempt in sent]))
+                    .values(status=OutboxStatus.SENT.value, sent_at=utcnow())
+                )
+            for attempt in sent:
+                _count_sent(attempt.message)
+        return errors
+
     @activity.defn(name=ActivityName.DELIVER_OUTBOX)
     def deliver_outbox(self, batch: OutboxBatch) -> OutboxDelivered:
         """Deliver a batch's undelivered messages, each on its own: one channel error does not
@@ -365,12 +448,8 @@ class NotificationActivities:
                 )
             )
         errors: list[str] = []
-        for key in keys:
-            activity.heartbeat(key)
-            try:
-                self.deliver(key)
-            except Exception as error:
-                errors.append(f"{key}: {type(error).__name__}: {error}")
+        for start in range(0, len(keys), OUTBOX_PAGE):
+            errors += self._deliver_page(batch.provider_id, keys[start : start + OUTBOX_PAGE])
         if errors:
             raise ApplicationError(
                 f"{len(errors)} of {len(keys)} messages could not be delivered yet and will be "

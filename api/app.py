@@ -11,6 +11,7 @@ from starlette.types import Scope
 
 from api import (
     agreements,
+    announcements,
     delivery,
     feedback,
     health,
@@ -123,6 +124,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         reviews,
         templates,
         delivery,
+        announcements,
     ):
         app.include_router(module.router, responses=PROBLEMS)
     app.include_router(reseller_portal.router, responses=RESELLER_PROBLEMS)

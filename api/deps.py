@@ -20,6 +20,7 @@ from api.guard import (
     UNKNOWN_RESELLER_KEY,
 )
 from clients.agreements import Agreements
+from clients.announcements import Announcements
 from clients.deliveries import MessageDeliveries
 from clients.partners import PartnerPrograms
 from clients.program_changes import ProgramChanges
@@ -58,6 +59,10 @@ class Services:
     @property
     def deliveries(self) -> MessageDeliveries:
         return MessageDeliveries(self.client, self.task_queue)
+
+    @property
+    def announcements(self) -> Announcements:
+        return Announcements(self.client, self.task_queue)
 
 
 def services(request: Request) -> Services:

@@ -6,21 +6,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import ProviderDep, SessionDep
+from api.deps import ProviderDep, Services, ServicesDep, SessionDep
 from api.views import ApiModel, Page
-from models.offers import Visibility
+from clients.offer_launches import OfferLaunches
+from models.offers import MonthlyPrice, Visibility
+from models.pricing import PartnerPrice
 from models.program import Printable
 from services import offers
-from services.offers import (
-    NO_SLASH,
-    TEAM_ID_PATTERN,
-    MonthlyPrice,
-    NewOffer,
-    OfferChange,
-    OfferId,
-    OfferRecord,
-)
+from services.offer_fields import NO_SLASH, TEAM_ID_PATTERN, OfferId
+from services.offers import NewOffer, OfferChange, OfferRecord
+from store.pricing import partner_prices
 
 router = APIRouter(tags=["offers"])
 
@@ -44,6 +42,18 @@ class ResellerOfferView(ApiModel):
     name: str
     monthly_price: MonthlyPrice
     visibility: Visibility
+    price: MonthlyPrice = Field(description="What this reseller pays a month: its tier's price.")
+    price_note: str | None = Field(
+        default=None,
+        description='Why it is not the list price: "gold price", "10% silver discount".',
+    )
+
+
+def _reseller_view(record: OfferRecord, price: PartnerPrice) -> ResellerOfferView:
+    shown = record.model_dump(include=set(ResellerOfferView.model_fields))
+    return ResellerOfferView.model_validate(
+        {**shown, "price": price.price, "price_note": price.note}
+    )
 
 
 class ResellerOffers(ApiModel):
@@ -56,22 +66,40 @@ def _view(record: OfferRecord) -> OfferView:
     return OfferView.model_validate(record, from_attributes=True)
 
 
+async def _launch_followed(
+    svc: Services, provider: str, record: OfferRecord, *, created: bool = False
+) -> OfferView:
+    """The saved offer, its launch workflow made to match it first: if Temporal cannot be
+    reached the request fails (503) and its transaction is rolled back."""
+    await OfferLaunches(svc.client, svc.task_queue).follow(provider, record, created=created)
+    return _view(record)
+
+
 @router.post("/provider/offers", status_code=status.HTTP_201_CREATED, summary="Create an offer")
-def create_offer(body: OfferBody, provider: ProviderDep, db: SessionDep) -> OfferView:
+async def create_offer(
+    body: OfferBody, provider: ProviderDep, db: SessionDep, svc: ServicesDep
+) -> OfferView:
     """A `preferred` offer is granted at once to the listed partners whose tier reaches
-    `minTier`; a `selected` one to exactly `allowedResellers`. An offer ID in use is a 409."""
-    return _view(offers.create_offer(db, provider, body))
+    `minTier`; a `selected` one to exactly `allowedResellers`. An offer ID in use is a 409;
+    an offer sent without `offerId` gets one, made from its name. An offer with
+    `metadata.earlyAccess` and a `publicLaunchDate` is `preferred` until that date and then
+    public by itself. Only an `active` offer is seen by anyone."""
+    record = await run_in_threadpool(offers.create_offer, db, provider, body)
+    return await _launch_followed(svc, provider, record, created=True)
 
 
 @router.patch("/provider/offers/{offer_id}", summary="Change an offer")
-def update_offer(
-    offer_id: OfferPath, body: OfferPatch, provider: ProviderDep, db: SessionDep
+async def update_offer(
+    offer_id: OfferPath, body: OfferPatch, provider: ProviderDep, db: SessionDep, svc: ServicesDep
 ) -> OfferView:
-    """Fields left out keep their values. Partners' access follows a new audience at once;
-    changing from one visibility to another drops the old one's `minTier` or
-    `allowedResellers` unless given anew. An offer held by an exclusive agreement in force
-    keeps its audience (409) until the agreement ends."""
-    return _view(offers.update_offer(db, provider, offer_id, body))
+    """Fields left out keep their values; `metadata` is merged key by key (null removes a
+    key). Partners' access follows a new audience at once; changing from one visibility to
+    another drops the old one's `minTier` or `allowedResellers` unless given anew. An offer
+    held by an exclusive agreement in force keeps its audience (409) until the agreement
+    ends. A new `publicLaunchDate` moves the launch; retiring the offer or withdrawing its
+    early access before the launch cancels it (the offer then keeps the audience it has)."""
+    record = await run_in_threadpool(offers.update_offer, db, provider, offer_id, body)
+    return await _launch_followed(svc, provider, record)
 
 
 @router.get("/provider/offers", summary="List the provider's offers")
@@ -114,8 +142,9 @@ def reseller_offers(
     """The provider's public offers, the preferred ones the partner's workflow granted for its
     tier, and the selected ones it is allowed, less any it is blocked from."""
     records = offers.reseller_offers(db, provider, reseller_team_id)
+    prices = partner_prices(db, provider, reseller_team_id, [r.offer_id for r in records])
     return ResellerOffers(
         provider_id=provider,
         reseller_team_id=reseller_team_id,
-        offers=[ResellerOfferView.model_validate(record) for record in records],
+        offers=[_reseller_view(record, prices[record.offer_id]) for record in records],
     )

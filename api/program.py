@@ -23,11 +23,13 @@ from models.program import (
     LapseDays,
     Months,
     OrdersPerMonth,
+    Percent,
     ProgramSettings,
     Rate,
     Rating,
     Revenue,
     TierCriteria,
+    TierDiscounts,
     UnratedRule,
     WindowDays,
 )
@@ -52,6 +54,13 @@ def _criteria(defaults: TierCriteria) -> CriteriaView:
     return CriteriaView.model_validate(defaults.model_dump())
 
 
+class TierDiscountsView(TierDiscounts):
+    """Percent off list prices per tier (0-90), where an offer sets no price of its own for
+    the tier; a tier never pays more than the tier below it."""
+
+    model_config = ApiModel.model_config | FINITE
+
+
 class ProgramView(ProgramSettings):
     """The program's settings and their version. Fields left out of a PUT take the defaults."""
 
@@ -59,6 +68,10 @@ class ProgramView(ProgramSettings):
 
     silver: CriteriaView = Field(default_factory=lambda: _criteria(SILVER_DEFAULTS))
     gold: CriteriaView = Field(default_factory=lambda: _criteria(GOLD_DEFAULTS))
+    tier_discounts: TierDiscountsView = Field(
+        default_factory=TierDiscountsView,
+        description=ProgramSettings.model_fields["tier_discounts"].description,
+    )
 
     @classmethod
     def of(cls, settings: ProgramSettings) -> ProgramView:
@@ -96,6 +109,15 @@ class CriteriaPatch(ApiModel):
     min_revenue: Revenue | None = kept()
 
 
+class TierDiscountsPatch(ApiModel):
+    """Tier discounts to change; the tiers left out keep theirs."""
+
+    model_config = ApiModel.model_config | FINITE
+
+    silver: Percent | None = kept()
+    gold: Percent | None = kept()
+
+
 class ProgramPatch(ApiModel):
     """Settings to change; the rest keep their values, and the result is validated whole."""
 
@@ -108,6 +130,7 @@ class ProgramPatch(ApiModel):
     candidate_lapse_days: LapseDays | None = kept()
     issue_window_days: WindowDays | None = kept()
     unrated: UnratedRule | None = kept()
+    tier_discounts: TierDiscountsPatch | None = kept()
     version: Annotated[int, Field(ge=1), WHOLE] | None = kept(
         "The version this change is based on."
     )

@@ -64,6 +64,11 @@ LAZY_GROUPS: dict[str, LazyGroup] = {
         "resellers_app",
         "The marketplace's resellers: register them from a file, find them, issue portal keys.",
     ),
+    "announcements": LazyGroup(
+        "cli.announcements",
+        "announcements_app",
+        "Announcements to a provider's partners: send or schedule one, follow it, cancel it.",
+    ),
     "keys": LazyGroup("cli.keys", "keys_app", "A provider's API keys: list, create, revoke."),
     "secrets": LazyGroup(
         "cli.secrets",
@@ -74,7 +79,8 @@ LAZY_GROUPS: dict[str, LazyGroup] = {
 
 ORDER = (
     "worker", "dev", "api", "db", "partners", "agreements", "offers", "orders", "providers",
-    "keys", "resellers", "reviews", "templates", "delivery", "contacts", "outbox", "secrets",
+    "keys", "resellers", "reviews", "templates", "delivery", "contacts", "outbox",
+    "announcements", "secrets",
 )  # fmt: skip
 
 

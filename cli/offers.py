@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from cli.support import console, program_database, valid
 from models.offers import Visibility
+from models.pricing import PartnerPrice
 from services.offers import (
     NewOffer,
     OfferChange,
@@ -21,6 +22,7 @@ from services.offers import (
     reseller_offers,
     update_offer,
 )
+from store.pricing import partner_prices
 
 offers_app = typer.Typer(help="A provider's offers and who can see them.", no_args_is_help=True)
 
@@ -131,6 +133,28 @@ def visible(
     provider_id: Provider,
     reseller_team_id: Annotated[str, typer.Argument(help="The reseller, e.g. team-maple.")],
 ) -> None:
-    """The provider's offers this reseller can see right now."""
-    offers = _with_session(lambda session: reseller_offers(session, provider_id, reseller_team_id))
+    """The provider's offers this reseller can see right now, and the price its tier gets."""
+
+    def seen(session: Session) -> tuple[list[OfferRecord], dict[str, PartnerPrice]]:
+        offers = reseller_offers(session, provider_id, reseller_team_id)
+        ids = [offer.offer_id for offer in offers]
+        return offers, partner_prices(session, provider_id, reseller_team_id, ids)
+
+    offers, prices = _with_session(seen)
     console.print(_table(f"what {reseller_team_id} sees of {provider_id}", offers))
+    console.print(_prices_table(f"what {reseller_team_id} pays a month", offers, prices))
+
+
+def _prices_table(title: str, offers: list[OfferRecord], prices: dict[str, PartnerPrice]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("offer", "list price", "its price", "why"):
+        table.add_column(column)
+    for offer in offers:
+        price = prices[offer.offer_id]
+        table.add_row(
+            offer.offer_id,
+            f"{price.list_price:,.2f}",
+            f"{price.price:,.2f}",
+            price.note or "the list price",
+        )
+    return table

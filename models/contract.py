@@ -16,6 +16,8 @@ AGREEMENT_WORKFLOW = "ExclusiveAgreementWorkflow"
 REVIEW_WORKFLOW = "ProgramReviewWorkflow"
 MESSAGE_DELIVERY_WORKFLOW = "MessageDeliveryWorkflow"
 PROGRAM_CHANGE_WORKFLOW = "ProgramChangeWorkflow"
+OFFER_LAUNCH_WORKFLOW = "OfferLaunchWorkflow"
+ANNOUNCEMENT_WORKFLOW = "AnnouncementWorkflow"
 
 
 class Refusal(StrEnum):
@@ -61,6 +63,19 @@ def program_change_workflow_id(provider_id: str, version: int) -> str:
     announcing itself."""
     (provider,) = _id_parts(provider_id=provider_id)
     return f"program-change/{provider}/{version}"
+
+
+def announcement_workflow_id(provider_id: str, announcement_id: str) -> str:
+    """`announcement/{provider_id}/{announcement_id}`: one announcement waiting for its time or
+    being delivered."""
+    parts = _id_parts(provider_id=provider_id, announcement_id=announcement_id)
+    return "/".join(["announcement", *parts])
+
+
+def offer_launch_workflow_id(provider_id: str, offer_id: str) -> str:
+    """`offer/{provider_id}/{offer_id}`: an early-access offer waiting for its public launch."""
+    provider, offer = _id_parts(provider_id=provider_id, offer_id=offer_id)
+    return f"offer/{provider}/{offer}"
 
 
 def parse_partner_workflow_id(workflow_id: str) -> tuple[str, str]:
@@ -122,6 +137,10 @@ class ActivityName(StrEnum):
     WRITE_PROGRAM_REPORT = "write_program_report"
     RECORD_PROGRAM_NOTICES = "record_program_notices"
     APPLY_PROGRAM_CHANGE = "apply_program_change"
+    LAUNCH_OFFER = "launch_offer"
+    ANNOUNCE_LAUNCH = "announce_launch"
+    RECORD_ANNOUNCEMENT = "record_announcement"
+    SETTLE_ANNOUNCEMENT = "settle_announcement"
 
 
 class SignalName(StrEnum):
@@ -131,6 +150,7 @@ class SignalName(StrEnum):
     NOMINATE = "nominate"
     PARTNER_LEFT = "partner_left"
     PARTNER_BLOCKED = "partner_blocked"
+    MOVE_LAUNCH = "move_launch"
 
 
 class UpdateName(StrEnum):

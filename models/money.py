@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -14,7 +15,11 @@ CENTS = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
 def _from_json_number(value: Any) -> Any:
     """A JSON number such as 0.57 arrives as the float 0.5700000000000001 from some clients:
     taken as the cents it names, where it names a whole number of them."""
-    if isinstance(value, float) and abs(value * 100 - round(value * 100)) < 1e-6:
+    if (
+        isinstance(value, float)
+        and math.isfinite(value * 100)  # 1e308 is out of range, not a server error
+        and abs(value * 100 - round(value * 100)) < 1e-6
+    ):
         return Decimal(round(value * 100)) / 100
     return value
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from models.agreement import AgreementKind, AgreementStatus, Scorecard
+from models.announcement import AnnouncementKind
 from models.metrics import CriterionResult, PartnerMetrics
 from models.partner import IssueSeverity
 from models.program import Frozen, Tier
@@ -38,6 +39,7 @@ class NotificationKind(StrEnum):
     FORMAL_NOTICE = "formal_notice"
     EXCLUSIVE_ENDED_NOTICE = "exclusive_ended_notice"
     PROGRAM_CHANGE_NOTICE = "program_change_notice"
+    ANNOUNCEMENT = "announcement"
 
 
 class Recipient(StrEnum):
@@ -81,6 +83,14 @@ class IssueNotice(Frozen):
     )
 
 
+class AnnouncementNotice(Frozen):
+    """A provider's announcement: its own text, carried as data and never run as a template."""
+
+    kind: AnnouncementKind
+    subject: str
+    body: str
+
+
 class NotificationContext(Frozen):
     """The facts a message is rendered from."""
 
@@ -104,6 +114,7 @@ class NotificationContext(Frozen):
     program_changes: list[ThresholdChange] = Field(
         default_factory=list, description="A program change's thresholds, old and new."
     )
+    announcement: AnnouncementNotice | None = None
 
 
 class NotificationRequest(Frozen):

@@ -23,6 +23,8 @@ from models.wire import WHOLE, Whole
 
 GRACE_PERIOD_MIN_DAYS = 30
 GRACE_PERIOD_MAX_DAYS = 60
+MAX_TIER_DISCOUNT = 90
+"""The largest discount off list prices, in percent, a tier can be given."""
 
 
 class Tier(StrEnum):
@@ -120,6 +122,7 @@ Revenue = Annotated[float, Field(ge=0)]
 WindowDays = Annotated[int, Field(ge=7, le=730), WHOLE]
 LapseDays = Annotated[int, Field(ge=1, le=365), WHOLE]
 Version = Annotated[int, Field(ge=1), WHOLE]
+Percent = Annotated[float, Field(ge=0, le=MAX_TIER_DISCOUNT)]
 GraceDays = Annotated[
     Whole,
     AfterValidator(validate_grace_days),
@@ -157,6 +160,24 @@ GOLD_DEFAULTS = TierCriteria(
 )
 
 
+class TierDiscounts(Frozen):
+    """What each tier gets off an offer's list price, in percent, where the offer does not set
+    a price of its own for the tier (models.pricing). Bronze always pays the list price."""
+
+    silver: Percent = 0
+    gold: Percent = 0
+
+    def percent_for(self, tier: Tier) -> float:
+        if tier is Tier.SILVER:
+            return self.silver
+        if tier is Tier.GOLD:
+            return self.gold
+        return 0
+
+
+NO_DISCOUNTS = TierDiscounts()
+
+
 UnratedRule = Literal["not_met", "without_rating"]
 """How a program judges a reseller no customer has rated yet: its rating criterion is not met
 (the program documents' candidate query leaves unrated resellers out), or it is judged
@@ -184,6 +205,11 @@ class ProgramSettings(Frozen):
         default="not_met",
         description='A reseller with no ratings yet: "not_met" fails the rating criterion, '
         '"without_rating" judges it on the other criteria.',
+    )
+    tier_discounts: TierDiscounts = Field(
+        default=NO_DISCOUNTS,
+        description="Percent off list prices per tier (0-90), e.g. silver 5, gold 10; an "
+        "offer's own price for a tier comes first.",
     )
     version: Version = 1
 

@@ -50,6 +50,12 @@ VARIABLES: dict[str, str] = {
     "nothing was measured)",
     "benefits": "what the partner's tier gives it, one sentence each",
     "tier_offers": "the names of the provider's offers that the partner's tier unlocks",
+    "tier_offer_prices": "the same offers, each with name, price (what the partner pays a "
+    "month: its tier's price), list_price, note (e.g. '10% gold discount', 'gold price'; none "
+    "at the list price) and text (e.g. 'Acme Fiber 1 Gig: $53.99 a month (10% gold discount, "
+    "list $59.99)')",
+    "tier_discount": "the percent off list prices the partner's tier gets from the program "
+    "(e.g. 10), where an offer sets no price of its own; none where it gets none",
     "offer_ids": "the offers a block applies to; empty means every offer",
     "next_tier": "the tier above the partner's, if the program has one",
     "next_tier_criteria": "each criterion of the next tier against the partner's metrics "
@@ -67,6 +73,9 @@ VARIABLES: dict[str, str] = {
     "program_changes": "each setting a program change moves: tier (none for the grace period "
     "and the unrated rule), label, old and new (formatted), tightens, text (e.g. 'silver "
     "acceptance: 90.0% → 95.0%')",
+    "announcement": "the provider's announcement: kind (new_service, pricing_change, "
+    "service_area_expansion, promotion, platform_update or downtime), label (e.g. 'new "
+    "service'), subject and body, as the provider wrote them (text, never run as a template)",
 }
 """Every variable a template can use; each is always defined (none or empty when absent)."""
 
@@ -132,11 +141,19 @@ CATALOGUE: dict[NotificationKind, KindInfo] = {
                 *_PARTNER,
                 "benefits",
                 "tier_offers",
+                "tier_offer_prices",
+                "tier_discount",
                 "standard",
                 "metrics",
                 "enrolled_below_criteria",
             ),
-            ("tier_offers", "standard", *_METRICS_OPTIONAL),
+            (
+                "tier_offers",
+                "tier_offer_prices",
+                "tier_discount",
+                "standard",
+                *_METRICS_OPTIONAL,
+            ),
         ),
         _info(
             K.ENROLLMENT_SCHEDULED,
@@ -170,14 +187,31 @@ CATALOGUE: dict[NotificationKind, KindInfo] = {
         _info(
             K.PROMOTED,
             "the partner moved up a tier: what changed and why",
-            (*_PARTNER, "previous_tier", "reason", "benefits", "tier_offers", "metrics"),
-            ("tier_offers", "metrics"),
+            (
+                *_PARTNER,
+                "previous_tier",
+                "reason",
+                "benefits",
+                "tier_offers",
+                "tier_offer_prices",
+                "tier_discount",
+                "metrics",
+            ),
+            ("tier_offers", "tier_offer_prices", "tier_discount", "metrics"),
         ),
         _info(
             K.DEMOTED,
             "the partner moved down a tier: what changed and why",
-            (*_PARTNER, "previous_tier", "reason", "failed_criteria", "metrics"),
-            ("failed_criteria", "metrics"),
+            (
+                *_PARTNER,
+                "previous_tier",
+                "reason",
+                "failed_criteria",
+                "tier_offer_prices",
+                "tier_discount",
+                "metrics",
+            ),
+            ("failed_criteria", "tier_offer_prices", "tier_discount", "metrics"),
         ),
         _info(
             K.BLOCKED,
@@ -276,6 +310,13 @@ CATALOGUE: dict[NotificationKind, KindInfo] = {
             "figures against the new line",
             (*_PARTNER, "program_changes", "effective_date", "failed_criteria", "metrics"),
             _METRICS_OPTIONAL,
+        ),
+        _info(
+            K.ANNOUNCEMENT,
+            "an announcement the provider sends an audience of its partners (a new service, a "
+            "pricing change, a service-area expansion, a promotion, a platform update or "
+            "downtime): its subject and body, as the provider wrote them",
+            (*_PARTNER, "announcement"),
         ),
     )
 }

@@ -74,11 +74,9 @@ _PLACES = ("body", "query", "path", "header")
 
 
 def _where(location: Sequence[Any], camel: bool) -> str:
-    parts = [
-        to_camel(p) if camel and isinstance(p, str) else str(p)
-        for p in location
-        if p not in _PLACES
-    ]
+    # Only the first part names the place: a field may be called `body` too.
+    fields = location[1:] if location and location[0] in _PLACES else location
+    parts = [to_camel(p) if camel and isinstance(p, str) else str(p) for p in fields]
     return ".".join(parts)
 
 

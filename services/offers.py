@@ -6,93 +6,61 @@ transaction, so what a reseller sees (`visible_offer_ids`) follows at once: a
 its minimum, a `selected` offer to exactly its allowed resellers. An offer held
 by an exclusive agreement keeps its audience until the agreement ends, because
 the agreement restores the audience it remembered when it began.
+
+An early-access offer (`metadata.earlyAccess` with a `publicLaunchDate`) is `preferred` until
+its launch, whatever visibility it is given, and its launch workflow (clients/offer_launches.py)
+makes it public at the date. Only an `active` offer is seen by anyone (store/offer_access.py).
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import ConfigDict, Field, PlainSerializer, WithJsonSchema, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
-from pydantic.config import JsonDict
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.money import Dollars
-from models.offers import AccessSource, Visibility
-from models.program import Frozen, Printable, ProgramSettings, Tier
+from models.offers import (
+    AccessSource,
+    MonthlyPrice,
+    OfferMetadata,
+    OfferStatus,
+    ShownMetadata,
+    ShownTierPrices,
+    TierPrices,
+    Visibility,
+)
+from models.program import Frozen, ProgramSettings, Tier
 from models.schema import Agreement, Offer, OfferAccess, Provider, Reseller
-from models.wire import PATH_ID_PATTERN, kept
+from models.wire import kept
 from services.errors import ConflictError, InputError, NotFoundError
+from services.offer_fields import (
+    AUDIENCE_RULES,
+    AllowedResellers,
+    Category,
+    Description,
+    InternalName,
+    MinTier,
+    OfferId,
+    OfferName,
+    StatusField,
+)
 from services.resellers import own_reseller
-from store.offer_access import sync_offer_grants, visible_offer_ids
-
-OfferId = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=100,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:~-]*$",
-        description="Letters, digits and . _ : ~ -; unique across the marketplace.",
-    ),
-]
-OfferName = Annotated[str, Field(min_length=1, max_length=200), Printable]
-MonthlyPrice = Annotated[
-    Dollars,
-    Field(description="In dollars, at most 2 decimals."),
-    # Shown as a JSON number, as the marketplace's own API does; a string is accepted too.
-    PlainSerializer(float, return_type=float, when_used="json"),
-]
-NO_SLASH = r"^[^/]+$"
-TEAM_ID_PATTERN = PATH_ID_PATTERN
-"""A team ID as the OpenAPI document states it: no slash (NO_SLASH) and printable."""
-TeamId = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=100,
-        pattern=NO_SLASH,
-        json_schema_extra={"pattern": TEAM_ID_PATTERN},
-    ),
-    Printable,
-]
-AllowedResellers = Annotated[
-    list[TeamId],
-    Field(max_length=1000, description="The resellers a `selected` offer is shown to."),
-]
-MinTier = Annotated[
-    Tier,
-    WithJsonSchema(
-        {"type": "string", "enum": ["silver", "gold", "preferred", "strategic"]}, mode="validation"
-    ),
-    Field(description='silver or gold ("preferred" and "strategic" also work)'),
-]
-
-
-def _only_for(visibility: Visibility, field: str, empty: JsonDict) -> JsonDict:
-    return {
-        "if": {"properties": {"visibility": {"const": visibility.value}}},
-        "else": {"properties": {field: empty}},
-    }
-
-
-AUDIENCE_RULES: JsonDict = {
-    "allOf": [
-        _only_for(Visibility.PREFERRED, "minTier", {"type": "null"}),
-        _only_for(Visibility.SELECTED, "allowedResellers", {"maxItems": 0}),
-    ]
-}
-"""What OfferAudience.check refuses, stated in the OpenAPI document for a new offer."""
+from store.offer_access import lock_offer, metadata_of, sync_offer_grants, visible_offer_ids
 
 
 class OfferChange(Frozen):
     """What a provider changes on an offer; a field left out keeps its value.
 
-    A `minTier` of null lets every preferred partner see the offer again; the other
-    fields cannot be null.
+    A `minTier` of null lets every preferred partner see the offer again, and a null
+    `category`, `internalName`, `description` or `tierPrices` clears it; the other fields
+    cannot be null. `metadata` is merged key by key: a key set to null is removed.
     """
 
     model_config = ConfigDict(json_schema_extra={"minProperties": 1})
@@ -102,12 +70,27 @@ class OfferChange(Frozen):
     visibility: Visibility | None = kept()
     min_tier: MinTier | None = None
     allowed_resellers: AllowedResellers | None = kept()
+    category: Category | None = None
+    status: StatusField | None = kept()
+    internal_name: InternalName | None = None
+    description: Description | None = None
+    metadata: OfferMetadata | None = kept()
+    tier_prices: TierPrices | None = Field(
+        default=None, description="A price a month for silver or gold partners, in dollars."
+    )
 
     @model_validator(mode="after")
     def _not_null(self) -> Self:
         nulls = [
             to_camel(name)
-            for name in ("name", "monthly_price", "visibility", "allowed_resellers")
+            for name in (
+                "name",
+                "monthly_price",
+                "visibility",
+                "allowed_resellers",
+                "status",
+                "metadata",
+            )
             if name in self.model_fields_set and getattr(self, name) is None
         ]
         if nulls:
@@ -117,7 +100,8 @@ class OfferChange(Frozen):
         if not self.model_fields_set:
             raise ValueError(
                 "nothing to change: give at least one of name, monthlyPrice, visibility, "
-                "minTier, allowedResellers"
+                "minTier, allowedResellers, category, status, internalName, description, "
+                "metadata, tierPrices"
             )
         return self
 
@@ -127,7 +111,9 @@ class NewOffer(Frozen):
 
     model_config = ConfigDict(json_schema_extra=AUDIENCE_RULES)
 
-    offer_id: OfferId
+    offer_id: OfferId | None = Field(
+        default=None, description="Left out, one is made from the name and returned."
+    )
     name: OfferName
     monthly_price: MonthlyPrice
     visibility: Visibility
@@ -135,6 +121,14 @@ class NewOffer(Frozen):
         default=None, description="Only for `preferred` offers: the lowest tier that sees it."
     )
     allowed_resellers: AllowedResellers = Field(default_factory=list)
+    category: Category | None = None
+    status: StatusField = OfferStatus.ACTIVE
+    internal_name: InternalName | None = None
+    description: Description | None = None
+    metadata: OfferMetadata = Field(default_factory=OfferMetadata)
+    tier_prices: TierPrices | None = Field(
+        default=None, description="A price a month for silver or gold partners, in dollars."
+    )
 
     def as_change(self) -> OfferChange:
         return OfferChange.model_validate(self.model_dump(exclude={"offer_id"}))
@@ -149,6 +143,12 @@ class OfferRecord(Frozen):
     visibility: Visibility
     min_tier: Tier | None
     allowed_resellers: list[str]
+    category: str | None
+    status: OfferStatus
+    internal_name: str | None
+    description: str | None
+    metadata: ShownMetadata
+    tier_prices: ShownTierPrices | None
     agreement_id: str | None = Field(
         description="The exclusive agreement in force that holds this offer, if any."
     )
@@ -230,6 +230,14 @@ def _records(session: Session, provider_id: str, offers: Sequence[Offer]) -> lis
                 visibility=Visibility(offer.visibility),
                 min_tier=Tier(offer.min_tier) if offer.min_tier else None,
                 allowed_resellers=allowed[offer.id],
+                category=offer.category,
+                status=OfferStatus(offer.status),
+                internal_name=offer.internal_name,
+                description=offer.description,
+                metadata=metadata_of(offer),
+                tier_prices=TierPrices.model_validate(offer.tier_prices)
+                if offer.tier_prices
+                else None,
                 agreement_id=exclusive.agreement_id if exclusive else None,
                 exclusive_to=exclusive.reseller_team_id if exclusive else None,
                 created_at=offer.created_at,
@@ -241,15 +249,12 @@ def _records(session: Session, provider_id: str, offers: Sequence[Offer]) -> lis
 
 def _find(session: Session, provider_id: str, offer_id: str, *, lock: bool = False) -> Offer:
     """The provider's offer; another provider's offer is not found either."""
-    mine = (Offer.id == offer_id, Offer.provider_id == provider_id)
-    if lock and session.get_bind().dialect.name == "sqlite":
-        # SQLite has no FOR UPDATE and reads outside a transaction: an UPDATE that changes
-        # nothing takes the write lock first, so what follows reads what a change made
-        # at the same moment committed, in one transaction.
-        session.execute(update(Offer).where(*mine).values(updated_at=Offer.updated_at))
-    query = select(Offer).where(*mine)
-    # Locked for a change, so that two changes of one offer apply one after the other.
-    offer = session.scalar(query.with_for_update() if lock else query)
+    if lock:
+        offer = lock_offer(session, provider_id, offer_id)
+    else:
+        offer = session.scalar(
+            select(Offer).where(Offer.id == offer_id, Offer.provider_id == provider_id)
+        )
     if offer is None:
         raise NotFoundError(f"provider {provider_id} has no offer {offer_id!r}")
     return offer
@@ -318,11 +323,27 @@ def _apply(session: Session, offer: Offer, audience: Audience) -> None:
     sync_offer_grants(session, offer)
 
 
+def _early(audience: Audience, metadata: OfferMetadata) -> Audience:
+    """The audience an early-access offer has until its launch: preferred partners."""
+    if metadata.early_access and audience.visibility is Visibility.SELECTED:
+        raise InputError(
+            "early access applies only to public and preferred offers, and this offer would "
+            "be selected: leave metadata.earlyAccess out or make the offer public or preferred"
+        )
+    if metadata.launch_pending and audience.visibility is Visibility.PUBLIC:
+        return Audience(visibility=Visibility.PREFERRED)
+    return audience
+
+
 def _settle(
-    session: Session, provider_id: str, current: Audience | None, change: OfferChange
+    session: Session,
+    provider_id: str,
+    current: Audience | None,
+    change: OfferChange,
+    metadata: OfferMetadata,
 ) -> Audience:
-    """The checked audience `change` leads to."""
-    audience = _resolve(current, change)
+    """The checked audience `change` leads to, early access included."""
+    audience = _early(_resolve(current, change), metadata)
     if "allowed_resellers" in change.model_fields_set:
         _check_resellers(session, audience.allowed_resellers)
     if "min_tier" in change.model_fields_set:
@@ -330,30 +351,57 @@ def _settle(
     return audience
 
 
+SLUG_CHARS = 40
+
+
+def _new_offer_id(session: Session, name: str) -> str:
+    """A readable ID for an offer sent without one: its name as a slug, and a random suffix."""
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:SLUG_CHARS].strip("-") or "offer"
+    while True:
+        offer_id = f"{slug}-{secrets.token_hex(3)}"
+        if session.get(Offer, offer_id) is None:
+            return offer_id
+
+
+def _details(offer: Offer, metadata: OfferMetadata) -> None:
+    offer.details = metadata.stored() or None
+
+
+def _tier_prices(offer: Offer, prices: TierPrices | None) -> None:
+    offer.tier_prices = (prices.stored() or None) if prices is not None else None
+
+
 def create_offer(session: Session, provider_id: str, new: NewOffer) -> OfferRecord:
     """A new offer, with its access granted at once; an offer ID in use is a conflict."""
-    existing = session.get(Offer, new.offer_id)
+    offer_id = new.offer_id or _new_offer_id(session, new.name)
+    existing = session.get(Offer, offer_id)
     if existing is not None:
         if existing.provider_id == provider_id:
             raise ConflictError(
-                f"offer {new.offer_id} already exists: change it with PATCH "
-                f"/provider/offers/{new.offer_id}"
+                f"offer {offer_id} already exists: change it with PATCH /provider/offers/{offer_id}"
             )
-        raise ConflictError(f"offer ID {new.offer_id!r} is already taken: choose another")
-    audience = _settle(session, provider_id, None, new.as_change())
+        raise ConflictError(f"offer ID {offer_id!r} is already taken: choose another")
+    metadata = OfferMetadata().merged(new.metadata)
+    audience = _settle(session, provider_id, None, new.as_change(), metadata)
     offer = Offer(
-        id=new.offer_id,
+        id=offer_id,
         provider_id=provider_id,
         name=new.name,
         monthly_price=new.monthly_price,
         visibility=audience.visibility.value,
+        category=new.category,
+        status=new.status.value,
+        internal_name=new.internal_name,
+        description=new.description,
     )
+    _details(offer, metadata)
+    _tier_prices(offer, new.tier_prices)
     session.add(offer)
     try:
         session.flush()  # the primary key decides a race with a create of the same ID
     except IntegrityError as error:
         raise ConflictError(
-            f"offer ID {new.offer_id!r} was taken at the same moment: choose another"
+            f"offer ID {offer_id!r} was taken at the same moment: choose another"
         ) from error
     _apply(session, offer, audience)
     session.flush()
@@ -370,7 +418,10 @@ def update_offer(
     """
     offer = _find(session, provider_id, offer_id, lock=True)
     current = _audience_of(session, offer)
-    audience = _settle(session, provider_id, current, change)
+    metadata = metadata_of(offer)
+    if change.metadata is not None:
+        metadata = metadata.merged(change.metadata)
+    audience = _settle(session, provider_id, current, change, metadata)
     if audience != current:
         exclusive = _exclusives(session, provider_id, [offer.id]).get(offer.id)
         if exclusive is not None:
@@ -384,6 +435,15 @@ def update_offer(
         offer.name = change.name
     if change.monthly_price is not None:
         offer.monthly_price = change.monthly_price
+    if change.status is not None:
+        offer.status = change.status.value
+    given = change.model_fields_set
+    for field in ("category", "internal_name", "description"):
+        if field in given:
+            setattr(offer, field, getattr(change, field))
+    if "tier_prices" in given:
+        _tier_prices(offer, change.tier_prices)
+    _details(offer, metadata)
     session.flush()
     return _records(session, provider_id, [offer])[0]
 

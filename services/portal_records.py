@@ -34,6 +34,7 @@ from services.errors import NotFoundError
 from services.portal import TierCriteriaView, View, require_program, tier_above, tier_view
 from store.assessment import MEASURES
 from store.offer_access import visible_offer_ids
+from store.pricing import partner_prices
 
 HELD = (AgreementStatus.ACTIVE.value, AgreementStatus.IN_BREACH.value)
 """The statuses of an agreement in force."""
@@ -61,7 +62,12 @@ class SeenOffer(View):
     offer_id: str
     name: str
     monthly_price: float = Field(description="The offer's list price a month.")
-    price: float = Field(description="The price this reseller gets a month.")
+    price: float = Field(description="The price this reseller gets a month: its tier's.")
+    price_note: str | None = Field(
+        default=None,
+        description='Why it is not the list price: "gold price" (the offer\'s own for the '
+        'tier), "10% silver discount" (the program\'s); null at the list price.',
+    )
     visibility: Visibility
     reason: OfferReason
     why: str = Field(description="Why it sees the offer, as a person reads it.")
@@ -86,6 +92,7 @@ def seen_offers(session: Session, provider_id: str, team_id: str) -> list[SeenOf
     require_program(session, provider_id, team_id)
     ids = visible_offer_ids(session, provider_id, team_id)
     offers = session.scalars(select(Offer).where(Offer.id.in_(ids)).order_by(Offer.id)).all()
+    prices = partner_prices(session, provider_id, team_id, [offer.id for offer in offers])
     exclusives = {
         row.offer_id: row
         for row in session.scalars(
@@ -107,13 +114,14 @@ def seen_offers(session: Session, provider_id: str, team_id: str) -> list[SeenOf
             reason = OfferReason.SELECTED
         else:
             reason = OfferReason.PUBLIC
-        price = float(offer.monthly_price)
+        price = prices[offer.id]
         seen.append(
             SeenOffer(
                 offer_id=offer.id,
                 name=offer.name,
-                monthly_price=price,
-                price=price,
+                monthly_price=float(offer.monthly_price),
+                price=float(price.price),
+                price_note=price.note,
                 visibility=Visibility(offer.visibility),
                 reason=reason,
                 why=_why(offer, reason, agreement),

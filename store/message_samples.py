@@ -5,29 +5,46 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from models.agreement import AgreementKind, AgreementStatus, Scorecard, ScorecardKind
+from models.announcement import AnnouncementKind
 from models.metrics import CriterionResult, PartnerMetrics
 from models.notifications import (
     AgreementNotice,
+    AnnouncementNotice,
     EarlierIssue,
     IssueNotice,
     NotificationContext,
     NotificationKind,
 )
 from models.partner import IssueSeverity
-from models.program import ProgramSettings, Tier
+from models.pricing import tier_price
+from models.program import ProgramSettings, Tier, TierDiscounts
 from models.program_change import ThresholdChange
 from models.templates import CATALOGUE
-from store.message_variables import MessageFacts, message_variables
+from store.message_variables import MessageFacts, PricedOffer, message_variables
 
 NOW = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+_SAMPLE_PROGRAM = ProgramSettings(tier_discounts=TierDiscounts(silver=5, gold=10))
 SAMPLE_FACTS = MessageFacts(
     provider_name="Acme Fiber",
     reseller_name="Northwind Telecom",
-    program=ProgramSettings(),
+    program=_SAMPLE_PROGRAM,
     tier_offers=("Acme Fiber 1 Gig", "Acme Fiber Business"),
+    tier_offer_prices=(
+        PricedOffer(
+            name="Acme Fiber 1 Gig",
+            price=tier_price(
+                Decimal("59.99"), Tier.SILVER, discounts=_SAMPLE_PROGRAM.tier_discounts
+            ),
+        ),
+        PricedOffer(
+            name="Acme Fiber Business",
+            price=tier_price(Decimal("99.00"), Tier.SILVER, tier_prices={"silver": "89.00"}),
+        ),
+    ),
 )
 
 _METRICS = PartnerMetrics(
@@ -137,8 +154,18 @@ _CONTEXT = NotificationContext(
 )
 
 
+_ANNOUNCEMENT = AnnouncementNotice(
+    kind=AnnouncementKind.NEW_SERVICE,
+    subject="Acme Fiber 2 Gig is here",
+    body="From 1 November, Acme Fiber 2 Gig is available across the Seattle metro area.\n"
+    "Preferred partners can sell it from today at the launch price.",
+)
+
+
 def sample_context(kind: NotificationKind) -> NotificationContext:
     """A realistic context for `kind`, with every field it can carry."""
+    if kind is NotificationKind.ANNOUNCEMENT:
+        return _CONTEXT.model_copy(update={"announcement": _ANNOUNCEMENT})
     if kind is NotificationKind.PROMOTED:
         return _CONTEXT.model_copy(
             update={"tier": Tier.GOLD, "previous_tier": Tier.SILVER, "failed_criteria": []}

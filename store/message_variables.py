@@ -8,13 +8,35 @@ from typing import Any
 
 from models.agreement import AgreementKind, Scorecard
 from models.metrics import CriterionResult, PartnerMetrics, evaluate
-from models.notifications import AgreementNotice, IssueNotice, NotificationContext
+from models.notifications import (
+    AgreementNotice,
+    AnnouncementNotice,
+    IssueNotice,
+    NotificationContext,
+)
+from models.pricing import PartnerPrice, tier_discount
 from models.program import ProgramSettings, Tier
 from models.program_change import ThresholdChange
 from models.review import window_text
 from models.templates import TIER_BENEFITS, TIER_LABELS, VARIABLES
 
 SHOWN_ZIP_CODES = 20
+
+
+@dataclass(frozen=True)
+class PricedOffer:
+    """An offer a message lists, and what the partner pays for it a month."""
+
+    name: str
+    price: PartnerPrice
+
+    @property
+    def text(self) -> str:
+        """'Acme Fiber 1 Gig: $53.99 a month (10% gold discount, list $59.99)'."""
+        shown = f"{self.name}: ${self.price.price:,.2f} a month"
+        if self.price.note is None:
+            return shown
+        return f"{shown} ({self.price.note}, list ${self.price.list_price:,.2f})"
 
 
 @dataclass(frozen=True)
@@ -25,6 +47,27 @@ class MessageFacts:
     reseller_name: str
     program: ProgramSettings | None = None
     tier_offers: Sequence[str] = field(default_factory=tuple)
+    tier_offer_prices: Sequence[PricedOffer] = field(default_factory=tuple)
+    """The same offers, each with the price the partner's tier gets (models.pricing)."""
+
+
+def priced(offer: PricedOffer) -> dict[str, Any]:
+    return {
+        "name": offer.name,
+        "price": float(offer.price.price),
+        "list_price": float(offer.price.list_price),
+        "note": offer.price.note,
+        "text": offer.text,
+    }
+
+
+def _tier_discount(tier: Tier, program: ProgramSettings | None) -> int | float | None:
+    """The percent off list prices the program gives `tier`, where it gives any: whole where
+    it is (10, not 10.0), so that a template can write it as it is."""
+    percent = tier_discount(tier, program.tier_discounts) if program else 0
+    if not percent:
+        return None
+    return int(percent) if float(percent).is_integer() else percent
 
 
 def criterion(result: CriterionResult) -> dict[str, Any]:
@@ -123,6 +166,17 @@ def _issue(notice: IssueNotice | None) -> dict[str, Any] | None:
     }
 
 
+def _announcement(notice: AnnouncementNotice | None) -> dict[str, Any] | None:
+    if notice is None:
+        return None
+    return {
+        "kind": notice.kind.value,
+        "label": notice.kind.label,
+        "subject": notice.subject,
+        "body": notice.body,
+    }
+
+
 def _standard(
     tier: Tier, metrics: PartnerMetrics | None, program: ProgramSettings | None
 ) -> list[CriterionResult]:
@@ -168,6 +222,8 @@ def message_variables(ctx: NotificationContext, facts: MessageFacts) -> dict[str
         "metrics": metrics_variables(ctx.metrics),
         "benefits": list(TIER_BENEFITS[ctx.tier]),
         "tier_offers": list(facts.tier_offers),
+        "tier_offer_prices": [priced(offer) for offer in facts.tier_offer_prices],
+        "tier_discount": _tier_discount(ctx.tier, facts.program),
         "offer_ids": list(ctx.offer_ids),
         "next_tier": ctx.next_tier.value if ctx.next_tier else None,
         "next_tier_criteria": _criteria(ctx.next_tier_criteria),
@@ -176,6 +232,7 @@ def message_variables(ctx: NotificationContext, facts: MessageFacts) -> dict[str
         "issue": _issue(ctx.issue),
         "enrolled_below_criteria": ctx.enrolled_below_criteria,
         "program_changes": [_threshold(change) for change in ctx.program_changes],
+        "announcement": _announcement(ctx.announcement),
     }
     assert variables.keys() == VARIABLES.keys(), "models.templates.VARIABLES documents each one"
     return variables

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from models.notifications import NotificationContext, NotificationKind, NotificationRequest
 from models.offers import Visibility
+from models.pricing import tier_price
 from models.program import ProgramSettings, Tier
 from models.schema import MessageTemplateVersion, Offer, Provider
 from models.templates import MAX_BODY_CHARS, MAX_SUBJECT_CHARS, TemplatePart
-from store.message_variables import MessageFacts, message_variables
+from store.message_variables import MessageFacts, PricedOffer, message_variables
 from store.template_engine import (
     ENVIRONMENT,
     TemplateProblem,
@@ -27,6 +28,9 @@ from store.template_engine import (
 )
 
 logger = logging.getLogger(__name__)
+
+ACTIVE = "active"
+"""The status of an offer anyone sees (models.schema.Offer.status)."""
 
 
 @dataclass(frozen=True)
@@ -132,34 +136,50 @@ def override_in_force(
     return TemplateOverride(subject=row.subject, body=row.body, version=row.version)
 
 
-def tier_offers(session: Session, provider_id: str, tier: Tier) -> list[str]:
-    """The names of the provider's offers for preferred partners that `tier` unlocks."""
+def tier_offers(
+    session: Session, provider_id: str, tier: Tier, program: ProgramSettings | None = None
+) -> list[PricedOffer]:
+    """The provider's offers for preferred partners that `tier` unlocks, by name, each with
+    the price a partner of `tier` gets under `program` (models.pricing)."""
     if tier is Tier.BRONZE:
         return []
     unlocked = [t.value for t in Tier if 0 < t.rank <= tier.rank]
-    return list(
-        session.scalars(
-            select(Offer.name)
-            .where(
-                Offer.provider_id == provider_id,
-                Offer.visibility == Visibility.PREFERRED.value,
-                or_(Offer.min_tier.is_(None), Offer.min_tier.in_(unlocked)),
-            )
-            .order_by(Offer.name)
+    offers = session.scalars(
+        select(Offer)
+        .where(
+            Offer.provider_id == provider_id,
+            Offer.visibility == Visibility.PREFERRED.value,
+            Offer.status == ACTIVE,
+            or_(Offer.min_tier.is_(None), Offer.min_tier.in_(unlocked)),
         )
+        .order_by(Offer.name)
     )
+    discounts = program.tier_discounts if program else None
+    return [
+        PricedOffer(
+            name=offer.name,
+            price=tier_price(
+                offer.monthly_price, tier, tier_prices=offer.tier_prices, discounts=discounts
+            ),
+        )
+        for offer in offers
+    ]
 
 
 def message_facts(
     session: Session, provider_id: str, tier: Tier, provider_name: str, reseller_name: str
 ) -> MessageFacts:
-    """The names, the program and the tier's offers, as the database has them now."""
+    """The names, the program and the tier's offers at the tier's prices, as the database
+    has them now."""
     provider = session.get(Provider, provider_id)
+    program = ProgramSettings.model_validate(provider.program) if provider else None
+    offers = tier_offers(session, provider_id, tier, program)
     return MessageFacts(
         provider_name=provider_name,
         reseller_name=reseller_name,
-        program=ProgramSettings.model_validate(provider.program) if provider else None,
-        tier_offers=tier_offers(session, provider_id, tier),
+        program=program,
+        tier_offers=[offer.name for offer in offers],
+        tier_offer_prices=offers,
     )
 
 

@@ -1,11 +1,24 @@
-"""Which offers a partner can see: access to preferred offers for its tier, and blocks."""
+"""Which offers a partner can see: access to preferred offers for its tier, blocks, and an
+early-access offer's launch."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from models.offers import AccessSource, OfferAccessChange, OfferAccessResult, Visibility
+from models.offers import (
+    AccessSource,
+    LaunchResult,
+    LaunchStatus,
+    OfferAccessChange,
+    OfferAccessResult,
+    OfferLaunch,
+    OfferMetadata,
+    OfferStatus,
+    Visibility,
+)
 from models.partner import PartnerStatus
 from models.program import Tier
 from models.schema import Offer, OfferAccess, OfferBlock, PreferredListEntry
@@ -155,8 +168,8 @@ def sync_offer_grants(session: Session, offer: Offer) -> None:
         )
 
 
-def _seen(reseller_team_id: str) -> ColumnElement[bool]:
-    """Whether the reseller sees the offer (the `Offer` row of the query): public or granted
+def _seen(reseller_team_id: str | SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """Whether the reseller sees the offer (the `Offer` row of the query): active, public or granted
     under the offer's current visibility, and neither it nor every offer of its provider
     blocked. A preferred grant left over from before an offer became `selected` must not
     show it to resellers not allowed, hence the visibility."""
@@ -174,7 +187,10 @@ def _seen(reseller_team_id: str) -> ColumnElement[bool]:
         OfferBlock.offer_id.is_(None),
     )
     return and_(
-        or_(Offer.visibility == Visibility.PUBLIC.value, has_access), ~is_blocked, ~all_blocked
+        Offer.status == OfferStatus.ACTIVE.value,
+        or_(Offer.visibility == Visibility.PUBLIC.value, has_access),
+        ~is_blocked,
+        ~all_blocked,
     )
 
 
@@ -192,3 +208,83 @@ def visible_offer_ids(session: Session, provider_id: str, reseller_team_id: str)
 def providers_seen(session: Session, reseller_team_id: str) -> set[str]:
     """The providers one of whose offers the reseller can see right now."""
     return set(session.scalars(select(Offer.provider_id).where(_seen(reseller_team_id)).distinct()))
+
+
+def seen_by(reseller_team_id: SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """Whether the reseller in a column of the query sees the query's `Offer` row: one
+    statement for many resellers (an announcement's audience)."""
+    return _seen(reseller_team_id)
+
+
+def lock_offer(session: Session, provider_id: str, offer_id: str) -> Offer | None:
+    """The provider's offer, locked so that two changes of it apply one after the other."""
+    mine = (Offer.id == offer_id, Offer.provider_id == provider_id)
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no FOR UPDATE and reads outside a transaction: an UPDATE that changes
+        # nothing takes the write lock first, so what follows reads what a change made
+        # at the same moment committed, in one transaction.
+        session.execute(update(Offer).where(*mine).values(updated_at=Offer.updated_at))
+    return session.scalar(select(Offer).where(*mine).with_for_update())
+
+
+def metadata_of(offer: Offer) -> OfferMetadata:
+    return OfferMetadata.model_validate(offer.details or {})
+
+
+def _listed(session: Session, provider_id: str) -> set[str]:
+    return set(
+        session.scalars(
+            select(PreferredListEntry.reseller_team_id).where(
+                PreferredListEntry.provider_id == provider_id,
+                PreferredListEntry.status.in_(ON_PREFERRED_LIST),
+            )
+        )
+    )
+
+
+def launch_offer(session: Session, launch: OfferLaunch, now: datetime) -> LaunchResult:
+    """Make an early-access offer public if `launch` is still its launch; recorded in its
+    metadata as `launchedAt`, so that doing it again changes nothing."""
+    offer = lock_offer(session, launch.provider_id, launch.offer_id)
+    if offer is None or offer.status == OfferStatus.RETIRED.value:
+        return LaunchResult(status=LaunchStatus.WITHDRAWN)
+    metadata = metadata_of(offer)
+    if metadata.launched_at is not None:
+        return LaunchResult(status=LaunchStatus.ALREADY_LAUNCHED)
+    launch_at = metadata.launch_at
+    if launch_at is None:
+        return LaunchResult(status=LaunchStatus.WITHDRAWN)
+    if launch_at != launch.launch_at:
+        return LaunchResult(status=LaunchStatus.MOVED, launch_at=launch_at)
+    had = set(
+        session.scalars(
+            select(OfferAccess.reseller_team_id).where(
+                OfferAccess.offer_id == offer.id, OfferAccess.source == offer.visibility
+            )
+        )
+    )
+    offer.visibility = Visibility.PUBLIC.value
+    offer.min_tier = None
+    offer.details = metadata.launched(now)
+    sync_offer_grants(session, offer)
+    return LaunchResult(
+        status=LaunchStatus.LAUNCHED,
+        launch_at=launch_at,
+        gained=_gained(session, offer, had),
+        announce=bool(metadata.announce_launch),
+    )
+
+
+def _gained(session: Session, offer: Offer, had: set[str]) -> list[str]:
+    """The partners on the list who see the offer now and did not see it before."""
+    if offer.status != OfferStatus.ACTIVE.value:
+        return []
+    blocked = set(
+        session.scalars(
+            select(OfferBlock.reseller_team_id).where(
+                OfferBlock.provider_id == offer.provider_id,
+                or_(OfferBlock.offer_id == offer.id, OfferBlock.offer_id.is_(None)),
+            )
+        )
+    )
+    return sorted(_listed(session, offer.provider_id) - had - blocked)

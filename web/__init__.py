@@ -1,9 +1,10 @@
 """The provider's web dashboard: server-rendered pages over the services the API uses.
 
 The API's app mounts it (`install`): `/sign-in`, `/` (overview), `/partners`,
-`/partners/{team}`, `/resellers`, `/reviews`, `/program`, `/messages`, `/keys`, `/offers`,
-`/agreements`, `/templates`, `/feedback`, and its stylesheet under `/static/`. No Node.js,
-no script and nothing fetched from elsewhere: charts are inline SVG drawn here.
+`/partners/{team}`, `/resellers`, `/reviews`, `/program`, `/messages`, `/announcements`,
+`/keys`, `/offers`, `/agreements`, `/templates`, `/feedback`, and its stylesheet under
+`/static/`. No Node.js, no script and nothing fetched from elsewhere: charts are inline SVG
+drawn here.
 
 The reseller's portal is served beside it under `/portal` (`portal_pages`, `portal_record_pages`,
 `portal_feedback`), for a reseller team signed in with its own key, in a session of its own.
@@ -17,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from web import (
     agreement_pages,
+    announcement_pages,
     feedback_pages,
     key_pages,
     message_pages,
@@ -58,6 +60,7 @@ def install(app: FastAPI) -> None:
         review_pages,
         program_pages,
         message_pages,
+        announcement_pages,
         feedback_pages,
         key_pages,
         offer_pages,

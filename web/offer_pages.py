@@ -3,18 +3,23 @@ its audience and the form to change it.
 
 Creating and changing go through the service functions `POST` and `PATCH /provider/offers`
 call (services/offers.py) with the same models, so the same rules refuse the same things
-with the same text: an offer held by an exclusive keeps its audience (409).
+with the same text: an offer held by an exclusive keeps its audience (409). An early-access
+offer's launch follows each save before it commits, as the API's does
+(clients/offer_launches.py).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
+from anyio import from_thread
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from models.offers import Visibility
+from clients.offer_launches import OfferLaunches
+from models.offers import OfferStatus, Visibility
 from models.wire import PATH_ID_PATTERN
 from services import offers
 from services.catalog import offer_audiences
@@ -29,6 +34,8 @@ OfferPath = Annotated[str, Path(min_length=1, max_length=100, pattern=PATH_ID_PA
 MAX_OFFERS = 500
 VISIBILITIES = [visibility.value for visibility in Visibility]
 MIN_TIERS = ["", "silver", "gold"]
+STATUSES = [status.value for status in OfferStatus]
+TIER_PRICES = ("silver", "gold")
 FIELDS = ("name", "monthly_price", "visibility", "min_tier", "allowed_resellers")
 
 
@@ -38,24 +45,51 @@ def _team_ids(text: str) -> list[str]:
 
 
 def _fields(form: dict[str, str]) -> dict[str, Any]:
-    """The form's audience and details as the API's body would carry them."""
+    """The form's audience and details as the API's body would carry them; a field left
+    empty clears it (in metadata, removes the key)."""
+    tier_prices = {tier: form.get(f"{tier}_price") for tier in TIER_PRICES}
     return {
         "name": form.get("name", ""),
         "monthly_price": form.get("monthly_price", ""),
         "visibility": form.get("visibility", ""),
         "min_tier": form.get("min_tier") or None,
         "allowed_resellers": _team_ids(form.get("allowed_resellers", "")),
+        "category": form.get("category") or None,
+        "status": form.get("status") or OfferStatus.ACTIVE.value,
+        "internal_name": form.get("internal_name") or None,
+        "description": form.get("description") or None,
+        "metadata": {
+            "early_access": True if form.get("early_access") else None,
+            "public_launch_date": form.get("public_launch_date") or None,
+        },
+        "tier_prices": {t: p for t, p in tier_prices.items() if p} or None,
     }
 
 
 def _typed(record: OfferRecord) -> dict[str, str]:
+    launch = record.metadata.public_launch_date
+    prices = record.tier_prices.model_dump() if record.tier_prices else {}
     return {
         "name": record.name,
         "monthly_price": str(record.monthly_price),
         "visibility": record.visibility.value,
         "min_tier": record.min_tier.value if record.min_tier else "",
         "allowed_resellers": "\n".join(record.allowed_resellers),
+        "category": record.category or "",
+        "status": record.status.value,
+        "internal_name": record.internal_name or "",
+        "description": record.description or "",
+        "early_access": "on" if record.metadata.early_access else "",
+        "public_launch_date": launch.isoformat() if launch else "",
+        **{f"{tier}_price": str(prices.get(tier) or "") for tier in TIER_PRICES},
     }
+
+
+def _follow(svc: WebServices, provider_id: str, record: OfferRecord, created: bool = False) -> None:
+    """From the save's worker thread, before its transaction commits: the offer's launch
+    workflow made to match it, so that Temporal unreachable (a 503) saves nothing."""
+    launches = OfferLaunches(svc.client, svc.task_queue)
+    from_thread.run(partial(launches.follow, provider_id, record, created=created))
 
 
 def _list_context(svc: WebServices, provider_id: str) -> dict[str, Any]:
@@ -70,7 +104,8 @@ def _list_context(svc: WebServices, provider_id: str) -> dict[str, Any]:
         "audiences": audiences,
         "visibilities": VISIBILITIES,
         "min_tiers": MIN_TIERS,
-        "form": {"visibility": "public"},
+        "statuses": STATUSES,
+        "form": {"visibility": "public", "status": "active"},
         "error": None,
     }
 
@@ -89,9 +124,11 @@ async def create_offer(request: Request, who: ViewerDep) -> Response:
     svc = web_services(request)
 
     def create() -> OfferRecord:
-        new = NewOffer.model_validate({"offer_id": form.get("offer_id", ""), **_fields(form)})
+        new = NewOffer.model_validate({"offer_id": form.get("offer_id") or None, **_fields(form)})
         with svc.db.transaction() as session:
-            return offers.create_offer(session, who.provider_id, new)
+            record = offers.create_offer(session, who.provider_id, new)
+            _follow(svc, who.provider_id, record, created=True)
+            return record
 
     try:
         record = await run_in_threadpool(create)
@@ -116,6 +153,7 @@ def _offer_context(svc: WebServices, provider_id: str, offer_id: str) -> dict[st
         "audience": audience[offer_id],
         "visibilities": VISIBILITIES,
         "min_tiers": MIN_TIERS,
+        "statuses": STATUSES,
         "form": _typed(record),
         "error": None,
         "done": None,
@@ -143,7 +181,9 @@ async def change_offer(request: Request, offer_id: OfferPath, who: ViewerDep) ->
     def change() -> OfferRecord:
         wanted = OfferChange.model_validate(_fields(form))
         with svc.db.transaction() as session:
-            return offers.update_offer(session, who.provider_id, offer_id, wanted)
+            record = offers.update_offer(session, who.provider_id, offer_id, wanted)
+            _follow(svc, who.provider_id, record)
+            return record
 
     try:
         await run_in_threadpool(change)

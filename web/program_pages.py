@@ -1,6 +1,7 @@
 """The program: the criteria in force per tier and the other settings, its versions, the change
-waiting for its date (with a cancel button), and a form that previews a change of criteria on
-today's figures and then saves it, now or from an effective date.
+waiting for its date (with a cancel button), and a form that previews a change of criteria (or
+of the tiers' discounts off list prices) on today's figures and then saves it, now or from an
+effective date.
 
 Saving goes through `services.program.save_change` and the program-change workflow's start
 (`ProgramChanges.start_saved`), as `PATCH /provider/program` does; cancelling, through
@@ -42,15 +43,18 @@ LABELS = {
     "min_tenure_months": "tenure (months)",
     "min_revenue": "revenue",
 }
+DISCOUNT = "discount"
+"""A tier's row in the form for its percent off list prices (`tierDiscounts` in the API)."""
 
 
 def _typed(settings: ProgramSettings) -> dict[str, str]:
-    """The form's fields filled with the criteria in force."""
+    """The form's fields filled with the criteria and the tier discounts in force."""
     values = {}
     for tier in TIERS:
         criteria: TierCriteria = getattr(settings, tier)
         for name in CRITERIA:
             values[f"{tier}.{name}"] = f"{getattr(criteria, name):g}"
+        values[f"{tier}.{DISCOUNT}"] = f"{getattr(settings.tier_discounts, tier):g}"
     return values
 
 
@@ -77,6 +81,7 @@ def _context(
         "tiers": TIERS,
         "criteria": CRITERIA,
         "labels": LABELS,
+        "discount": DISCOUNT,
         "form": typed,
         "error": None,
         "preview": None,
@@ -113,6 +118,9 @@ def _changed(current: ProgramSettings, form: dict[str, str]) -> ProgramSettings:
             typed = form.get(f"{tier}.{name}", "")
             if typed:
                 merged[tier][name] = _number(f"{tier}.{_camel(name)}", typed)
+        typed = form.get(f"{tier}.{DISCOUNT}", "")
+        if typed:
+            merged["tier_discounts"][tier] = _number(f"tierDiscounts.{tier}", typed)
     return ProgramSettings.model_validate(merged)
 
 

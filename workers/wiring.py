@@ -10,21 +10,26 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.agreements import AgreementActivities
+from activities.announcements import AnnouncementActivities
 from activities.channels import NotificationChannel
 from activities.metrics import MetricsActivities
 from activities.notifications import NotificationActivities
+from activities.offer_launch import OfferLaunchActivities
 from activities.offers import OfferAccessActivities
 from activities.partners import PartnerRecordActivities
 from activities.program_changes import ProgramChangeActivities
 from activities.review_fanout import ReviewFanOutActivities
 from activities.reviews import ReviewActivities
+from clients.offer_launches import LaunchAnnouncements
 from clients.partners import PartnerPrograms
 from models.contract import TASK_QUEUE
 from models.database import Database
 from runtime.signals import SHUTDOWN_GRACE
 from workers.bytecode import cache_bytecode, workflow_sources
+from workflows.announcement import AnnouncementWorkflow
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
 from workflows.message_delivery import MessageDeliveryWorkflow
+from workflows.offer_launch import OfferLaunchWorkflow
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
 from workflows.program_change import ProgramChangeWorkflow
 from workflows.program_review import ProgramReviewWorkflow
@@ -35,6 +40,8 @@ WORKFLOWS: Sequence[type] = (
     ProgramReviewWorkflow,
     MessageDeliveryWorkflow,
     ProgramChangeWorkflow,
+    OfferLaunchWorkflow,
+    AnnouncementWorkflow,
 )
 ACTIVITY_THREADS = 32
 
@@ -53,6 +60,8 @@ def build_activities(
     reviews = ReviewActivities(db, notifications)
     fan_out = ReviewFanOutActivities(db, PartnerPrograms(client, task_queue))
     program_changes = ProgramChangeActivities(db, notifications)
+    offer_launches = OfferLaunchActivities(db, LaunchAnnouncements(db, client, task_queue))
+    announcements = AnnouncementActivities(db)
     return [
         metrics.compute_partner_metrics,
         records.load_partner_context,
@@ -81,6 +90,10 @@ def build_activities(
         fan_out.wake_partners,
         program_changes.record_program_notices,
         program_changes.apply_program_change,
+        offer_launches.launch_offer,
+        offer_launches.announce_launch,
+        announcements.record_announcement,
+        announcements.settle_announcement,
     ]
 
 

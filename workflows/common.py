@@ -19,6 +19,11 @@ ACTIVITY_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1),
 )
 
+OUTBOX_DELIVERY_TIMEOUT = timedelta(hours=2)
+OUTBOX_HEARTBEAT_TIMEOUT = timedelta(minutes=2)
+"""Delivering a batch of the outbox heartbeats before each message; one mail server exchange
+may take 10 s a step."""
+
 P = TypeVar("P")
 R = TypeVar("R")
 

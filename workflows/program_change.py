@@ -18,7 +18,7 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.workflow import ActivityHandle
 
-from workflows.common import run_activity
+from workflows.common import OUTBOX_DELIVERY_TIMEOUT, OUTBOX_HEARTBEAT_TIMEOUT, run_activity
 from workflows.deliveries import DELIVERY_RETRY
 
 with workflow.unsafe.imports_passed_through():
@@ -38,9 +38,6 @@ with workflow.unsafe.imports_passed_through():
 NOTICE_TIMEOUT = timedelta(minutes=30)
 HEARTBEAT_TIMEOUT = timedelta(seconds=30)
 """Recording heartbeats before each partner's notice."""
-DELIVERY_TIMEOUT = timedelta(hours=2)
-DELIVERY_HEARTBEAT_TIMEOUT = timedelta(minutes=2)
-"""Delivering heartbeats before each message; one mail server exchange may take 10 s a step."""
 
 
 @workflow.defn(name=PROGRAM_CHANGE_WORKFLOW)
@@ -68,8 +65,8 @@ class ProgramChangeWorkflow:
                 delivery = workflow.start_activity_method(
                     NotificationActivities.deliver_outbox,
                     OutboxBatch(provider_id=request.provider_id, key_prefix=recorded.key_prefix),
-                    start_to_close_timeout=DELIVERY_TIMEOUT,
-                    heartbeat_timeout=DELIVERY_HEARTBEAT_TIMEOUT,
+                    start_to_close_timeout=OUTBOX_DELIVERY_TIMEOUT,
+                    heartbeat_timeout=OUTBOX_HEARTBEAT_TIMEOUT,
                     retry_policy=DELIVERY_RETRY,
                     summary=f"deliver the {notices} notices of version {request.version}",
                 )

@@ -12,11 +12,13 @@ from temporalio.testing import ActivityEnvironment
 from activities.notifications import NotificationActivities
 from devstack.demo_data import add_provider, add_reseller
 from models.agreement import AgreementKind, Scorecard, ScorecardKind
+from models.announcement import AnnouncementKind
 from models.database import Database
 from models.delivery import OutgoingMessage
 from models.metrics import CriterionResult, PartnerMetrics
 from models.notifications import (
     AgreementNotice,
+    AnnouncementNotice,
     EarlierIssue,
     IssueNotice,
     NotificationContext,
@@ -217,6 +219,12 @@ CONTEXT = NotificationContext(
             tightens=True,
         )
     ],
+    announcement=AnnouncementNotice(
+        kind=AnnouncementKind.DOWNTIME,
+        subject="Ordering down on Sunday {{ 7 * 7 }}",
+        body="Orders cannot be placed from 02:00 to 04:00 UTC.\n"
+        "{% for x in range(9) %}x{% endfor %}",
+    ),
 )
 REASON = CONTEXT.reason or ""
 FAILED = ["acceptance 85.0% < 90.0%", "rating 4.6 < 4.8"]
@@ -261,6 +269,14 @@ EXPECTED: dict[NotificationKind, list[str]] = {
         "2025-07-01",
         *FAILED,
         *METRIC_FACTS,
+    ],
+    # The provider's text is data, not a template: its braces come out as written.
+    NotificationKind.ANNOUNCEMENT: [
+        "Ordering down on Sunday {{ 7 * 7 }}",
+        "Dear Team A",
+        "02:00 to 04:00 UTC.\n{% for x in range(9) %}x{% endfor %}",
+        "downtime announcement",
+        "silver (preferred) partner of Acme Internet",
     ],
 }
 

@@ -89,6 +89,11 @@ SEMANTIC_REFUSALS: dict[str, tuple[str, ...]] = {
     "PUT /provider/partners/{reseller_team_id}/contact": (OPERATOR_POLICY,),
     "POST /provider/templates/{kind}/preview": (r"template does not render: ",),
     "POST /provider/reviews": (r"it can be reviewed from then on",),
+    # Which offers exist, and a time judged against now.
+    "POST /provider/announcements": (
+        r"^audience.offerId: the provider has no offer ",
+        r"^sendAt: must be at most one year ahead",
+    ),
     "GET /provider/reviews/{cadence}/{period}": (r"review's period is ",),
     "GET /provider/reviews/{cadence}/{period}/partners": (r"review's period is ",),
     # Which resellers exist decides whether a record without a name may add one, and a team

@@ -70,6 +70,12 @@ async def test_create_read_and_list_offers(acme):
         "visibility": "public",
         "minTier": None,
         "allowedResellers": [],
+        "category": None,
+        "status": "active",
+        "internalName": None,
+        "description": None,
+        "metadata": {},
+        "tierPrices": None,
         "agreementId": None,
         "exclusiveTo": None,
         "createdAt": plain["createdAt"],
@@ -120,6 +126,8 @@ async def test_reseller_offers_follow_enrollment_and_removal(acme):
         "name": program.gold_offer,
         "monthlyPrice": 60.0,
         "visibility": "preferred",
+        "price": 60.0,
+        "priceNote": None,
     }
 
 

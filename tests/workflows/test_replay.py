@@ -23,6 +23,7 @@ from models.agreement import AgreementState, AgreementWorkflowInput
 from models.contract import (
     AGREEMENT_WORKFLOW,
     MESSAGE_DELIVERY_WORKFLOW,
+    OFFER_LAUNCH_WORKFLOW,
     PARTNER_WORKFLOW,
     PROGRAM_CHANGE_WORKFLOW,
     REVIEW_WORKFLOW,
@@ -57,6 +58,7 @@ def test_recorded_histories_are_present():
         REVIEW_WORKFLOW,
         MESSAGE_DELIVERY_WORKFLOW,
         PROGRAM_CHANGE_WORKFLOW,
+        OFFER_LAUNCH_WORKFLOW,
     }
     assert len(HISTORIES) >= 15, "tests/histories lost recorded histories"
 

@@ -1,0 +1,226 @@
+"""Announcements in the database: the row the provider's request makes, the audience it names
+resolved in one statement, one outbox row per recipient put in place in bulk (each key at most
+once, however often it is retried), and each announcement's progress read from the outbox.
+
+Shared by the services (create, list, cancel) and the activities (record, settle): each status
+change checks the status it moves from in the same transaction, under the row's lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from models.announcement import (
+    ANNOUNCEMENT_PREFIX,
+    AnnouncementStatus,
+    Audience,
+    announcement_key,
+    announcement_key_prefix,
+    delivery_batch,
+)
+from models.delivery import OutboxStatus
+from models.notifications import AnnouncementNotice, NotificationContext, NotificationKind
+from models.program import Tier
+from models.schema import Announcement, Notification, Offer, PreferredListEntry, Provider, Reseller
+from store.delivery_settings import configured_channel
+from store.message_variables import MessageFacts, message_variables
+from store.messages import message_facts, override_in_force, render_variables
+from store.offer_access import ON_PREFERRED_LIST, seen_by
+
+RECORD_CHUNK = 500
+"""Recipients rendered and inserted per statement."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    reseller_team_id: str
+    tier: Tier
+    name: str
+
+
+def _audience_condition(audience: Audience) -> ColumnElement[bool]:
+    entry = PreferredListEntry
+    listed = entry.status.in_(ON_PREFERRED_LIST)
+    if audience.tiers:
+        return and_(listed, entry.tier.in_([tier.value for tier in audience.tiers]))
+    if audience.statuses:
+        return entry.status.in_([status.value for status in audience.statuses])
+    if audience.offer_id:
+        return and_(listed, seen_by(entry.reseller_team_id))
+    if audience.reseller_team_ids:
+        return entry.reseller_team_id.in_(sorted(set(audience.reseller_team_ids)))
+    return listed
+
+
+def audience_query(provider_id: str, audience: Audience) -> Select[str, str, str]:
+    """The provider's partners the audience names, with their tier and name, by team ID."""
+    query = select(
+        PreferredListEntry.reseller_team_id, PreferredListEntry.tier, Reseller.name
+    ).join(Reseller, Reseller.team_id == PreferredListEntry.reseller_team_id)
+    if audience.offer_id:
+        # Joined rather than in an EXISTS: the conditions that say who sees it correlate to
+        # the statement that holds both the offer and the partner.
+        query = query.join(
+            Offer, and_(Offer.id == audience.offer_id, Offer.provider_id == provider_id)
+        )
+    return query.where(
+        PreferredListEntry.provider_id == provider_id,
+        _audience_condition(audience),
+    ).order_by(PreferredListEntry.reseller_team_id)
+
+
+def audience_of(session: Session, provider_id: str, audience: Audience) -> list[Recipient]:
+    return [
+        Recipient(team, Tier(tier), name)
+        for team, tier, name in session.execute(audience_query(provider_id, audience))
+    ]
+
+
+def locked(session: Session, provider_id: str, announcement_id: str) -> Announcement | None:
+    return session.get(
+        Announcement, (provider_id, announcement_id), with_for_update=True, populate_existing=True
+    )
+
+
+def move(
+    row: Announcement,
+    to: AnnouncementStatus,
+    allowed_from: Sequence[AnnouncementStatus],
+    now: datetime,
+) -> bool:
+    """Move a locked row to `to` if it stands at one of `allowed_from` (or at `to` already, as
+    a retry finds it); a final status is stamped with when it was reached."""
+    current = AnnouncementStatus(row.status)
+    if current is to:
+        return True
+    if current not in allowed_from:
+        return False
+    row.status = to.value
+    if to in (AnnouncementStatus.SENT, AnnouncementStatus.CANCELLED):
+        row.settled_at = now
+    return True
+
+
+class Renderer:
+    """Each recipient's subject and body from the announcement's templates (the provider's own
+    where it saved some), with what is the same for every recipient of a tier read once."""
+
+    def __init__(self, session: Session, row: Announcement) -> None:
+        self._session = session
+        self._row = row
+        provider = session.get(Provider, row.provider_id)
+        self._provider_name = provider.name if provider else row.provider_id
+        self._override = override_in_force(session, row.provider_id, NotificationKind.ANNOUNCEMENT)
+        self._facts: dict[Tier, MessageFacts] = {}
+        self._notice = AnnouncementNotice(kind=row.kind, subject=row.subject, body=row.body)
+
+    def _facts_for(self, tier: Tier) -> MessageFacts:
+        if tier not in self._facts:
+            self._facts[tier] = message_facts(
+                self._session, self._row.provider_id, tier, self._provider_name, ""
+            )
+        return self._facts[tier]
+
+    def render(self, recipient: Recipient) -> tuple[str, str]:
+        context = NotificationContext(tier=recipient.tier, announcement=self._notice)
+        facts = replace(self._facts_for(recipient.tier), reseller_name=recipient.name)
+        return render_variables(
+            NotificationKind.ANNOUNCEMENT, message_variables(context, facts), self._override
+        )
+
+
+def _insert_absent(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the outbox rows whose key is not there yet, in one statement."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Notification).on_conflict_do_nothing(
+        index_elements=[Notification.idempotency_key]
+    )
+    session.execute(statement, rows)
+
+
+def chunks(items: list[Recipient]) -> Iterator[list[Recipient]]:
+    for start in range(0, len(items), RECORD_CHUNK):
+        yield items[start : start + RECORD_CHUNK]
+
+
+def record_chunk(
+    session: Session, row: Announcement, renderer: Renderer, recipients: list[Recipient]
+) -> None:
+    """Put a message for each recipient in the outbox; a recipient already there keeps its row
+    (a retry records nobody twice)."""
+    channel = configured_channel(session, row.provider_id).value
+    values = []
+    for recipient in recipients:
+        subject, body = renderer.render(recipient)
+        values.append(
+            {
+                "idempotency_key": announcement_key(
+                    row.provider_id, row.id, recipient.reseller_team_id
+                ),
+                "provider_id": row.provider_id,
+                "reseller_team_id": recipient.reseller_team_id,
+                "recipient": "partner",
+                "kind": NotificationKind.ANNOUNCEMENT.value,
+                "channel": channel,
+                "subject": subject,
+                "body": body,
+                "status": OutboxStatus.PENDING.value,
+            }
+        )
+    if values:
+        _insert_absent(session, values)
+
+
+def _prefix() -> ColumnElement[str]:
+    return ANNOUNCEMENT_PREFIX + "/" + Announcement.provider_id + "/" + Announcement.id + "/"
+
+
+def _its_messages() -> ColumnElement[bool]:
+    """Joins an outbox row to the announcement its key names (an exact prefix: IDs may hold
+    `_` or `%`, which LIKE would take as wildcards)."""
+    prefix = _prefix()
+    return and_(
+        Notification.provider_id == Announcement.provider_id,
+        Notification.kind == NotificationKind.ANNOUNCEMENT.value,
+        func.substr(Notification.idempotency_key, 1, func.length(prefix)) == prefix,
+    )
+
+
+def recorded(session: Session, provider_id: str, announcement_id: str) -> tuple[int, list[str]]:
+    """How many messages of the announcement the outbox holds, and the delivery batches
+    they fall in."""
+    prefix = announcement_key_prefix(provider_id, announcement_id)
+    teams = list(
+        session.scalars(
+            select(Notification.reseller_team_id).where(
+                Notification.provider_id == provider_id,
+                Notification.idempotency_key.startswith(prefix, autoescape=True),
+            )
+        )
+    )
+    return len(teams), sorted({delivery_batch(team) for team in teams})
+
+
+def progress(
+    session: Session, provider_id: str, announcement_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """For each announcement, its outbox rows counted by status, in one grouped query."""
+    if not announcement_ids:
+        return {}
+    rows = session.execute(
+        select(Announcement.id, Notification.status, func.count())
+        .join(Notification, _its_messages())
+        .where(Announcement.provider_id == provider_id, Announcement.id.in_(announcement_ids))
+        .group_by(Announcement.id, Notification.status)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for announcement_id, status, count in rows:
+        counts.setdefault(announcement_id, {})[status] = int(count)
+    return counts
