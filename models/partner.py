@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, Field, field_validator
@@ -304,3 +305,11 @@ class PartnerWorkflowInput(Frozen):
     max_history_events: int = Field(
         default=10_000, ge=100, description="Continue-as-new once the history is this long."
     )
+
+
+def days_left(deadline: datetime | None, now: datetime) -> int | None:
+    """The calendar days (UTC) from `now` to a grace deadline, as the provider's dashboard and
+    the reseller's portal both show them: 0 on its day."""
+    if deadline is None:
+        return None
+    return max(0, (deadline.astimezone(UTC).date() - now.astimezone(UTC).date()).days)

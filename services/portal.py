@@ -12,7 +12,7 @@ window ending now; the standing (status, tier, deadline) is the preferred list's
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import ConfigDict, Field
 from sqlalchemy import select
@@ -26,7 +26,7 @@ from models.metrics import (
     failed,
     window_bounds,
 )
-from models.partner import PartnerStatus
+from models.partner import PartnerStatus, days_left
 from models.program import ProgramSettings, Tier
 from models.review import window_text
 from models.schema import (
@@ -161,7 +161,9 @@ class ProgramStanding(View):
     tier: Tier
     enrolled_at: datetime | None
     grace_deadline: datetime | None
-    days_left: int | None = Field(description="Whole days until the grace deadline.")
+    days_left: int | None = Field(
+        description="Calendar days (UTC) until the grace deadline, 0 on its day."
+    )
     at_risk_reason: str | None
     window: str = Field(description="The window the figures are over, as people read it.")
     metrics: MetricsView
@@ -267,7 +269,7 @@ def standing(session: Session, provider_id: str, team_id: str, now: datetime) ->
         tier=tier,
         enrolled_at=entry.enrolled_at if entry else None,
         grace_deadline=deadline,
-        days_left=max(0, math.ceil((deadline - now) / timedelta(days=1))) if deadline else None,
+        days_left=days_left(deadline, now),
         at_risk_reason=(
             _at_risk_reason(session, provider_id, team_id)
             if status is PartnerStatus.AT_RISK
@@ -319,9 +321,7 @@ def program_summaries(session: Session, team_id: str, now: datetime) -> list[Pro
                 status=PartnerStatus(entry.status) if entry else None,
                 tier=Tier(entry.tier) if entry else Tier.BRONZE,
                 grace_deadline=deadline,
-                days_left=(
-                    max(0, math.ceil((deadline - now) / timedelta(days=1))) if deadline else None
-                ),
+                days_left=days_left(deadline, now),
             )
         )
     return summaries

@@ -20,6 +20,7 @@ from clients.partners import PartnerPrograms
 from clients.requests import InputRejected, RequestRejected
 from clients.reviews import Reviews
 from models.database import Database
+from models.partner import days_left
 from models.wire import describe_errors
 from services.errors import ConflictError
 
@@ -59,12 +60,6 @@ class PageError(Exception):
         self.message = message
 
 
-def _days_left(deadline: datetime | None, now: datetime) -> int | None:
-    if deadline is None:
-        return None
-    return (deadline.astimezone(UTC).date() - now.astimezone(UTC).date()).days
-
-
 def _day(value: datetime | None) -> str:
     return "" if value is None else f"{value.astimezone(UTC):%Y-%m-%d}"
 
@@ -90,7 +85,7 @@ templates = Environment(
     lstrip_blocks=True,
 )
 templates.filters.update(day=_day, moment=_moment, percent=_percent)
-templates.globals.update(days_left=_days_left, query=_query)
+templates.globals.update(days_left=days_left, query=_query)
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
