@@ -299,7 +299,7 @@ class ProgramSummary(View):
 def program_summaries(session: Session, team_id: str, now: datetime) -> list[ProgramSummary]:
     providers = visible_programs(session, team_id)
     rows = session.execute(select(Provider.id, Provider.name).where(Provider.id.in_(providers)))
-    names: dict[str, str] = dict(rows.tuples().all())
+    names = {row.id: row.name for row in rows}
     entries = {
         row.provider_id: row
         for row in session.scalars(

@@ -25,14 +25,17 @@ down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-OFFER_COLUMNS = (
-    sa.Column("category", sa.String(length=100), nullable=True),
-    sa.Column("status", sa.String(length=20), nullable=False, server_default="active"),
-    sa.Column("internal_name", sa.String(length=200), nullable=True),
-    sa.Column("description", sa.Text(), nullable=True),
-    sa.Column("metadata", sa.JSON(), nullable=True),
-    sa.Column("tier_prices", sa.JSON(), nullable=True),
-)
+
+def offer_columns() -> tuple[sa.Column[object], ...]:
+    """Fresh each time: a column added to a table belongs to it."""
+    return (
+        sa.Column("category", sa.String(length=100), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False, server_default="active"),
+        sa.Column("internal_name", sa.String(length=200), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("metadata", sa.JSON(), nullable=True),
+        sa.Column("tier_prices", sa.JSON(), nullable=True),
+    )
 
 
 def _columns(table: str) -> set[str]:
@@ -42,9 +45,9 @@ def _columns(table: str) -> set[str]:
 def upgrade() -> None:
     # What a failed first attempt on SQLite (whose DDL is not undone) left is kept.
     present = _columns("offers")
-    for column in OFFER_COLUMNS:
+    for column in offer_columns():
         if column.name not in present:
-            op.add_column("offers", column.copy())
+            op.add_column("offers", column)
     if "announcements" not in sa.inspect(op.get_bind()).get_table_names():
         op.create_table(
             "announcements",
@@ -73,6 +76,6 @@ def downgrade() -> None:
     if "announcements" in sa.inspect(op.get_bind()).get_table_names():
         op.drop_table("announcements")
     present = _columns("offers")
-    for column in reversed(OFFER_COLUMNS):
+    for column in reversed(offer_columns()):
         if column.name in present:
             op.execute(f"ALTER TABLE offers DROP COLUMN {column.name}")

@@ -69,12 +69,15 @@ def nested(opening: str, closing: str, depth: int, inner: str = "1") -> str:
 
 
 def exponential_blocks(levels: int) -> str:
-    """Each block renders the next twice: legal step by step, 2**levels steps in all."""
+    """Each block renders the next twice: legal step by step, 2**levels steps in all.
+
+    The last block is empty, so the output never grows and only the processor-time budget can
+    stop it (a growing output would meet the length limit first on a fast machine)."""
     blocks = [
         f"{{% block b{i} %}}{{{{ self.b{i + 1}() }}}}{{{{ self.b{i + 1}() }}}}{{% endblock %}}"
         for i in range(levels)
     ]
-    return "".join(blocks) + f"{{% block b{levels} %}}x{{% endblock %}}"
+    return "".join(blocks) + f"{{% block b{levels} %}}{{% endblock %}}"
 
 
 BITS = f"a number in this template would have more than {MAX_BITS} bits"
