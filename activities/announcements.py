@@ -23,12 +23,12 @@ from models.schema import Announcement
 from store.announcements import (
     Renderer,
     audience_of,
-    chunks,
     locked,
     move,
     record_chunk,
     recorded,
 )
+from store.outbox_rows import chunks
 
 S = AnnouncementStatus
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.sql_types import Base, UTCDateTime, utcnow
@@ -128,3 +128,27 @@ class ResellerFeedback(Base):
         Index("ix_reseller_feedback_provider_created", "provider_id", "created_at"),
         Index("ix_reseller_feedback_reseller_created", "reseller_team_id", "created_at"),
     )
+
+
+class NewsletterSetting(Base):
+    """A provider's choice of the monthly newsletter: sent while `enabled`."""
+
+    __tablename__ = "newsletter_settings"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Newsletter(Base):
+    """One month's newsletter of a provider: its messages are in the outbox under
+    `newsletter/{provider}/{month}/`."""
+
+    __tablename__ = "newsletters"
+
+    provider_id: Mapped[str] = mapped_column(ForeignKey("providers.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, Field
 from models.agreement import AgreementKind, AgreementStatus, Scorecard
 from models.announcement import AnnouncementKind
 from models.metrics import CriterionResult, PartnerMetrics
+from models.newsletter import NewsletterNotice
 from models.partner import IssueSeverity
 from models.program import Frozen, Tier
 from models.program_change import ThresholdChange
@@ -40,6 +41,7 @@ class NotificationKind(StrEnum):
     EXCLUSIVE_ENDED_NOTICE = "exclusive_ended_notice"
     PROGRAM_CHANGE_NOTICE = "program_change_notice"
     ANNOUNCEMENT = "announcement"
+    NEWSLETTER = "newsletter"
 
 
 class Recipient(StrEnum):
@@ -115,6 +117,7 @@ class NotificationContext(Frozen):
         default_factory=list, description="A program change's thresholds, old and new."
     )
     announcement: AnnouncementNotice | None = None
+    newsletter: NewsletterNotice | None = None
 
 
 class NotificationRequest(Frozen):

@@ -76,6 +76,12 @@ VARIABLES: dict[str, str] = {
     "announcement": "the provider's announcement: kind (new_service, pricing_change, "
     "service_area_expansion, promotion, platform_update or downtime), label (e.g. 'new "
     "service'), subject and body, as the provider wrote them (text, never run as a template)",
+    "newsletter": "the monthly newsletter: month (2026-11), month_label ('November 2026'), "
+    "new_offers (the offers the partner could newly see that month, newest first, each with "
+    "name, category, description, price, list_price, note and text as in tier_offer_prices), "
+    "highlights (its figures against the month before, each with label, before, after, change "
+    "(e.g. '+12%', '+3.0 points'), improved and text), tip (aimed at its weakest criterion: "
+    "label, tier, text, needs and advice; none when there is nothing to measure)",
 }
 """Every variable a template can use; each is always defined (none or empty when absent)."""
 
@@ -317,6 +323,14 @@ CATALOGUE: dict[NotificationKind, KindInfo] = {
             "pricing change, a service-area expansion, a promotion, a platform update or "
             "downtime): its subject and body, as the provider wrote them",
             (*_PARTNER, "announcement"),
+        ),
+        _info(
+            K.NEWSLETTER,
+            "the monthly newsletter, to each partner of a provider that opted in: the offers "
+            "it could newly see last month at its price, its figures against the month before, "
+            "and a tip aimed at its weakest criterion",
+            (*_PARTNER, "newsletter"),
+            ("newsletter.tip", "newsletter.new_offers"),
         ),
     )
 }

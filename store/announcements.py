@@ -8,13 +8,11 @@ change checks the status it moves from in the same transaction, under the row's 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models.announcement import (
@@ -33,9 +31,7 @@ from store.delivery_settings import configured_channel
 from store.message_variables import MessageFacts, message_variables
 from store.messages import message_facts, override_in_force, render_variables
 from store.offer_access import ON_PREFERRED_LIST, seen_by
-
-RECORD_CHUNK = 500
-"""Recipients rendered and inserted per statement."""
+from store.outbox_rows import insert_absent
 
 
 @dataclass(frozen=True)
@@ -136,22 +132,8 @@ class Renderer:
         )
 
 
-def _insert_absent(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert the outbox rows whose key is not there yet, in one statement."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Notification).on_conflict_do_nothing(
-        index_elements=[Notification.idempotency_key]
-    )
-    session.execute(statement, rows)
-
-
-def chunks(items: list[Recipient]) -> Iterator[list[Recipient]]:
-    for start in range(0, len(items), RECORD_CHUNK):
-        yield items[start : start + RECORD_CHUNK]
-
-
 def record_chunk(
-    session: Session, row: Announcement, renderer: Renderer, recipients: list[Recipient]
+    session: Session, row: Announcement, renderer: Renderer, recipients: Sequence[Recipient]
 ) -> None:
     """Put a message for each recipient in the outbox; a recipient already there keeps its row
     (a retry records nobody twice)."""
@@ -174,8 +156,7 @@ def record_chunk(
                 "status": OutboxStatus.PENDING.value,
             }
         )
-    if values:
-        _insert_absent(session, values)
+    insert_absent(session, values)
 
 
 def _prefix() -> ColumnElement[str]:

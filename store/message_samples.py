@@ -11,6 +11,7 @@ from typing import Any
 from models.agreement import AgreementKind, AgreementStatus, Scorecard, ScorecardKind
 from models.announcement import AnnouncementKind
 from models.metrics import CriterionResult, PartnerMetrics
+from models.newsletter import Highlight, NewOffer, NewsletterNotice, Tip
 from models.notifications import (
     AgreementNotice,
     AnnouncementNotice,
@@ -162,10 +163,59 @@ _ANNOUNCEMENT = AnnouncementNotice(
 )
 
 
+_NEWSLETTER = NewsletterNotice(
+    month="2026-09",
+    month_label="September 2026",
+    new_offers=[
+        NewOffer(
+            offer_id="acme-fiber-2g",
+            name="Acme Fiber 2 Gig",
+            category="internet",
+            description="Symmetric 2 Gbit/s fiber for homes in the Seattle metro area.",
+            price=tier_price(
+                Decimal("79.99"), Tier.SILVER, discounts=_SAMPLE_PROGRAM.tier_discounts
+            ),
+        )
+    ],
+    highlights=[
+        Highlight(
+            name="orders", label="orders", before="24", after="31", change="+29%", improved=True
+        ),
+        Highlight(
+            name="acceptance_rate",
+            label="acceptance",
+            before="96.0%",
+            after="93.5%",
+            change="-2.5 points",
+            improved=False,
+        ),
+        Highlight(
+            name="average_rating",
+            label="customer rating",
+            before=None,
+            after="4.80",
+            change=None,
+            improved=None,
+        ),
+    ],
+    tip=Tip(
+        criterion="acceptance_rate",
+        label="acceptance",
+        tier="silver",
+        text="acceptance 93.5% < 95.0%",
+        needs="acceptance 93.5% → 95.0%",
+        advice="Accept the orders offered to you or decline them at once: an order left to "
+        "time out counts against you.",
+    ),
+)
+
+
 def sample_context(kind: NotificationKind) -> NotificationContext:
     """A realistic context for `kind`, with every field it can carry."""
     if kind is NotificationKind.ANNOUNCEMENT:
         return _CONTEXT.model_copy(update={"announcement": _ANNOUNCEMENT})
+    if kind is NotificationKind.NEWSLETTER:
+        return _CONTEXT.model_copy(update={"newsletter": _NEWSLETTER})
     if kind is NotificationKind.PROMOTED:
         return _CONTEXT.model_copy(
             update={"tier": Tier.GOLD, "previous_tier": Tier.SILVER, "failed_criteria": []}

@@ -8,6 +8,7 @@ from typing import Any
 
 from models.agreement import AgreementKind, Scorecard
 from models.metrics import CriterionResult, PartnerMetrics, evaluate
+from models.newsletter import NewsletterNotice
 from models.notifications import (
     AgreementNotice,
     AnnouncementNotice,
@@ -177,6 +178,28 @@ def _announcement(notice: AnnouncementNotice | None) -> dict[str, Any] | None:
     }
 
 
+def _newsletter(notice: NewsletterNotice | None) -> dict[str, Any] | None:
+    if notice is None:
+        return None
+    return {
+        "month": notice.month,
+        "month_label": notice.month_label,
+        "new_offers": [
+            {
+                "name": offer.name,
+                "category": offer.category,
+                "description": offer.description,
+                **priced(PricedOffer(name=offer.name, price=offer.price)),
+            }
+            for offer in notice.new_offers
+        ],
+        "highlights": [
+            {**highlight.model_dump(), "text": highlight.text} for highlight in notice.highlights
+        ],
+        "tip": notice.tip.model_dump() if notice.tip else None,
+    }
+
+
 def _standard(
     tier: Tier, metrics: PartnerMetrics | None, program: ProgramSettings | None
 ) -> list[CriterionResult]:
@@ -233,6 +256,7 @@ def message_variables(ctx: NotificationContext, facts: MessageFacts) -> dict[str
         "enrolled_below_criteria": ctx.enrolled_below_criteria,
         "program_changes": [_threshold(change) for change in ctx.program_changes],
         "announcement": _announcement(ctx.announcement),
+        "newsletter": _newsletter(ctx.newsletter),
     }
     assert variables.keys() == VARIABLES.keys(), "models.templates.VARIABLES documents each one"
     return variables

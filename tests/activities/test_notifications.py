@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from models.announcement import AnnouncementKind
 from models.database import Database
 from models.delivery import OutgoingMessage
 from models.metrics import CriterionResult, PartnerMetrics
+from models.newsletter import Highlight, NewOffer, NewsletterNotice, Tip
 from models.notifications import (
     AgreementNotice,
     AnnouncementNotice,
@@ -27,7 +29,8 @@ from models.notifications import (
     Recipient,
 )
 from models.partner import IssueSeverity
-from models.program import Tier
+from models.pricing import tier_price
+from models.program import Tier, TierDiscounts
 from models.program_change import ThresholdChange
 from models.schema import Notification
 from store.messages import render
@@ -225,6 +228,31 @@ CONTEXT = NotificationContext(
         body="Orders cannot be placed from 02:00 to 04:00 UTC.\n"
         "{% for x in range(9) %}x{% endfor %}",
     ),
+    newsletter=NewsletterNotice(
+        month="2025-06",
+        month_label="June 2025",
+        new_offers=[
+            NewOffer(
+                offer_id="acme-2g",
+                name="Acme 2 Gig {{ 7 * 7 }}",
+                category="internet",
+                price=tier_price(Decimal("80.00"), Tier.SILVER, discounts=TierDiscounts(silver=5)),
+            )
+        ],
+        highlights=[
+            Highlight(
+                name="orders", label="orders", before="20", after="25", change="+25%", improved=True
+            )
+        ],
+        tip=Tip(
+            criterion="acceptance_rate",
+            label="acceptance",
+            tier="silver",
+            text="acceptance 85.0% < 90.0%",
+            needs="acceptance 85.0% → 90.0%",
+            advice="Answer each order the day it comes.",
+        ),
+    ),
 )
 REASON = CONTEXT.reason or ""
 FAILED = ["acceptance 85.0% < 90.0%", "rating 4.6 < 4.8"]
@@ -277,6 +305,14 @@ EXPECTED: dict[NotificationKind, list[str]] = {
         "02:00 to 04:00 UTC.\n{% for x in range(9) %}x{% endfor %}",
         "downtime announcement",
         "silver (preferred) partner of Acme Internet",
+    ],
+    NotificationKind.NEWSLETTER: [
+        "Acme Internet partner newsletter: June 2025",
+        "Acme 2 Gig {{ 7 * 7 }}: $76.00 a month (5% silver discount, list $80.00) (internet)",
+        "orders: 20 → 25 (+25%)",
+        "Where to focus: acceptance (acceptance 85.0% < 90.0%, the silver line)",
+        "It needs acceptance 85.0% → 90.0%.",
+        "Answer each order the day it comes.",
     ],
 }
 
