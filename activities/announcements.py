@@ -5,6 +5,7 @@ message. Both may be retried at will."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -31,6 +32,11 @@ from store.announcements import (
 from store.outbox_rows import chunks
 
 S = AnnouncementStatus
+ROW_WAIT_SECONDS = 30.0
+"""How long recording waits for its announcement's row: an offer's announcement starts its
+workflow before the request's transaction commits, so the row may appear a moment later (and
+never, if that transaction rolls back)."""
+ROW_POLL_SECONDS = 0.25
 
 
 def _now() -> datetime:
@@ -53,12 +59,19 @@ class AnnouncementActivities:
         self._db = db
 
     def _start_recording(self, ref: AnnouncementRef) -> AnnouncementStatus:
-        with self._db.transaction() as session:
-            row = locked(session, ref.provider_id, ref.announcement_id)
-            if row is None:
+        """Move the announcement to recording, once its row is committed (waiting for it, with
+        heartbeats, up to ROW_WAIT_SECONDS; then it is unknown for good)."""
+        deadline = time.monotonic() + ROW_WAIT_SECONDS
+        while True:
+            with self._db.transaction() as session:
+                row = locked(session, ref.provider_id, ref.announcement_id)
+                if row is not None:
+                    move(row, S.RECORDING, (S.SCHEDULED,), _now())
+                    return AnnouncementStatus(row.status)
+            if time.monotonic() >= deadline:
                 raise _unknown(ref)
-            move(row, S.RECORDING, (S.SCHEDULED,), _now())
-            return AnnouncementStatus(row.status)
+            activity.heartbeat("waiting for the announcement to be committed")
+            time.sleep(ROW_POLL_SECONDS)
 
     def record(self, ref: AnnouncementRef) -> AnnouncementRecorded:
         """One outbox row per recipient, inserted in chunks where its key is absent."""

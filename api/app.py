@@ -16,6 +16,7 @@ from api import (
     feedback,
     health,
     keys,
+    newsletter,
     offers,
     orders,
     partners,
@@ -125,6 +126,7 @@ def create_app(services: Services | None = None, settings: Settings | None = Non
         templates,
         delivery,
         announcements,
+        newsletter,
     ):
         app.include_router(module.router, responses=PROBLEMS)
     app.include_router(reseller_portal.router, responses=RESELLER_PROBLEMS)

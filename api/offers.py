@@ -7,15 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from pydantic import Field
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ProviderDep, Services, ServicesDep, SessionDep
 from api.views import ApiModel, Page
 from clients.offer_launches import OfferLaunches
+from models.announcement import OfferAnnounce
 from models.offers import MonthlyPrice, Visibility
 from models.pricing import PartnerPrice
 from models.program import Printable
 from services import offers
+from services.offer_announcements import announce_offer
 from services.offer_fields import NO_SLASH, TEAM_ID_PATTERN, OfferId
 from services.offers import NewOffer, OfferChange, OfferRecord
 from store.pricing import partner_prices
@@ -25,16 +28,30 @@ router = APIRouter(tags=["offers"])
 OfferPath = Annotated[str, OfferId]
 
 
+ANNOUNCE = (
+    "Tell the partners who see the offer, now (never stored on the offer): the kind follows "
+    "from the change where left out, the subject and body are written from the offer."
+)
+
+
 class OfferBody(NewOffer):
     model_config = ApiModel.model_config
+
+    announce: OfferAnnounce | None = Field(default=None, description=ANNOUNCE)
 
 
 class OfferPatch(OfferChange):
     model_config = ApiModel.model_config
 
+    announce: OfferAnnounce | None = Field(default=None, description=ANNOUNCE)
+
 
 class OfferView(OfferRecord):
     model_config = ApiModel.model_config
+
+    announcement_id: str | None = Field(
+        default=None, description="The announcement this request sent (`announce`), if any."
+    )
 
 
 class ResellerOfferView(ApiModel):
@@ -67,12 +84,28 @@ def _view(record: OfferRecord) -> OfferView:
 
 
 async def _launch_followed(
-    svc: Services, provider: str, record: OfferRecord, *, created: bool = False
+    svc: Services,
+    provider: str,
+    db: Session,
+    record: OfferRecord,
+    announce: OfferAnnounce | None,
+    *,
+    before: OfferRecord | None = None,
+    created: bool = False,
 ) -> OfferView:
-    """The saved offer, its launch workflow made to match it first: if Temporal cannot be
-    reached the request fails (503) and its transaction is rolled back."""
+    """The saved offer, with the workflows of its announcement (if asked for) and its launch
+    started first: if Temporal cannot be reached the request fails (503) and its transaction
+    is rolled back, the announcement's row with it (its workflow then finds none and sends
+    nothing)."""
+    announcement_id = None
+    if announce is not None:
+        announcement = await run_in_threadpool(
+            announce_offer, db, provider, record, announce, svc.clock(), before=before
+        )
+        await svc.announcements.start(provider, announcement)
+        announcement_id = announcement.announcement_id
     await OfferLaunches(svc.client, svc.task_queue).follow(provider, record, created=created)
-    return _view(record)
+    return _view(record).model_copy(update={"announcement_id": announcement_id})
 
 
 @router.post("/provider/offers", status_code=status.HTTP_201_CREATED, summary="Create an offer")
@@ -83,9 +116,10 @@ async def create_offer(
     `minTier`; a `selected` one to exactly `allowedResellers`. An offer ID in use is a 409;
     an offer sent without `offerId` gets one, made from its name. An offer with
     `metadata.earlyAccess` and a `publicLaunchDate` is `preferred` until that date and then
-    public by itself. Only an `active` offer is seen by anyone."""
+    public by itself. Only an `active` offer is seen by anyone. With `announce`, a
+    `new_service` announcement goes to the partners who see it (`announcementId`)."""
     record = await run_in_threadpool(offers.create_offer, db, provider, body)
-    return await _launch_followed(svc, provider, record, created=True)
+    return await _launch_followed(svc, provider, db, record, body.announce, created=True)
 
 
 @router.patch("/provider/offers/{offer_id}", summary="Change an offer")
@@ -97,9 +131,15 @@ async def update_offer(
     another drops the old one's `minTier` or `allowedResellers` unless given anew. An offer
     held by an exclusive agreement in force keeps its audience (409) until the agreement
     ends. A new `publicLaunchDate` moves the launch; retiring the offer or withdrawing its
-    early access before the launch cancels it (the offer then keeps the audience it has)."""
+    early access before the launch cancels it (the offer then keeps the audience it has).
+    With `announce`, the partners who see the offer are told: of a `pricing_change` when
+    `monthlyPrice` or `tierPrices` changed, of a `new_service` when it became active, or of
+    `announce.kind`, which any other change needs."""
+    before = None
+    if body.announce is not None:
+        before = await run_in_threadpool(offers.get_offer, db, provider, offer_id)
     record = await run_in_threadpool(offers.update_offer, db, provider, offer_id, body)
-    return await _launch_followed(svc, provider, record)
+    return await _launch_followed(svc, provider, db, record, body.announce, before=before)
 
 
 @router.get("/provider/offers", summary="List the provider's offers")

@@ -69,6 +69,11 @@ LAZY_GROUPS: dict[str, LazyGroup] = {
         "announcements_app",
         "Announcements to a provider's partners: send or schedule one, follow it, cancel it.",
     ),
+    "newsletter": LazyGroup(
+        "cli.newsletter",
+        "newsletter_app",
+        "A provider's monthly newsletter: turn it on or off, send a month, preview it.",
+    ),
     "keys": LazyGroup("cli.keys", "keys_app", "A provider's API keys: list, create, revoke."),
     "secrets": LazyGroup(
         "cli.secrets",
@@ -80,7 +85,7 @@ LAZY_GROUPS: dict[str, LazyGroup] = {
 ORDER = (
     "worker", "dev", "api", "db", "partners", "agreements", "offers", "orders", "providers",
     "keys", "resellers", "reviews", "templates", "delivery", "contacts", "outbox",
-    "announcements", "secrets",
+    "announcements", "newsletter", "secrets",
 )  # fmt: skip
 
 

@@ -1,8 +1,10 @@
-"""`partnerflow offers ...`: a provider's offers and who sees them, straight in the database."""
+"""`partnerflow offers ...`: a provider's offers and who sees them, straight in the database
+(`--announce` also needs Temporal and a worker, to tell the partners who see the offer)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, TypeVar
 
@@ -10,14 +12,21 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from cli.support import console, program_database, valid
+from cli.support import console, program_database, program_db, run, valid
+from clients.announcements import Announcements
+from clients.connection import connect_temporal
+from models.announcement import AnnouncementKind, OfferAnnounce
 from models.offers import Visibility
 from models.pricing import PartnerPrice
+from runtime.settings import Settings
+from services.announcements import AnnouncementRecord
+from services.offer_announcements import announce_offer
 from services.offers import (
     NewOffer,
     OfferChange,
     OfferRecord,
     create_offer,
+    get_offer,
     list_offers,
     reseller_offers,
     update_offer,
@@ -35,12 +44,76 @@ AllowOption = Annotated[
     list[str] | None,
     typer.Option("--allow", help="With --visibility selected: a reseller allowed (repeat)."),
 ]
+AnnounceOption = Annotated[
+    bool,
+    typer.Option(
+        "--announce",
+        help="Tell the partners who see the offer, now (Temporal and a worker needed); implied "
+        "by the other --announce-* options.",
+    ),
+]
+AnnounceKindOption = Annotated[
+    AnnouncementKind | None,
+    typer.Option(help="What it is about; else new_service, or pricing_change for a new price."),
+]
+AnnounceSubjectOption = Annotated[
+    str | None, typer.Option(help="One line; written from the offer if left out.")
+]
+AnnounceBodyOption = Annotated[
+    str | None, typer.Option(help="Plain text; written from the offer if left out.")
+]
 T = TypeVar("T")
 
 
 def _with_session(call: Callable[[Session], T]) -> T:
     with program_database() as session:
         return call(session)
+
+
+def _announce(
+    asked: bool, kind: AnnouncementKind | None, subject: str | None, body: str | None
+) -> OfferAnnounce | None:
+    if not (asked or kind or subject or body):
+        return None
+    return valid(lambda: OfferAnnounce(kind=kind, subject=subject, body=body))
+
+
+def _saved(
+    provider_id: str,
+    save: Callable[[Session], OfferRecord],
+    announce: OfferAnnounce | None,
+    *,
+    changed: str | None = None,
+) -> tuple[OfferRecord, AnnouncementRecord | None]:
+    """The offer saved by `save`, and, if asked, its announcement recorded in the same
+    transaction and its workflow started before that commits (Temporal unreachable: nothing
+    is saved). `changed`: the offer a change is about, read before it."""
+    if announce is None:
+        return _with_session(save), None
+    settings = Settings()
+    with program_db() as db, db.transaction() as session:
+        before = get_offer(session, provider_id, changed) if changed else None
+        record = save(session)
+        announcement = announce_offer(
+            session, provider_id, record, announce, datetime.now(UTC), before=before
+        )
+
+        async def start(sent: AnnouncementRecord) -> str:
+            client = Announcements(await connect_temporal(settings), settings.task_queue)
+            return await client.start(provider_id, sent)
+
+        run(start(announcement))
+    return record, announcement
+
+
+def _told(announcement: AnnouncementRecord | None) -> None:
+    if announcement is not None:
+        console.print(
+            f"announcement {announcement.announcement_id} ({announcement.kind.label}) sent to "
+            f"{announcement.audience.describe()}: workflow {announcement.workflow_id}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _table(title: str, offers: list[OfferRecord]) -> Table:
@@ -85,6 +158,10 @@ def create(
     visibility: Annotated[Visibility, typer.Option()] = Visibility.PUBLIC,
     min_tier: MinTierOption = None,
     allow: AllowOption = None,
+    announce: AnnounceOption = False,
+    announce_kind: AnnounceKindOption = None,
+    announce_subject: AnnounceSubjectOption = None,
+    announce_body: AnnounceBodyOption = None,
 ) -> None:
     """Create an offer for every reseller, for preferred partners, or for selected resellers."""
     new = valid(
@@ -99,8 +176,12 @@ def create(
             }
         )
     )
-    record = _with_session(lambda session: create_offer(session, provider_id, new))
+    told = _announce(announce, announce_kind, announce_subject, announce_body)
+    record, announcement = _saved(
+        provider_id, lambda session: create_offer(session, provider_id, new), told
+    )
     console.print(_table("created", [record]))
+    _told(announcement)
 
 
 @offers_app.command("update")
@@ -112,6 +193,10 @@ def update(
     visibility: Annotated[Visibility | None, typer.Option()] = None,
     min_tier: MinTierOption = None,
     allow: AllowOption = None,
+    announce: AnnounceOption = False,
+    announce_kind: AnnounceKindOption = None,
+    announce_subject: AnnounceSubjectOption = None,
+    announce_body: AnnounceBodyOption = None,
 ) -> None:
     """Change an offer; partners' access follows a new visibility at once."""
     fields = {
@@ -121,11 +206,18 @@ def update(
         "min_tier": min_tier,
         "allowed_resellers": allow,
     }
-    change = valid(
-        lambda: OfferChange.model_validate({k: v for k, v in fields.items() if v is not None})
-    )
-    record = _with_session(lambda session: update_offer(session, provider_id, offer_id, change))
+    given = {k: v for k, v in fields.items() if v is not None}
+    told = _announce(announce, announce_kind, announce_subject, announce_body)
+    change = valid(lambda: OfferChange.model_validate(given)) if given or told is None else None
+
+    def save(session: Session) -> OfferRecord:
+        if change is None:  # only announced, as the offer stands
+            return get_offer(session, provider_id, offer_id)
+        return update_offer(session, provider_id, offer_id, change)
+
+    record, announcement = _saved(provider_id, save, told, changed=offer_id)
     console.print(_table("updated", [record]))
+    _told(announcement)
 
 
 @offers_app.command("visible")

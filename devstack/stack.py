@@ -31,6 +31,7 @@ from temporalio.runtime import Runtime
 from api.deps import Services
 from api.server import running_api
 from clients.agreements import Agreements
+from clients.newsletters import Newsletters, ensure_every_subscriber
 from clients.partners import PartnerPrograms
 from clients.review_schedules import ensure_every_provider
 from clients.reviews import Reviews
@@ -50,6 +51,7 @@ from devstack.demo import (
     run_demo_review,
 )
 from devstack.demo_keys import demo_api_key, demo_reseller_key
+from devstack.demo_newsletter import send_demo_newsletter
 from devstack.dev_server import DevConfig, DevServer, dev_server
 from models.contract import partner_workflow_id
 from models.database import Database
@@ -393,6 +395,7 @@ async def _start_demo(
             server = await stack.enter_async_context(dev_server(config, metrics.runtime))
         await stack.enter_async_context(running_worker(server.client, db, settings.task_queue))
         await ensure_every_provider(Reviews(server.client, settings.task_queue), db)
+        await ensure_every_subscriber(Newsletters(server.client, settings.task_queue), db)
         services = Services(db=db, client=server.client, task_queue=settings.task_queue)
         await stack.enter_async_context(running_api(services, "127.0.0.1", config.api_port))
         api_key = demo_api_key(db, config.demo_key_file)
@@ -421,6 +424,12 @@ async def _start_demo(
         issue = await report_demo_issue(programs)
         if isinstance(issue, str):
             console.print(f"[yellow]{issue}[/]")
+        with console.status(f"Sending {DEMO_PROVIDER_ID}'s newsletter of the last month"):
+            newsletter = await send_demo_newsletter(
+                Newsletters(server.client, settings.task_queue), db, now
+            )
+        if isinstance(newsletter, str):
+            console.print(f"[yellow]{newsletter}[/]")
         shown = await _demo_shown(db, server, outcomes, review, issue, api_key, metrics)
         print_next_steps(console, server, outcomes, shown, standings(db, DEMO_PROVIDER_ID))
         await asyncio.Event().wait()

@@ -143,6 +143,16 @@ class AnnouncementRequest(ApiModel):
     created_by: Annotated[str, Field(min_length=1, max_length=200), Printable] = "api"
 
 
+class OfferAnnounce(ApiModel):
+    """`announce` on an offer's create or change: tell the partners who see the offer, now.
+    Left out, the kind follows from the change (a new or newly active offer: new_service; a
+    new price: pricing_change) and the subject and body are written from the offer."""
+
+    kind: AnnouncementKind | None = kept()
+    subject: Subject | None = kept("One line; written from the offer when left out.")
+    body: Body | None = kept("Plain text; written from the offer when left out.")
+
+
 def too_far(at: datetime, now: datetime) -> bool:
     return at > now + LONGEST_WAIT
 

@@ -18,6 +18,7 @@ MESSAGE_DELIVERY_WORKFLOW = "MessageDeliveryWorkflow"
 PROGRAM_CHANGE_WORKFLOW = "ProgramChangeWorkflow"
 OFFER_LAUNCH_WORKFLOW = "OfferLaunchWorkflow"
 ANNOUNCEMENT_WORKFLOW = "AnnouncementWorkflow"
+NEWSLETTER_WORKFLOW = "NewsletterWorkflow"
 
 
 class Refusal(StrEnum):
@@ -70,6 +71,18 @@ def announcement_workflow_id(provider_id: str, announcement_id: str) -> str:
     being delivered."""
     parts = _id_parts(provider_id=provider_id, announcement_id=announcement_id)
     return "/".join(["announcement", *parts])
+
+
+def newsletter_workflow_id(provider_id: str, month: str) -> str:
+    """`newsletter/{provider_id}/{month}`: one month's newsletter of a provider, sent once."""
+    provider, period = _id_parts(provider_id=provider_id, month=month)
+    return f"newsletter/{provider}/{period}"
+
+
+def newsletter_schedule_id(provider_id: str) -> str:
+    """`newsletter-schedule/{provider_id}`: the Schedule that sends the newsletter monthly."""
+    (provider,) = _id_parts(provider_id=provider_id)
+    return f"newsletter-schedule/{provider}"
 
 
 def offer_launch_workflow_id(provider_id: str, offer_id: str) -> str:
@@ -141,6 +154,8 @@ class ActivityName(StrEnum):
     ANNOUNCE_LAUNCH = "announce_launch"
     RECORD_ANNOUNCEMENT = "record_announcement"
     SETTLE_ANNOUNCEMENT = "settle_announcement"
+    RECORD_NEWSLETTER = "record_newsletter"
+    SETTLE_NEWSLETTER = "settle_newsletter"
 
 
 class SignalName(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from pydantic import AwareDatetime, Field
@@ -195,6 +196,25 @@ def _revenue_asked(
 
 def failed(results: list[CriterionResult]) -> list[CriterionResult]:
     return [r for r in results if not r.met]
+
+
+def criterion_needs(result: CriterionResult, window_days: int) -> str | None:
+    """What reaching a missed criterion's line takes, as a partner reads it ("12 more orders a
+    month (14 → 26)"); None where it is met. `window_days`: the window revenue is stated over."""
+    if result.met:
+        return None
+    actual, required = result.formatted()
+    if result.no_data:
+        return f"{result.label}: {actual}; it needs {required}"
+    missing = result.required - (result.actual or 0)
+    if result.name == "orders_per_month":
+        return f"{math.ceil(missing - 1e-9)} more orders a month ({actual} → {required})"
+    if result.name.startswith("revenue"):
+        return f"{missing:,.2f} more revenue over {window_days} days ({actual} → {required})"
+    if result.name == "tenure_months":
+        months = math.ceil(missing)
+        return f"{months} more month{'s' if months != 1 else ''} with the provider"
+    return f"{result.label} {actual} → {required}"
 
 
 def qualifying_tier(

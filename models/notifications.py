@@ -11,6 +11,7 @@ from models.announcement import AnnouncementKind
 from models.metrics import CriterionResult, PartnerMetrics
 from models.newsletter import NewsletterNotice
 from models.partner import IssueSeverity
+from models.pricing import PartnerPrice
 from models.program import Frozen, Tier
 from models.program_change import ThresholdChange
 
@@ -85,12 +86,21 @@ class IssueNotice(Frozen):
     )
 
 
+class AnnouncedOffer(Frozen):
+    """The offer an announcement is about (its audience is the partners who see it), at the
+    price the recipient's tier gets."""
+
+    name: str
+    price: PartnerPrice
+
+
 class AnnouncementNotice(Frozen):
     """A provider's announcement: its own text, carried as data and never run as a template."""
 
     kind: AnnouncementKind
     subject: str
     body: str
+    offer: AnnouncedOffer | None = None
 
 
 class NotificationContext(Frozen):

@@ -75,7 +75,9 @@ VARIABLES: dict[str, str] = {
     "acceptance: 90.0% → 95.0%')",
     "announcement": "the provider's announcement: kind (new_service, pricing_change, "
     "service_area_expansion, promotion, platform_update or downtime), label (e.g. 'new "
-    "service'), subject and body, as the provider wrote them (text, never run as a template)",
+    "service'), subject and body, as the provider wrote them (text, never run as a template), "
+    "and offer (when its audience is the partners who see an offer: that offer's name, price, "
+    "list_price, note and text as in tier_offer_prices, at the partner's tier)",
     "newsletter": "the monthly newsletter: month (2026-11), month_label ('November 2026'), "
     "new_offers (the offers the partner could newly see that month, newest first, each with "
     "name, category, description, price, list_price, note and text as in tier_offer_prices), "
@@ -321,8 +323,10 @@ CATALOGUE: dict[NotificationKind, KindInfo] = {
             K.ANNOUNCEMENT,
             "an announcement the provider sends an audience of its partners (a new service, a "
             "pricing change, a service-area expansion, a promotion, a platform update or "
-            "downtime): its subject and body, as the provider wrote them",
+            "downtime): its subject and body, as the provider wrote them, and the partner's "
+            "price for the offer it is about, where it is about one",
             (*_PARTNER, "announcement"),
+            ("announcement.offer",),
         ),
         _info(
             K.NEWSLETTER,

@@ -52,7 +52,8 @@ class AnnouncementRecord(Frozen):
     progress: AnnouncementProgress
 
 
-def _progress(counts: dict[str, int]) -> AnnouncementProgress:
+def progress_of(counts: dict[str, int]) -> AnnouncementProgress:
+    """Outbox rows counted by status, as a provider reads them."""
     return AnnouncementProgress(
         recorded=sum(counts.values()),
         pending=counts.get(OutboxStatus.PENDING.value, 0)
@@ -77,7 +78,7 @@ def _record(row: Announcement, counts: dict[str, int]) -> AnnouncementRecord:
         created_by=row.created_by,
         created_at=row.created_at,
         settled_at=row.settled_at,
-        progress=_progress(counts),
+        progress=progress_of(counts),
     )
 
 

@@ -131,7 +131,7 @@ class NewOffer(Frozen):
     )
 
     def as_change(self) -> OfferChange:
-        return OfferChange.model_validate(self.model_dump(exclude={"offer_id"}))
+        return OfferChange.model_validate(self.model_dump(include=set(OfferChange.model_fields)))
 
 
 class OfferRecord(Frozen):

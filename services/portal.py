@@ -11,7 +11,6 @@ window ending now; the standing (status, tier, deadline) is the preferred list's
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 from pydantic import ConfigDict, Field
@@ -22,6 +21,7 @@ from models.metrics import (
     CriterionResult,
     MetricsView,
     PartnerMetrics,
+    criterion_needs,
     evaluate,
     failed,
     window_bounds,
@@ -105,23 +105,6 @@ class CriterionGap(View):
     progress: float = Field(ge=0, le=1, description="How far to the line, 0 to 1 (for bars).")
 
 
-def _needs(result: CriterionResult, window_days: int) -> str | None:
-    if result.met:
-        return None
-    actual, required = result.formatted()
-    if result.no_data:
-        return f"{result.label}: {actual}; it needs {required}"
-    missing = result.required - (result.actual or 0)
-    if result.name == "orders_per_month":
-        return f"{math.ceil(missing - 1e-9)} more orders a month ({actual} → {required})"
-    if result.name.startswith("revenue"):
-        return f"{missing:,.2f} more revenue over {window_days} days ({actual} → {required})"
-    if result.name == "tenure_months":
-        months = math.ceil(missing)
-        return f"{months} more month{'s' if months != 1 else ''} with the provider"
-    return f"{result.label} {actual} → {required}"
-
-
 def _gap(result: CriterionResult, window_days: int) -> CriterionGap:
     progress = 1.0 if result.met else 0.0
     if not result.met and result.actual is not None and result.required > 0:
@@ -134,7 +117,7 @@ def _gap(result: CriterionResult, window_days: int) -> CriterionGap:
         met=result.met,
         at_most=result.at_most,
         text=result.describe(),
-        needs=_needs(result, window_days),
+        needs=criterion_needs(result, window_days),
         progress=round(progress, 4),
     )
 

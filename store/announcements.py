@@ -9,7 +9,6 @@ change checks the status it moves from in the same transaction, under the row's 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, select
@@ -21,24 +20,26 @@ from models.announcement import (
     Audience,
     announcement_key,
     announcement_key_prefix,
-    delivery_batch,
 )
-from models.delivery import OutboxStatus
-from models.notifications import AnnouncementNotice, NotificationContext, NotificationKind
+from models.notifications import (
+    AnnouncedOffer,
+    AnnouncementNotice,
+    NotificationContext,
+    NotificationKind,
+)
+from models.pricing import tier_price
 from models.program import Tier
-from models.schema import Announcement, Notification, Offer, PreferredListEntry, Provider, Reseller
-from store.delivery_settings import configured_channel
-from store.message_variables import MessageFacts, message_variables
-from store.messages import message_facts, override_in_force, render_variables
+from models.schema import Announcement, Notification, Offer, PreferredListEntry, Reseller
 from store.offer_access import ON_PREFERRED_LIST, seen_by
-from store.outbox_rows import insert_absent
-
-
-@dataclass(frozen=True)
-class Recipient:
-    reseller_team_id: str
-    tier: Tier
-    name: str
+from store.outbox_rows import (
+    BulkRenderer,
+    Recipient,
+    channel_of,
+    insert_absent,
+    outbox_row,
+    recorded_under,
+)
+from store.pricing import program_discounts
 
 
 def _audience_condition(audience: Audience) -> ColumnElement[bool]:
@@ -106,29 +107,37 @@ def move(
 
 class Renderer:
     """Each recipient's subject and body from the announcement's templates (the provider's own
-    where it saved some), with what is the same for every recipient of a tier read once."""
+    where it saved some), with what is the same for every recipient of a tier read once: for
+    an announcement to the partners who see an offer, that offer's price at the tier."""
 
     def __init__(self, session: Session, row: Announcement) -> None:
-        self._session = session
-        self._row = row
-        provider = session.get(Provider, row.provider_id)
-        self._provider_name = provider.name if provider else row.provider_id
-        self._override = override_in_force(session, row.provider_id, NotificationKind.ANNOUNCEMENT)
-        self._facts: dict[Tier, MessageFacts] = {}
+        self._bulk = BulkRenderer(session, row.provider_id, NotificationKind.ANNOUNCEMENT)
+        self._notices: dict[Tier, AnnouncementNotice] = {}
         self._notice = AnnouncementNotice(kind=row.kind, subject=row.subject, body=row.body)
+        offer_id = Audience.model_validate(row.audience).offer_id
+        offer = session.get(Offer, offer_id) if offer_id else None
+        self._offer = offer if offer is not None and offer.provider_id == row.provider_id else None
+        self._discounts = program_discounts(session, row.provider_id) if self._offer else None
 
-    def _facts_for(self, tier: Tier) -> MessageFacts:
-        if tier not in self._facts:
-            self._facts[tier] = message_facts(
-                self._session, self._row.provider_id, tier, self._provider_name, ""
+    def _notice_for(self, tier: Tier) -> AnnouncementNotice:
+        if self._offer is None:
+            return self._notice
+        if tier not in self._notices:
+            price = tier_price(
+                self._offer.monthly_price,
+                tier,
+                tier_prices=self._offer.tier_prices,
+                discounts=self._discounts,
             )
-        return self._facts[tier]
+            self._notices[tier] = self._notice.model_copy(
+                update={"offer": AnnouncedOffer(name=self._offer.name, price=price)}
+            )
+        return self._notices[tier]
 
     def render(self, recipient: Recipient) -> tuple[str, str]:
-        context = NotificationContext(tier=recipient.tier, announcement=self._notice)
-        facts = replace(self._facts_for(recipient.tier), reseller_name=recipient.name)
-        return render_variables(
-            NotificationKind.ANNOUNCEMENT, message_variables(context, facts), self._override
+        return self._bulk.render(
+            recipient,
+            NotificationContext(tier=recipient.tier, announcement=self._notice_for(recipient.tier)),
         )
 
 
@@ -137,26 +146,21 @@ def record_chunk(
 ) -> None:
     """Put a message for each recipient in the outbox; a recipient already there keeps its row
     (a retry records nobody twice)."""
-    channel = configured_channel(session, row.provider_id).value
-    values = []
-    for recipient in recipients:
-        subject, body = renderer.render(recipient)
-        values.append(
-            {
-                "idempotency_key": announcement_key(
-                    row.provider_id, row.id, recipient.reseller_team_id
-                ),
-                "provider_id": row.provider_id,
-                "reseller_team_id": recipient.reseller_team_id,
-                "recipient": "partner",
-                "kind": NotificationKind.ANNOUNCEMENT.value,
-                "channel": channel,
-                "subject": subject,
-                "body": body,
-                "status": OutboxStatus.PENDING.value,
-            }
-        )
-    insert_absent(session, values)
+    channel = channel_of(session, row.provider_id)
+    insert_absent(
+        session,
+        [
+            outbox_row(
+                row.provider_id,
+                announcement_key(row.provider_id, row.id, recipient.reseller_team_id),
+                recipient,
+                NotificationKind.ANNOUNCEMENT,
+                channel,
+                renderer.render(recipient),
+            )
+            for recipient in recipients
+        ],
+    )
 
 
 def _prefix() -> ColumnElement[str]:
@@ -177,16 +181,9 @@ def _its_messages() -> ColumnElement[bool]:
 def recorded(session: Session, provider_id: str, announcement_id: str) -> tuple[int, list[str]]:
     """How many messages of the announcement the outbox holds, and the delivery batches
     they fall in."""
-    prefix = announcement_key_prefix(provider_id, announcement_id)
-    teams = list(
-        session.scalars(
-            select(Notification.reseller_team_id).where(
-                Notification.provider_id == provider_id,
-                Notification.idempotency_key.startswith(prefix, autoescape=True),
-            )
-        )
+    return recorded_under(
+        session, provider_id, announcement_key_prefix(provider_id, announcement_id)
     )
-    return len(teams), sorted({delivery_batch(team) for team in teams})
 
 
 def progress(

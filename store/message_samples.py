@@ -14,6 +14,7 @@ from models.metrics import CriterionResult, PartnerMetrics
 from models.newsletter import Highlight, NewOffer, NewsletterNotice, Tip
 from models.notifications import (
     AgreementNotice,
+    AnnouncedOffer,
     AnnouncementNotice,
     EarlierIssue,
     IssueNotice,
@@ -160,6 +161,10 @@ _ANNOUNCEMENT = AnnouncementNotice(
     subject="Acme Fiber 2 Gig is here",
     body="From 1 November, Acme Fiber 2 Gig is available across the Seattle metro area.\n"
     "Preferred partners can sell it from today at the launch price.",
+    offer=AnnouncedOffer(
+        name="Acme Fiber 2 Gig",
+        price=tier_price(Decimal("79.99"), Tier.SILVER, discounts=_SAMPLE_PROGRAM.tier_discounts),
+    ),
 )
 
 

@@ -175,6 +175,9 @@ def _announcement(notice: AnnouncementNotice | None) -> dict[str, Any] | None:
         "label": notice.kind.label,
         "subject": notice.subject,
         "body": notice.body,
+        "offer": priced(PricedOffer(notice.offer.name, notice.offer.price))
+        if notice.offer
+        else None,
     }
 
 

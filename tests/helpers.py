@@ -171,6 +171,18 @@ def listed_partner(provider_id: str, team_id: str, status: str = "preferred") ->
     )
 
 
+def seat_partners(db: Database, provider_id: str, partners: dict[str, tuple[str, str]]) -> None:
+    """Resellers named `Reseller {team}`, each on the provider's list at its (tier, status)."""
+    with db.transaction() as session:
+        for team in partners:
+            add_reseller(session, team, f"Reseller {team}")
+        session.flush()
+        for team, (tier, status) in partners.items():
+            entry = listed_partner(provider_id, team, status)
+            entry.tier = tier
+            session.add(entry)
+
+
 @dataclass
 class Program:
     """One provider with a public, a preferred and a gold-only offer."""

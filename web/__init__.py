@@ -2,8 +2,8 @@
 
 The API's app mounts it (`install`): `/sign-in`, `/` (overview), `/partners`,
 `/partners/{team}`, `/resellers`, `/reviews`, `/program`, `/messages`, `/announcements`,
-`/keys`, `/offers`, `/agreements`, `/templates`, `/feedback`, and its stylesheet under
-`/static/`. No Node.js, no script and nothing fetched from elsewhere: charts are inline SVG
+`/newsletter`, `/keys`, `/offers`, `/agreements`, `/templates`, `/feedback`, and its stylesheet
+under `/static/`. No Node.js, no script and nothing fetched from elsewhere: charts are inline SVG
 drawn here.
 
 The reseller's portal is served beside it under `/portal` (`portal_pages`, `portal_record_pages`,
@@ -22,6 +22,7 @@ from web import (
     feedback_pages,
     key_pages,
     message_pages,
+    newsletter_pages,
     offer_pages,
     pages,
     partner_pages,
@@ -61,6 +62,7 @@ def install(app: FastAPI) -> None:
         program_pages,
         message_pages,
         announcement_pages,
+        newsletter_pages,
         feedback_pages,
         key_pages,
         offer_pages,

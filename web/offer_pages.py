@@ -16,14 +16,18 @@ from typing import Annotated, Any
 from anyio import from_thread
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from clients.announcements import Announcements
 from clients.offer_launches import OfferLaunches
+from models.announcement import OfferAnnounce
 from models.offers import OfferStatus, Visibility
 from models.wire import PATH_ID_PATTERN
 from services import offers
 from services.catalog import offer_audiences
 from services.errors import NotFoundError
+from services.offer_announcements import announce_offer
 from services.offers import NewOffer, OfferChange, OfferRecord
 from web.context import REFUSALS, PageError, WebServices, read_form, refusal, render, web_services
 from web.pages import ViewerDep
@@ -85,9 +89,25 @@ def _typed(record: OfferRecord) -> dict[str, str]:
     }
 
 
-def _follow(svc: WebServices, provider_id: str, record: OfferRecord, created: bool = False) -> None:
-    """From the save's worker thread, before its transaction commits: the offer's launch
-    workflow made to match it, so that Temporal unreachable (a 503) saves nothing."""
+def _follow(
+    svc: WebServices,
+    session: Session,
+    provider_id: str,
+    record: OfferRecord,
+    form: dict[str, str],
+    *,
+    before: OfferRecord | None = None,
+    created: bool = False,
+) -> None:
+    """From the save's worker thread, before its transaction commits: the announcement the
+    form asks for recorded and its workflow started, and the offer's launch workflow made to
+    match it, so that Temporal unreachable (a 503) saves nothing."""
+    if form.get("announce"):
+        announcement = announce_offer(
+            session, provider_id, record, OfferAnnounce(), svc.clock(), before=before
+        )
+        announcements = Announcements(svc.client, svc.task_queue)
+        from_thread.run(partial(announcements.start, provider_id, announcement))
     launches = OfferLaunches(svc.client, svc.task_queue)
     from_thread.run(partial(launches.follow, provider_id, record, created=created))
 
@@ -127,7 +147,7 @@ async def create_offer(request: Request, who: ViewerDep) -> Response:
         new = NewOffer.model_validate({"offer_id": form.get("offer_id") or None, **_fields(form)})
         with svc.db.transaction() as session:
             record = offers.create_offer(session, who.provider_id, new)
-            _follow(svc, who.provider_id, record, created=True)
+            _follow(svc, session, who.provider_id, record, form, created=True)
             return record
 
     try:
@@ -181,8 +201,9 @@ async def change_offer(request: Request, offer_id: OfferPath, who: ViewerDep) ->
     def change() -> OfferRecord:
         wanted = OfferChange.model_validate(_fields(form))
         with svc.db.transaction() as session:
+            before = offers.get_offer(session, who.provider_id, offer_id)
             record = offers.update_offer(session, who.provider_id, offer_id, wanted)
-            _follow(svc, who.provider_id, record)
+            _follow(svc, session, who.provider_id, record, form, before=before)
             return record
 
     try:

@@ -13,6 +13,7 @@ from activities.agreements import AgreementActivities
 from activities.announcements import AnnouncementActivities
 from activities.channels import NotificationChannel
 from activities.metrics import MetricsActivities
+from activities.newsletters import NewsletterActivities
 from activities.notifications import NotificationActivities
 from activities.offer_launch import OfferLaunchActivities
 from activities.offers import OfferAccessActivities
@@ -29,6 +30,7 @@ from workers.bytecode import cache_bytecode, workflow_sources
 from workflows.announcement import AnnouncementWorkflow
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
 from workflows.message_delivery import MessageDeliveryWorkflow
+from workflows.newsletter import NewsletterWorkflow
 from workflows.offer_launch import OfferLaunchWorkflow
 from workflows.partner_lifecycle import PartnerLifecycleWorkflow
 from workflows.program_change import ProgramChangeWorkflow
@@ -42,6 +44,7 @@ WORKFLOWS: Sequence[type] = (
     ProgramChangeWorkflow,
     OfferLaunchWorkflow,
     AnnouncementWorkflow,
+    NewsletterWorkflow,
 )
 ACTIVITY_THREADS = 32
 
@@ -62,6 +65,7 @@ def build_activities(
     program_changes = ProgramChangeActivities(db, notifications)
     offer_launches = OfferLaunchActivities(db, LaunchAnnouncements(db, client, task_queue))
     announcements = AnnouncementActivities(db)
+    newsletters = NewsletterActivities(db)
     return [
         metrics.compute_partner_metrics,
         records.load_partner_context,
@@ -94,6 +98,8 @@ def build_activities(
         offer_launches.announce_launch,
         announcements.record_announcement,
         announcements.settle_announcement,
+        newsletters.record_newsletter,
+        newsletters.settle_newsletter,
     ]
 
 

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from clients.connection import connect_temporal, register_search_attributes
+from clients.newsletters import Newsletters, ensure_every_subscriber
 from clients.review_schedules import ensure_every_provider
 from clients.reviews import Reviews
 from models.database import Database
@@ -64,6 +65,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 else "",
             )
             await ensure_every_provider(Reviews(client, settings.task_queue), db)
+            await ensure_every_subscriber(Newsletters(client, settings.task_queue), db)
             await stop.wait()
             logger.info("stopping: finishing the activities in flight")
     finally:

@@ -20,12 +20,11 @@ from datetime import timedelta
 
 from temporalio import workflow
 
-from workflows.common import OUTBOX_DELIVERY_TIMEOUT, OUTBOX_HEARTBEAT_TIMEOUT, run_activity
-from workflows.deliveries import DELIVERY_RETRY
+from workflows.common import run_activity
+from workflows.deliveries import deliver_batches
 
 with workflow.unsafe.imports_passed_through():
     from activities.announcements import AnnouncementActivities
-    from activities.notifications import NotificationActivities
     from models.announcement import (
         AnnouncementOutcome,
         AnnouncementRef,
@@ -35,7 +34,6 @@ with workflow.unsafe.imports_passed_through():
         batch_prefix,
     )
     from models.contract import ANNOUNCEMENT_WORKFLOW
-    from models.delivery import OutboxBatch
 
 RECORD_TIMEOUT = timedelta(minutes=30)
 RECORD_HEARTBEAT_TIMEOUT = timedelta(seconds=30)
@@ -69,21 +67,13 @@ class AnnouncementWorkflow:
         if recorded.status is AnnouncementStatus.CANCELLED:
             return AnnouncementOutcome(status=recorded.status)
         self._stage(f"delivering to {recorded.recipients} partners")
-        delivered = await asyncio.gather(
-            *(
-                workflow.execute_activity_method(
-                    NotificationActivities.deliver_outbox,
-                    OutboxBatch(
-                        provider_id=start.provider_id,
-                        key_prefix=batch_prefix(start.provider_id, start.announcement_id, batch),
-                    ),
-                    start_to_close_timeout=OUTBOX_DELIVERY_TIMEOUT,
-                    heartbeat_timeout=OUTBOX_HEARTBEAT_TIMEOUT,
-                    retry_policy=DELIVERY_RETRY,
-                    summary=f"deliver batch {batch} of announcement {start.announcement_id}",
-                )
+        delivered = await deliver_batches(
+            start.provider_id,
+            {
+                batch: batch_prefix(start.provider_id, start.announcement_id, batch)
                 for batch in recorded.batches
-            )
+            },
+            f"announcement {start.announcement_id}",
         )
         settled = await run_activity(
             AnnouncementActivities.settle_announcement,

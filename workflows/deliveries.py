@@ -21,7 +21,7 @@ from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttri
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.common import run_activity
+from workflows.common import OUTBOX_DELIVERY_TIMEOUT, OUTBOX_HEARTBEAT_TIMEOUT, run_activity
 from workflows.patches import PATCH_DELIVERY_APART, PATCH_HANDED_OVER_ON_CLOSE
 
 with workflow.unsafe.imports_passed_through():
@@ -31,6 +31,8 @@ with workflow.unsafe.imports_passed_through():
         DeliveryOutcome,
         DeliveryRequest,
         MessageDeliveryInput,
+        OutboxBatch,
+        OutboxDelivered,
         OutboxStatus,
     )
     from models.notifications import NotificationRequest
@@ -174,3 +176,25 @@ class Deliveries:
             )
         except WorkflowAlreadyStartedError:
             pass  # its delivery already goes on on its own
+
+
+async def deliver_batches(
+    provider_id: str, prefixes: dict[str, str], what: str
+) -> list[OutboxDelivered]:
+    """Deliver the outbox's messages under each prefix (batch → key prefix), the batches side
+    by side, each through the outbox's own delivery (retries, bounces, the two-day limit)."""
+    return list(
+        await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    NotificationActivities.deliver_outbox,
+                    OutboxBatch(provider_id=provider_id, key_prefix=prefix),
+                    start_to_close_timeout=OUTBOX_DELIVERY_TIMEOUT,
+                    heartbeat_timeout=OUTBOX_HEARTBEAT_TIMEOUT,
+                    retry_policy=DELIVERY_RETRY,
+                    summary=f"deliver batch {batch} of {what}",
+                )
+                for batch, prefix in prefixes.items()
+            )
+        )
+    )

@@ -311,7 +311,7 @@ EXPECTED: dict[NotificationKind, list[str]] = {
         "Acme 2 Gig {{ 7 * 7 }}: $76.00 a month (5% silver discount, list $80.00) (internet)",
         "orders: 20 → 25 (+25%)",
         "Where to focus: acceptance (acceptance 85.0% < 90.0%, the silver line)",
-        "It needs acceptance 85.0% → 90.0%.",
+        "To reach it: acceptance 85.0% → 90.0%.",
         "Answer each order the day it comes.",
     ],
 }

@@ -12,9 +12,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from devstack.demo_data import add_reseller
 from models.announcement import AnnouncementOutcome, AnnouncementStatus
-from models.schema import Notification, OfferBlock, PreferredListEntry
+from models.schema import Notification, OfferBlock
 from tests.api.conftest import ProviderApi
-from tests.helpers import listed_partner
+from tests.helpers import seat_partners
 
 URL = "/provider/announcements"
 PARTNERS = {
@@ -30,14 +30,9 @@ LISTED = {"team-gold", "team-silver", "team-risk"}
 def seed(api: ProviderApi) -> None:
     """Partners of every status and tier, one reseller that is no partner, and team-silver
     blocked from the public offer."""
+    seat_partners(api.program.db, api.provider_id, PARTNERS)
     with api.program.db.transaction() as session:
-        for team in [*PARTNERS, "team-stranger"]:
-            add_reseller(session, team, f"Reseller {team}")
-        session.flush()
-        for team, (tier, status) in PARTNERS.items():
-            entry: PreferredListEntry = listed_partner(api.provider_id, team, status)
-            entry.tier = tier
-            session.add(entry)
+        add_reseller(session, "team-stranger", "Reseller team-stranger")
         session.add(
             OfferBlock(
                 provider_id=api.provider_id,

@@ -35,9 +35,10 @@ from tests.workers.processes import free_port
 EXAMPLES = int(os.environ.get("PARTNERFLOW_FUZZ_EXAMPLES", "10"))
 UNAVAILABLE_HERE = {
     # The time-skipping server has no Schedules; the dev server's are tested in
-    # tests/workers/test_review_schedules.py. Any other 5xx, or this one saying anything
-    # else, is still a finding.
+    # tests/workers/test_review_schedules.py and test_newsletter_schedule.py. Any other 5xx, or
+    # these saying anything else, is still a finding.
     "GET /provider/reviews/schedules": "does not implement Schedules",
+    "PUT /provider/newsletter": "does not implement Schedules",
 }
 
 
@@ -53,9 +54,15 @@ SEMANTIC_REFUSALS: dict[str, tuple[str, ...]] = {
         r"override needs the reason in notes",
     ),
     "POST /provider/partners/{reseller_team_id}/block": (r"^provider \S+ has no offers ",),
-    "POST /provider/offers": (r"^unknown resellers ",),
+    # An offer announces itself only when active, and a change only with something to say.
+    "POST /provider/offers": (r"^unknown resellers ", r"^announce: a \w+ offer is seen by nobody"),
     # An offer's audience is checked against the offer as it is, which a patch leaves out.
-    "PATCH /provider/offers/{offer_id}": (r"^unknown resellers ", r"appl(y|ies) only to "),
+    "PATCH /provider/offers/{offer_id}": (
+        r"^unknown resellers ",
+        r"appl(y|ies) only to ",
+        r"^announce: a \w+ offer is seen by nobody",
+        r"^announce.kind: ",
+    ),
     "POST /provider/orders": (
         r"^nothing was stored: .*unknown (reseller|offer) ",
         r"^nothing was stored: .* is before createdAt ",

