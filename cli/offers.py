@@ -1,12 +1,13 @@
 """`partnerflow offers ...`: a provider's offers and who sees them, straight in the database
-(`--announce` also needs Temporal and a worker, to tell the partners who see the offer)."""
+(`--announce` and an early-access launch also need Temporal and a worker: to tell the partners
+who see the offer, and to make it public on its date)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
@@ -15,8 +16,9 @@ from sqlalchemy.orm import Session
 from cli.support import console, program_database, program_db, run, valid
 from clients.announcements import Announcements
 from clients.connection import connect_temporal
+from clients.offer_launches import OfferLaunches, launch_step
 from models.announcement import AnnouncementKind, OfferAnnounce
-from models.offers import Visibility
+from models.offers import OfferStatus, Visibility
 from models.pricing import PartnerPrice
 from runtime.settings import Settings
 from services.announcements import AnnouncementRecord
@@ -62,7 +64,58 @@ AnnounceSubjectOption = Annotated[
 AnnounceBodyOption = Annotated[
     str | None, typer.Option(help="Plain text; written from the offer if left out.")
 ]
+CategoryOption = Annotated[str | None, typer.Option(help="e.g. internet, tv, security.")]
+StatusOption = Annotated[
+    OfferStatus | None, typer.Option(help="Only an active offer is seen by anyone.")
+]
+InternalNameOption = Annotated[
+    str | None, typer.Option(help="The provider's own name for it: never shown to resellers.")
+]
+DescriptionOption = Annotated[str | None, typer.Option(help="What resellers read about it.")]
+TierPriceOption = Annotated[
+    Decimal | None,
+    typer.Option(help="This tier's own monthly price (else the program's discount)."),
+]
+EarlyAccessOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--early-access/--no-early-access",
+        help="Preferred partners (of --min-tier) see it until --public-launch-date.",
+    ),
+]
+LaunchOption = Annotated[
+    str | None,
+    typer.Option(help="When an early-access offer becomes public: 2027-02-01, or a date-time."),
+]
 T = TypeVar("T")
+
+
+def _details(
+    category: str | None,
+    status: OfferStatus | None,
+    internal_name: str | None,
+    description: str | None,
+    silver_price: Decimal | None,
+    gold_price: Decimal | None,
+    early_access: bool | None,
+    public_launch_date: str | None,
+) -> dict[str, Any]:
+    """The documents' offer fields given as options, as the API's body carries them."""
+    tier_prices = {t: p for t, p in (("silver", silver_price), ("gold", gold_price)) if p}
+    metadata = {
+        k: v
+        for k, v in (("early_access", early_access), ("public_launch_date", public_launch_date))
+        if v is not None
+    }
+    fields = {
+        "category": category,
+        "status": status,
+        "internal_name": internal_name,
+        "description": description,
+        "tier_prices": tier_prices or None,
+        "metadata": metadata or None,
+    }
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 def _with_session(call: Callable[[Session], T]) -> T:
@@ -87,22 +140,31 @@ def _saved(
 ) -> tuple[OfferRecord, AnnouncementRecord | None]:
     """The offer saved by `save`, and, if asked, its announcement recorded in the same
     transaction and its workflow started before that commits (Temporal unreachable: nothing
-    is saved). `changed`: the offer a change is about, read before it."""
-    if announce is None:
-        return _with_session(save), None
+    is saved), and its early-access launch workflow made to match it the same way, as the
+    API does. `changed`: the offer a change is about, read before it; Temporal is only called
+    when there is an announcement or a launch to follow."""
     settings = Settings()
     with program_db() as db, db.transaction() as session:
         before = get_offer(session, provider_id, changed) if changed else None
         record = save(session)
-        announcement = announce_offer(
-            session, provider_id, record, announce, datetime.now(UTC), before=before
+        announcement = (
+            announce_offer(session, provider_id, record, announce, datetime.now(UTC), before=before)
+            if announce is not None
+            else None
         )
+        launch = launch_step(record, created=changed is None)
+        if announcement is None and launch is None:
+            return record, None
 
-        async def start(sent: AnnouncementRecord) -> str:
-            client = Announcements(await connect_temporal(settings), settings.task_queue)
-            return await client.start(provider_id, sent)
+        async def start() -> None:
+            client = await connect_temporal(settings)
+            if announcement is not None:
+                await Announcements(client, settings.task_queue).start(provider_id, announcement)
+            await OfferLaunches(client, settings.task_queue).follow(
+                provider_id, record, created=changed is None
+            )
 
-        run(start(announcement))
+        run(start())
     return record, announcement
 
 
@@ -158,12 +220,31 @@ def create(
     visibility: Annotated[Visibility, typer.Option()] = Visibility.PUBLIC,
     min_tier: MinTierOption = None,
     allow: AllowOption = None,
+    category: CategoryOption = None,
+    status: StatusOption = None,
+    internal_name: InternalNameOption = None,
+    description: DescriptionOption = None,
+    silver_price: TierPriceOption = None,
+    gold_price: TierPriceOption = None,
+    early_access: EarlyAccessOption = None,
+    public_launch_date: LaunchOption = None,
     announce: AnnounceOption = False,
     announce_kind: AnnounceKindOption = None,
     announce_subject: AnnounceSubjectOption = None,
     announce_body: AnnounceBodyOption = None,
 ) -> None:
-    """Create an offer for every reseller, for preferred partners, or for selected resellers."""
+    """Create an offer for every reseller, for preferred partners, or for selected resellers;
+    an early-access one launches by itself on its date (Temporal and a worker needed)."""
+    details = _details(
+        category,
+        status,
+        internal_name,
+        description,
+        silver_price,
+        gold_price,
+        early_access,
+        public_launch_date,
+    )
     new = valid(
         lambda: NewOffer.model_validate(
             {
@@ -173,6 +254,7 @@ def create(
                 "visibility": visibility,
                 "min_tier": min_tier,
                 "allowed_resellers": allow or [],
+                **details,
             }
         )
     )
@@ -193,12 +275,22 @@ def update(
     visibility: Annotated[Visibility | None, typer.Option()] = None,
     min_tier: MinTierOption = None,
     allow: AllowOption = None,
+    category: CategoryOption = None,
+    status: StatusOption = None,
+    internal_name: InternalNameOption = None,
+    description: DescriptionOption = None,
+    silver_price: TierPriceOption = None,
+    gold_price: TierPriceOption = None,
+    early_access: EarlyAccessOption = None,
+    public_launch_date: LaunchOption = None,
     announce: AnnounceOption = False,
     announce_kind: AnnounceKindOption = None,
     announce_subject: AnnounceSubjectOption = None,
     announce_body: AnnounceBodyOption = None,
 ) -> None:
-    """Change an offer; partners' access follows a new visibility at once."""
+    """Change an offer; partners' access follows a new visibility at once, and an early-access
+    launch follows a new date (Temporal and a worker needed). Options left out keep their
+    values; metadata is merged key by key."""
     fields = {
         "name": name,
         "monthly_price": price,
@@ -206,7 +298,16 @@ def update(
         "min_tier": min_tier,
         "allowed_resellers": allow,
     }
-    given = {k: v for k, v in fields.items() if v is not None}
+    given = {k: v for k, v in fields.items() if v is not None} | _details(
+        category,
+        status,
+        internal_name,
+        description,
+        silver_price,
+        gold_price,
+        early_access,
+        public_launch_date,
+    )
     told = _announce(announce, announce_kind, announce_subject, announce_body)
     change = valid(lambda: OfferChange.model_validate(given)) if given or told is None else None
 

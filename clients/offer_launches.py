@@ -64,18 +64,29 @@ class OfferLaunches:
         early access not yet launched, cancelled once the offer is retired or its early
         access withdrawn before the launch. An offer that never had early access, or a new
         one without it, costs no call."""
-        metadata = record.metadata
-        if metadata.launched_at is not None:
-            return
-        launch_at = metadata.launch_at
-        if launch_at is not None and record.status is not OfferStatus.RETIRED:
+        step = launch_step(record, created=created)
+        launch_at = record.metadata.launch_at
+        if step == "schedule" and launch_at is not None:
             await self.schedule(
                 OfferLaunch(provider_id=provider_id, offer_id=record.offer_id, launch_at=launch_at)
             )
-        elif not created and (
-            metadata.early_access is not None or metadata.public_launch_date is not None
-        ):
+        elif step == "cancel":
             await self.cancel(provider_id, record.offer_id)
+
+
+def launch_step(record: OfferRecord, *, created: bool = False) -> str | None:
+    """What following a saved offer asks of Temporal: "schedule" its launch, "cancel" it, or
+    nothing (None: no call at all)."""
+    metadata = record.metadata
+    if metadata.launched_at is not None:
+        return None
+    if metadata.launch_at is not None and record.status is not OfferStatus.RETIRED:
+        return "schedule"
+    if not created and (
+        metadata.early_access is not None or metadata.public_launch_date is not None
+    ):
+        return "cancel"
+    return None
 
 
 class LaunchAnnouncements:
