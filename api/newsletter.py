@@ -85,7 +85,7 @@ async def send_newsletter(
     """Each partner gets a month's newsletter once: a month already sent is not sent again
     (its workflow is named). 409 while the newsletter is off."""
     month = body.month or month_before(svc.clock())
-    handle = await _newsletters(svc).send(db, provider, month)
+    handle = await _newsletters(svc).send(db, provider, month, svc.clock())
     return NewsletterSent(month=month, workflow_id=handle.id)
 
 

@@ -109,7 +109,7 @@ def send(provider_id: ProviderArgument, month: MonthOption = None) -> None:
     async def start() -> str:
         newsletters = Newsletters(await connect_temporal(settings), settings.task_queue)
         with db.transaction() as session:
-            handle = await newsletters.send(session, provider_id, chosen)
+            handle = await newsletters.send(session, provider_id, chosen, datetime.now(UTC))
         return handle.id
 
     with program_db() as db:

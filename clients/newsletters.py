@@ -36,9 +36,14 @@ from models.contract import (
     newsletter_workflow_id,
 )
 from models.database import Database
-from models.newsletter import NewsletterOutcome, NewsletterRequest, newsletter_summary
+from models.newsletter import (
+    NewsletterOutcome,
+    NewsletterRequest,
+    month_bounds,
+    newsletter_summary,
+)
 from models.search_attributes import PROVIDER_ID
-from services.errors import ConflictError
+from services.errors import ConflictError, InputError
 from services.newsletters import CRON, SEND_HOUR, NewsletterState, newsletter_state
 from store.newsletters import newsletter_enabled, set_newsletter, subscribed_providers
 
@@ -117,10 +122,12 @@ class Newsletters:
         return newsletter_state(session, provider_id, now)
 
     async def send(
-        self, session: Session, provider_id: str, month: str
+        self, session: Session, provider_id: str, month: str, now: datetime
     ) -> WorkflowHandle[object, NewsletterOutcome | None]:
         """Send one month's newsletter now (once per month: a month already sent, or being
-        sent, is that workflow's handle)."""
+        sent, is that workflow's handle); a month that has not ended is refused."""
+        if month_bounds(month)[1] > now:
+            raise InputError(f"month: {month} has not ended yet; a newsletter tells a month past")
         if not newsletter_enabled(session, provider_id):
             raise ConflictError(
                 "the newsletter is off: turn it on (PUT /provider/newsletter "

@@ -30,7 +30,7 @@ async def send_demo_newsletter(
             if setting_of(session, DEMO_PROVIDER_ID) is None:
                 await newsletters.turn(session, DEMO_PROVIDER_ID, True, now)
         with db.transaction() as session:
-            handle = await newsletters.send(session, DEMO_PROVIDER_ID, month_before(now))
+            handle = await newsletters.send(session, DEMO_PROVIDER_ID, month_before(now), now)
         outcome = await asyncio.wait_for(handle.result(), SEND_TIMEOUT)
     except (SchedulesUnavailable, ConflictError, WorkflowFailureError, TimeoutError) as error:
         return f"no newsletter: {error}"

@@ -86,7 +86,9 @@ async def send_newsletter(request: Request, who: ViewerDep) -> Response:
     svc = web_services(request)
     try:
         with svc.db.transaction() as session:
-            await _client(svc).send(session, who.provider_id, month_before(svc.clock()))
+            await _client(svc).send(
+                session, who.provider_id, month_before(svc.clock()), svc.clock()
+            )
     except REFUSALS as error:
         message, status = refusal(error)
         return await _refused(request, svc, who, message, status)

@@ -97,6 +97,12 @@ async def test_the_refusals_say_what_is_wrong(acme: ProviderApi, globex: Provide
     bad_month = await acme.post(f"{URL}/sends", {"month": "2026-13"})
     assert bad_month.status_code == 422
     assert "month" in bad_month.text
+    current = (await acme.program.now()).strftime("%Y-%m")
+    not_ended = await acme.post(f"{URL}/sends", {"month": current})
+    assert not_ended.status_code == 422
+    assert not_ended.json()["detail"] == (
+        f"month: {current} has not ended yet; a newsletter tells a month past"
+    )
 
     # globex never turned it on: sending is a 409 that says how to turn it on.
     off = await globex.post(f"{URL}/sends", {})

@@ -69,14 +69,14 @@ async def test_a_months_newsletter_reaches_each_partner_once_written_for_it(
     newsletters = Newsletters(env.client, task_queue)
     async with build_worker(env.client, db, task_queue=task_queue):
         with db.transaction() as session:
-            handle = await newsletters.send(session, provider, month)
+            handle = await newsletters.send(session, provider, month, await program.now())
         assert handle.id == f"newsletter/{provider}/{month}"
         outcome = NewsletterOutcome.model_validate(await handle.result())
         assert (outcome.status, outcome.recipients, outcome.sent) == (NewsletterStatus.SENT, 2, 2)
 
         # The same month again names the same workflow and sends nobody anything.
         with db.transaction() as session:
-            again = await newsletters.send(session, provider, month)
+            again = await newsletters.send(session, provider, month, await program.now())
         assert again.id == handle.id
         await again.result()
 
@@ -114,7 +114,9 @@ async def test_a_provider_that_opted_out_sends_no_newsletter(
     program, month = await _program(env, db)
     provider = program.provider_id
     with db.transaction() as session:
-        handle = await Newsletters(env.client, task_queue).send(session, provider, month)
+        handle = await Newsletters(env.client, task_queue).send(
+            session, provider, month, await program.now()
+        )
     # Opted out after the month was started and before any worker recorded it.
     with db.transaction() as session:
         set_newsletter(session, provider, False, await program.now())
