@@ -1,0 +1,149 @@
+"""A partnerflow worker alone in its process, any size of workflow cache: bench/worker_memory.py.
+
+    python -m bench.cached_worker --database URL --temporal HOST:PORT --max-cached N
+        [--metrics-address 127.0.0.1:PORT] [--tracemalloc FILE]
+        [--runner sandboxed|passthrough|unsandboxed]
+
+It is `partnerflow worker` (workers/worker.py's `running_worker`) but for
+`max_cached_workflows`, which the product fixes at build_worker's default of 1000,
+and the review Schedules and newsletter subscribers it does not create. The SDK
+runtime serves its Prometheus metrics (`temporal_sticky_cache_size`, …) on
+`--metrics-address`, as PARTNERFLOW_METRICS_ADDRESS makes a real worker do. It
+prints `ready` on stdout once it polls, and runs until SIGTERM. It imports
+nothing of bench/ but this file, so its memory is the worker's.
+
+With `--tracemalloc FILE` it traces Python's allocations from the start (which
+costs memory and time of its own) and, on each SIGUSR1, writes the live
+allocations grouped by file and line to FILE as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from clients.connection import connect
+from models.contract import TASK_QUEUE
+from store.database import open_database
+from workers import wiring
+from workers.wiring import ACTIVITY_THREADS, build_worker
+
+TRACE_TOP = 40
+RUNNERS = ("sandboxed", "passthrough", "unsandboxed")
+"""How the worker runs workflows: `sandboxed` as the product does (the SDK's default sandbox,
+which imports each workflow's modules afresh for every run), `passthrough` the same sandbox
+with the project's own packages and their libraries passed through (imported once, shared by
+every run), `unsandboxed` with no sandbox. The last two are experiments the product does not
+ship: they show what the sandbox costs in memory."""
+PASSED_THROUGH = ("models", "activities", "workflows", "pydantic", "pydantic_core", "sqlalchemy")
+
+
+def use_runner(runner: str) -> None:
+    """Make `build_worker` build its Worker with `runner` (a bench-side patch of its module)."""
+    if runner == "sandboxed":
+        return
+    workflow_runner: WorkflowRunner = (
+        UnsandboxedWorkflowRunner()
+        if runner == "unsandboxed"
+        else SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
+        )
+    )
+    setattr(wiring, "Worker", partial(Worker, workflow_runner=workflow_runner))  # noqa: B010
+
+
+def write_allocations(output: Path) -> None:
+    """The live Python allocations by file and line, largest first, as JSON (renamed into
+    place once complete)."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    by_line = snapshot.statistics("lineno")
+    by_file = snapshot.statistics("filename")
+    traced, peak = tracemalloc.get_traced_memory()
+    body = {
+        "traced": traced,
+        "peak": peak,
+        "lines": [
+            {
+                "where": f"{s.traceback[0].filename}:{s.traceback[0].lineno}",
+                "size": s.size,
+                "count": s.count,
+            }
+            for s in by_line[:TRACE_TOP]
+        ],
+        "files": [
+            {"where": s.traceback[0].filename, "size": s.size, "count": s.count}
+            for s in by_file[:TRACE_TOP]
+        ],
+    }
+    partial = output.with_suffix(".partial")
+    partial.write_text(json.dumps(body))
+    partial.replace(output)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    runtime = (
+        Runtime(
+            telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=args.metrics_address))
+        )
+        if args.metrics_address
+        else None
+    )
+    client = await connect(args.temporal, runtime=runtime)
+    db = open_database(args.database)
+    executor = ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if args.tracemalloc:
+        output: Path = args.tracemalloc
+        loop.add_signal_handler(signal.SIGUSR1, lambda: write_allocations(output))
+    try:
+        worker = build_worker(
+            client,
+            db,
+            task_queue=args.task_queue,
+            executor=executor,
+            max_cached_workflows=args.max_cached,
+        )
+        async with worker:
+            print("ready", flush=True)
+            await stop.wait()
+    finally:
+        executor.shutdown(wait=True)
+        db.engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--database", required=True, help="the program database URL")
+    parser.add_argument("--temporal", required=True, help="the Temporal frontend, HOST:PORT")
+    parser.add_argument("--task-queue", default=TASK_QUEUE)
+    parser.add_argument("--max-cached", type=int, required=True, help="max_cached_workflows")
+    parser.add_argument("--metrics-address", help="serve the SDK's Prometheus metrics here")
+    parser.add_argument("--tracemalloc", type=Path, help="trace allocations; SIGUSR1 writes them")
+    parser.add_argument("--runner", choices=RUNNERS, default="sandboxed")
+    args = parser.parse_args(argv)
+    use_runner(args.runner)
+    if args.tracemalloc:
+        tracemalloc.start()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    asyncio.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()
