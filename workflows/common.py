@@ -10,7 +10,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from models.contract import Refusal
+with workflow.unsafe.imports_passed_through():
+    from models.contract import Refusal
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(
