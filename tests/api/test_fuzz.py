@@ -63,6 +63,8 @@ SEMANTIC_REFUSALS: dict[str, tuple[str, ...]] = {
         r"^announce: a \w+ offer is seen by nobody",
         r"^announce.kind: ",
     ),
+    # Which month has ended depends on the day the request is made.
+    "POST /provider/newsletter/sends": (r"^month: \d{4}-\d{2} has not ended yet",),
     "POST /provider/orders": (
         r"^nothing was stored: .*unknown (reseller|offer) ",
         r"^nothing was stored: .* is before createdAt ",
