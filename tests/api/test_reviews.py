@@ -17,6 +17,7 @@ from models.program import Tier
 from models.review import ReviewCadence, ReviewPeriod
 from models.schema import ProgramReview
 from tests.api.conftest import ApiClock, ProviderApi
+from tests.helpers import FALTERING
 
 REVIEWS = "/provider/reviews"
 HISTORY_DAYS = 150
@@ -25,7 +26,6 @@ SHORTEST_MONTH = 28
 SOLID = OrderProfile(orders_per_month=30, acceptance=1.0, completion=1.0, rating=4.95)
 """Silver whichever orders fall in the window (GOOD's rates there can dip below silver's),
 and never gold (too few orders)."""
-FALTERING = OrderProfile(orders_per_month=14, acceptance=0.93, completion=0.6, rating=4.0)
 """Below silver whichever orders fall in a month: SLIPPING's 84% completion and 4.4 rating
 reach silver's 95% and 4.5 in about one month in thirty of its 14 orders."""
 

@@ -23,7 +23,7 @@ from models.review import (
 from models.schema import ProgramReview, ReviewSnapshot
 from services import reviews as reviews_service
 from services.program import ProgramChange, change_program
-from tests.helpers import Program, first_of_next_month, wait_for_state
+from tests.helpers import FALTERING, Program, first_of_next_month, wait_for_state
 
 pytestmark = pytest.mark.both_databases  # the review's batch SQL: metrics, snapshots, the report
 
@@ -54,7 +54,7 @@ async def test_a_review_wakes_only_the_partners_whose_standing_changes(
 ):
     end = await program.month_end()
     steady = await program.add_reseller("team-steady", SOLID, days=HISTORY_DAYS, end=end)
-    slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS, end=end)
+    slipping = await program.add_reseller("team-slipping", FALTERING, days=HISTORY_DAYS, end=end)
     rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS, end=end)
     # A few orders a month, all in the month reviewed, so that the review assesses it.
     weak = await program.add_reseller("team-weak", WEAK, days=SHORTEST_MONTH, end=end)
@@ -395,7 +395,7 @@ async def test_a_review_never_acts_on_data_older_than_the_partners_latest_decisi
 ):
     """Enrolled today, judged on the month that ended before: the enrollment stands."""
     await program.month_end()  # clear of a month's end: the review follows today's month
-    slipping = await program.add_reseller("team-slipping", SLIPPING, days=HISTORY_DAYS)
+    slipping = await program.add_reseller("team-slipping", FALTERING, days=HISTORY_DAYS)
     rising = await program.add_reseller("team-rising", SOLID, days=HISTORY_DAYS)
     await programs.enroll(program.provider_id, slipping, EnrollmentRequest(tier=Tier.SILVER))
     await program.sent(slipping, "welcome")
