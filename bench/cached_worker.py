@@ -2,11 +2,11 @@
 
     python -m bench.cached_worker --database URL --temporal HOST:PORT --max-cached N
         [--metrics-address 127.0.0.1:PORT] [--tracemalloc FILE]
-        [--runner sandboxed|passthrough|unsandboxed]
+        [--runner product|sandboxed|unsandboxed|floor]
 
-It is `partnerflow worker` (workers/worker.py's `running_worker`) but for
-`max_cached_workflows`, which the product fixes at build_worker's default of 1000,
-and the review Schedules and newsletter subscribers it does not create. The SDK
+It is `partnerflow worker` (workers/worker.py's `running_worker`) with `max_cached_workflows`
+given (PARTNERFLOW_MAX_CACHED_WORKFLOWS for the product's), without the review Schedules and
+newsletter subscribers it creates at start. The SDK
 runtime serves its Prometheus metrics (`temporal_sticky_cache_size`, …) on
 `--metrics-address`, as PARTNERFLOW_METRICS_ADDRESS makes a real worker do. It
 prints `ready` on stdout once it polls, and runs until SIGTERM. It imports
@@ -27,9 +27,9 @@ import signal
 import sys
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 
+from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -41,27 +41,40 @@ from workers import wiring
 from workers.wiring import ACTIVITY_THREADS, build_worker
 
 TRACE_TOP = 40
-RUNNERS = ("sandboxed", "passthrough", "unsandboxed")
-"""How the worker runs workflows: `sandboxed` as the product does (the SDK's default sandbox,
-which imports each workflow's modules afresh for every run), `passthrough` the same sandbox
-with the project's own packages and their libraries passed through (imported once, shared by
-every run), `unsandboxed` with no sandbox. The last two are experiments the product does not
-ship: they show what the sandbox costs in memory."""
-PASSED_THROUGH = ("models", "activities", "workflows", "pydantic", "pydantic_core", "sqlalchemy")
+RUNNERS = ("product", "sandboxed", "unsandboxed", "floor")
+"""How the worker runs workflows: `product` as partnerflow does (the SDK's sandbox with the
+`workflows` package passed through: workers/wiring.py), `sandboxed` the SDK's default sandbox,
+which imports each workflow's modules afresh for every run (the product before issue 20),
+`unsandboxed` with no sandbox. `floor` holds no partner at all but bench/floor.py's entity,
+Temporal's own least workflow, under the product's kind of sandbox: what any cached workflow
+costs this SDK."""
 
 
 def use_runner(runner: str) -> None:
     """Make `build_worker` build its Worker with `runner` (a bench-side patch of its module)."""
-    if runner == "sandboxed":
+    if runner in ("product", "floor"):
         return
     workflow_runner: WorkflowRunner = (
-        UnsandboxedWorkflowRunner()
-        if runner == "unsandboxed"
-        else SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSED_THROUGH)
-        )
+        UnsandboxedWorkflowRunner() if runner == "unsandboxed" else SandboxedWorkflowRunner()
     )
-    setattr(wiring, "Worker", partial(Worker, workflow_runner=workflow_runner))  # noqa: B010
+    setattr(wiring, "WORKFLOW_RUNNER", workflow_runner)  # noqa: B010
+
+
+def floor_worker(client: Client, executor: ThreadPoolExecutor, max_cached: int) -> Worker:
+    """A worker of Temporal's least entity (bench/floor.py) instead of partnerflow's."""
+    from bench.floor import FLOOR_TASK_QUEUE, FloorEntity, noop
+
+    return Worker(
+        client,
+        task_queue=FLOOR_TASK_QUEUE,
+        workflows=[FloorEntity],
+        activities=[noop],
+        activity_executor=executor,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("bench")
+        ),
+        max_cached_workflows=max_cached,
+    )
 
 
 def write_allocations(output: Path) -> None:
@@ -113,12 +126,16 @@ async def serve(args: argparse.Namespace) -> None:
         output: Path = args.tracemalloc
         loop.add_signal_handler(signal.SIGUSR1, lambda: write_allocations(output))
     try:
-        worker = build_worker(
-            client,
-            db,
-            task_queue=args.task_queue,
-            executor=executor,
-            max_cached_workflows=args.max_cached,
+        worker = (
+            floor_worker(client, executor, args.max_cached)
+            if args.runner == "floor"
+            else build_worker(
+                client,
+                db,
+                task_queue=args.task_queue,
+                executor=executor,
+                max_cached_workflows=args.max_cached,
+            )
         )
         async with worker:
             print("ready", flush=True)
@@ -136,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-cached", type=int, required=True, help="max_cached_workflows")
     parser.add_argument("--metrics-address", help="serve the SDK's Prometheus metrics here")
     parser.add_argument("--tracemalloc", type=Path, help="trace allocations; SIGUSR1 writes them")
-    parser.add_argument("--runner", choices=RUNNERS, default="sandboxed")
+    parser.add_argument("--runner", choices=RUNNERS, default="product")
     args = parser.parse_args(argv)
     use_runner(args.runner)
     if args.tracemalloc:

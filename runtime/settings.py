@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.contract import TASK_QUEUE
+from models.contract import MAX_CACHED_WORKFLOWS, TASK_QUEUE
 from models.outbound_address import OutboundPolicy
 from runtime.logs import LogFormat
 
@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     )
     """The key the marketplace's own sync sends (`x-marketplace-key`) to register resellers;
     unset, that endpoint answers 503. Never a provider's key: resellers are every provider's."""
+
+    max_cached_workflows: int = Field(
+        default=MAX_CACHED_WORKFLOWS, ge=0, validation_alias="PARTNERFLOW_MAX_CACHED_WORKFLOWS"
+    )
+    """How many workflows the worker keeps in memory (about 0.1 MiB each); a workflow not
+    kept replays its history on its next task. 0 keeps none."""
 
     @field_validator("log_level", mode="before")
     @classmethod

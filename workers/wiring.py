@@ -8,6 +8,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.agreements import AgreementActivities
 from activities.announcements import AnnouncementActivities
@@ -23,7 +24,7 @@ from activities.review_fanout import ReviewFanOutActivities
 from activities.reviews import ReviewActivities
 from clients.offer_launches import LaunchAnnouncements
 from clients.partners import PartnerPrograms
-from models.contract import TASK_QUEUE
+from models.contract import MAX_CACHED_WORKFLOWS, TASK_QUEUE
 from models.database import Database
 from runtime.signals import SHUTDOWN_GRACE
 from workers.bytecode import cache_bytecode, workflow_sources
@@ -47,6 +48,16 @@ WORKFLOWS: Sequence[type] = (
     NewsletterWorkflow,
 )
 ACTIVITY_THREADS = 32
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+)
+"""The SDK's sandbox, sharing the workflow modules between runs instead of importing them
+afresh for each: that copy was 70 % of a cached partner's memory and most of its first
+workflow task. The sandbox still refuses restricted builtins to every workflow; the calls
+it would catch inside our own modules (the clock, randomness, I/O) are caught by the
+recorded-history replays and every test's replay, which run in the SDK's full sandbox
+(`tests/helpers.replay_histories`, `tests/workflows/test_replay.py`). The modules keep no
+state between runs: none holds a mutable global."""
 
 
 def build_activities(
@@ -110,7 +121,7 @@ def build_worker(
     task_queue: str = TASK_QUEUE,
     channel: NotificationChannel | None = None,
     executor: ThreadPoolExecutor | None = None,
-    max_cached_workflows: int = 1000,
+    max_cached_workflows: int = MAX_CACHED_WORKFLOWS,
 ) -> Worker:
     """A worker for the partner program; a caller that passes an executor shuts it down.
 
@@ -125,6 +136,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
+        workflow_runner=WORKFLOW_RUNNER,
         activities=build_activities(db, client, channel, task_queue),
         activity_executor=executor or ThreadPoolExecutor(max_workers=ACTIVITY_THREADS),
         max_concurrent_activities=ACTIVITY_THREADS,

@@ -15,6 +15,7 @@ from clients.connection import connect_temporal, register_search_attributes
 from clients.newsletters import Newsletters, ensure_every_subscriber
 from clients.review_schedules import ensure_every_provider
 from clients.reviews import Reviews
+from models.contract import MAX_CACHED_WORKFLOWS
 from models.database import Database
 from runtime.settings import Settings
 from runtime.signals import stop_on_signals
@@ -27,11 +28,19 @@ logger = logging.getLogger("partnerflow.worker")
 
 
 @asynccontextmanager
-async def running_worker(client: Client, db: Database, task_queue: str) -> AsyncIterator[Worker]:
+async def running_worker(
+    client: Client, db: Database, task_queue: str, max_cached_workflows: int = MAX_CACHED_WORKFLOWS
+) -> AsyncIterator[Worker]:
     """A polling worker; on exit it finishes the activities in flight, then frees its threads."""
     executor = ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="activity")
     try:
-        async with build_worker(client, db, task_queue=task_queue, executor=executor) as worker:
+        async with build_worker(
+            client,
+            db,
+            task_queue=task_queue,
+            executor=executor,
+            max_cached_workflows=max_cached_workflows,
+        ) as worker:
             yield worker
     finally:
         executor.shutdown(wait=True)
@@ -52,14 +61,16 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         added = await register_search_attributes(client)
         if added:
             logger.info("registered search attributes %s", ", ".join(added))
-        async with running_worker(client, db, settings.task_queue):
+        async with running_worker(client, db, settings.task_queue, settings.max_cached_workflows):
             logger.info(
-                "worker polling task queue %r on %s (namespace %s) as %s, database %s%s",
+                "worker polling task queue %r on %s (namespace %s) as %s, database %s, "
+                "keeping up to %d workflows in memory%s",
                 settings.task_queue,
                 settings.temporal_address,
                 settings.temporal_namespace,
                 client.identity,
                 display_url(settings.database_url),
+                settings.max_cached_workflows,
                 f", metrics on http://{settings.metrics_address}/metrics"
                 if settings.metrics_address
                 else "",

@@ -7,10 +7,12 @@ import signal
 import uuid
 
 import pytest
+from pydantic import ValidationError
 
 from clients.connection import TemporalUnreachable, connect_temporal
 from clients.partners import PartnerPrograms
 from devstack.demo_data import GOOD
+from models.contract import MAX_CACHED_WORKFLOWS
 from models.database import Database
 from models.partner import EnrollmentRequest, PartnerStatus
 from models.program import ProgramSettings
@@ -61,12 +63,20 @@ def test_the_worker_process_stops_cleanly_on_sigterm(env, tmp_path):
             "PARTNERFLOW_DATABASE_URL": settings.database_url,
             "TEMPORAL_ADDRESS": settings.temporal_address,
             "PARTNERFLOW_TASK_QUEUE": settings.task_queue,
+            "PARTNERFLOW_MAX_CACHED_WORKFLOWS": "250",
         },
     )
     worker.wait_for("worker polling task queue", timeout=30)
+    assert "keeping up to 250 workflows in memory" in worker.output
     assert worker.stop(signal.SIGTERM) == 0, worker.output
     assert "worker stopped" in worker.output
     assert (tmp_path / "partnerflow.db").exists()
+
+
+def test_the_workflow_cache_is_a_setting_that_refuses_a_negative_size():
+    assert Settings().max_cached_workflows == MAX_CACHED_WORKFLOWS
+    with pytest.raises(ValidationError, match="PARTNERFLOW_MAX_CACHED_WORKFLOWS"):
+        Settings(PARTNERFLOW_MAX_CACHED_WORKFLOWS=-1)
 
 
 async def test_an_unreachable_temporal_says_what_to_do():
