@@ -76,22 +76,29 @@ from bench.histories import HISTORY_SAMPLE, median_segments
 from bench.report import README, print_report, update_readme
 from bench.server_metrics import scrape
 from bench.stack import PROFILE_PATH, parse_server_timing
-from devstack.demo_data import GOOD, SLIPPING, WEAK, add_offer, add_reseller, generate_orders
+from devstack.demo_data import GOOD, add_offer, add_reseller, generate_orders
 from models.contract import (
     TASK_QUEUE,
     partner_workflow_id,
 )
 from models.database import Database
 from models.offers import Visibility
-from models.program import Tier
+from models.program import SILVER_DEFAULTS, ProgramSettings, Tier
 from models.schema import Notification, PreferredListEntry
 from services.providers import create_provider
 from store.database import open_database
 
 PREFERRED = "/provider/partners/preferred"
 PROVIDER_ID = "bench"
-ORDER_PROFILES = (GOOD, SLIPPING, WEAK)
-ORDER_DAYS = 60
+ORDER_PROFILES = (GOOD,)
+BENCH_PROGRAM = ProgramSettings(
+    silver=SILVER_DEFAULTS.model_copy(
+        update={"min_orders_per_month": 6, "min_completion_rate": 0.85, "min_rating": 4.0}
+    )
+)
+"""Silver's line a little below the GOOD profile's, so that every seeded reseller meets it
+whatever its random draw: an enrollment below the line is a 409 without an override."""
+ORDER_DAYS = 90
 """A few orders per reseller (8 to 32) inside the program's 90-day metrics window."""
 WARMUP = 10
 SHAPE_SAMPLE = 40
@@ -118,7 +125,9 @@ class Seeded:
 def seed(db: Database, sequential: int, throughput: int) -> Seeded:
     """One provider with a public, a preferred and a gold-only offer; resellers with orders."""
     with db.transaction() as session:
-        provider = create_provider(session, "Bench Fiber", provider_id=PROVIDER_ID)
+        provider = create_provider(
+            session, "Bench Fiber", provider_id=PROVIDER_ID, program=BENCH_PROGRAM
+        )
         session.flush()
         add_offer(session, PROVIDER_ID, "bench-internet")
         add_offer(session, PROVIDER_ID, "bench-fiber", visibility=Visibility.PREFERRED)
