@@ -22,7 +22,7 @@ from models.offers import OfferStatus, Visibility
 from models.pricing import PartnerPrice
 from runtime.settings import Settings
 from services.announcements import AnnouncementRecord
-from services.offer_announcements import announce_offer
+from services.offer_announcements import NothingToAnnounce, announce_offer
 from services.offers import (
     NewOffer,
     OfferChange,
@@ -147,11 +147,18 @@ def _saved(
     with program_db() as db, db.transaction() as session:
         before = get_offer(session, provider_id, changed) if changed else None
         record = save(session)
-        announcement = (
-            announce_offer(session, provider_id, record, announce, datetime.now(UTC), before=before)
-            if announce is not None
-            else None
-        )
+        try:
+            announcement = (
+                announce_offer(
+                    session, provider_id, record, announce, datetime.now(UTC), before=before
+                )
+                if announce is not None
+                else None
+            )
+        except NothingToAnnounce as error:
+            raise NothingToAnnounce(
+                "--announce-kind", "--price, --silver-price, --gold-price"
+            ) from error
         launch = launch_step(record, created=changed is None)
         if announcement is None and launch is None:
             return record, None

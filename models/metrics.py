@@ -214,7 +214,18 @@ def criterion_needs(result: CriterionResult, window_days: int) -> str | None:
     if result.name == "tenure_months":
         months = math.ceil(missing)
         return f"{months} more month{'s' if months != 1 else ''} with the provider"
+    if result.name in _RATE_NEEDS:
+        return f"{_RATE_NEEDS[result.name].format(points=missing * 100)} ({actual} → {required})"
+    if result.name == "average_rating":
+        higher = f"{missing:.2f}".rstrip("0").rstrip(".")
+        return f"a rating {higher} higher ({actual} → {required})"
     return f"{result.label} {actual} → {required}"
+
+
+_RATE_NEEDS = {
+    "acceptance_rate": "accepting {points:.1f} percentage points more of the orders offered",
+    "completion_rate": "completing {points:.1f} percentage points more of the orders accepted",
+}
 
 
 def qualifying_tier(

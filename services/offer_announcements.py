@@ -20,9 +20,16 @@ from services.offers import OfferRecord
 
 K = AnnouncementKind
 NOTHING_TO_ANNOUNCE = (
-    "announce.kind: this change neither sets a new price (monthlyPrice, tierPrices) nor makes "
-    "the offer active, so say what the announcement is about: give announce.kind"
+    "{kind}: this change neither sets a new price ({prices}) nor makes the offer active, so "
+    "say what the announcement is about: give {kind}"
 )
+
+
+class NothingToAnnounce(InputError):
+    """An announcement asked for without a kind, of a change that implies none."""
+
+    def __init__(self, kind: str = "announce.kind", prices: str = "monthlyPrice, tierPrices"):
+        super().__init__(NOTHING_TO_ANNOUNCE.format(kind=kind, prices=prices))
 
 
 def default_kind(before: OfferRecord | None, after: OfferRecord) -> AnnouncementKind | None:
@@ -84,7 +91,7 @@ def announce_offer(
         )
     kind = announce.kind or default_kind(before, offer)
     if kind is None:
-        raise InputError(NOTHING_TO_ANNOUNCE)
+        raise NothingToAnnounce()
     request = AnnouncementRequest(
         kind=kind,
         subject=announce.subject or written_subject(kind, offer),

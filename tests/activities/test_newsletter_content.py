@@ -283,7 +283,9 @@ def test_the_tip_aims_at_the_missed_criterion_furthest_from_its_line(db: Databas
     assert tip is not None
     assert (tip.criterion, tip.tier, tip.label) == ("acceptance_rate", "silver", "acceptance")
     assert tip.text == "acceptance 58.3% < 90.0%"
-    assert tip.needs == "acceptance 58.3% → 90.0%"
+    assert tip.needs == (
+        "accepting 31.7 percentage points more of the orders offered (58.3% → 90.0%)"
+    )
     assert tip.advice == ADVICE["acceptance_rate"]
 
 

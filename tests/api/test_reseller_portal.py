@@ -98,8 +98,8 @@ async def test_an_at_risk_partner_sees_its_deadline_and_what_to_bring_back(
     assert set(to_fix) == below and "completion_rate" in below  # SLIPPING's 84%
     assert {"orders_per_month", "acceptance_rate"}.isdisjoint(below)
     completion = to_fix["completion_rate"]
-    assert completion["needs"].startswith("completion ")
-    assert completion["needs"].endswith("→ 95.0%")
+    assert completion["needs"].startswith("completing ")
+    assert completion["needs"].endswith("→ 95.0%)")
     assert 0 < completion["progress"] < 1
     assert standing["nextTier"]["tier"] == "gold"
     programs_list = await json_of(team, "/reseller/programs")

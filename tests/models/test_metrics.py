@@ -10,6 +10,7 @@ import pytest
 from models.metrics import (
     CriterionResult,
     PartnerMetrics,
+    criterion_needs,
     evaluate,
     failed,
     qualifying_tier,
@@ -294,3 +295,34 @@ def test_a_window_shorter_than_the_programs_asks_for_its_share_of_the_revenue() 
     q3 = quarter.model_copy(update={"window_start": END - timedelta(days=92)})
     longer = by_name(evaluate(q3, program.gold, basis_days=90))["revenue"]
     assert longer.required == round(GOLD_DEFAULTS.min_revenue * 92 / 90, 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "label", "required", "actual", "needs"),
+    [
+        ("orders_per_month", "orders/month", 10, 7.5, "3 more orders a month (7.5 → 10)"),
+        (
+            "acceptance_rate",
+            "acceptance",
+            0.9,
+            0.85,
+            "accepting 5.0 percentage points more of the orders offered (85.0% → 90.0%)",
+        ),
+        (
+            "completion_rate",
+            "completion",
+            0.95,
+            0.846,
+            "completing 10.4 percentage points more of the orders accepted (84.6% → 95.0%)",
+        ),
+        ("average_rating", "rating", 4.5, 4.2, "a rating 0.3 higher (4.2 → 4.5)"),
+        ("average_rating", "rating", 4.5, 4.47, "a rating 0.03 higher (4.47 → 4.50)"),
+        ("tenure_months", "tenure", 3, 1.5, "2 more months with the provider"),
+    ],
+)
+def test_what_a_missed_line_takes_says_more_than_the_two_figures(
+    name: str, label: str, required: float, actual: float, needs: str
+) -> None:
+    result = CriterionResult(name=name, label=label, required=required, actual=actual, met=False)
+    assert criterion_needs(result, 90) == needs
+    assert criterion_needs(result.model_copy(update={"met": True}), 90) is None

@@ -62,6 +62,13 @@ async def test_offers_create_and_update_announce_to_those_who_see_the_offer(
     plain = await offers("update", pid, "tv-north", "--name", "TV North+")
     assert "announcement" not in plain
 
+    unsaid = cli_on(db)(
+        "offers", "update", pid, "tv-north", "--name", "TV North 2", "--announce"
+    )  # fmt: skip
+    assert unsaid.exit_code != 0
+    assert "give --announce-kind" in unsaid.output and "announce.kind" not in unsaid.output
+    assert "--silver-price" in unsaid.output
+
 
 def test_offers_create_announced_without_temporal_saves_nothing(db: Database) -> None:
     program = Program(db, None, ProgramSettings()).create()
