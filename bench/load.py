@@ -513,7 +513,9 @@ async def measure(
                 base_url=f"http://127.0.0.1:{api.port}",
                 headers={"x-api-key": program.seeded.api_key},
                 timeout=REQUEST_TIMEOUT,
-                limits=httpx.Limits(max_connections=options.clients * 2),
+                # Idle connections are dropped before uvicorn's 5 s keep-alive ends (see
+                # bench/enroll_http.py).
+                limits=httpx.Limits(max_connections=options.clients * 2, keepalive_expiry=2.0),
             )
         )
         console.print(f"enrolling the first {FIRST_PARTNERS} partners, then a warm-up…")

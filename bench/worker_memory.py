@@ -576,7 +576,7 @@ def projected(results: MemoryResults) -> float:
 def verdict(results: MemoryResults) -> str:
     last = results.steps[-1]
     measured = (
-        f"{last.partners:,} partners cached, RSS {last.rss / MIB:.0f} MiB, peak "
+        f"{last.partners:,} {noun(results)} cached, RSS {last.rss / MIB:.0f} MiB, peak "
         f"{results.peak / MIB:.0f} MiB ({results.peak / TARGET_BYTES:.0%} of 1 GiB)"
     )
     if last.partners >= TARGET_PARTNERS:
@@ -587,6 +587,10 @@ def verdict(results: MemoryResults) -> str:
         f"{TARGET_PARTNERS:,} would take {at_target / MIB:,.0f} MiB "
         f"({at_target / TARGET_BYTES:.0%} of the 1 GiB target)"
     )
+
+
+def noun(results: MemoryResults) -> str:
+    return "floor entities" if results.runner == "floor" else "partners"
 
 
 def variant(results: MemoryResults) -> str:
@@ -602,7 +606,7 @@ def variant(results: MemoryResults) -> str:
 def markdown(results: MemoryResults) -> str:
     r = results
     lines = [
-        f"### {r.database}, {r.partners:,} partners{variant(r)}, {r.machine.get('date', '')}, "
+        f"### {r.database}, {r.partners:,} {noun(r)}{variant(r)}, {r.machine.get('date', '')}, "
         f"partnerflow {r.code}",
         "",
         f"`{r.command}`; {r.machine.get('cpus', '?')} CPUs ({r.machine.get('cpu_model', '?')}), "
@@ -610,8 +614,9 @@ def markdown(results: MemoryResults) -> str:
         f"{r.machine.get('temporalio', '?')}, {r.machine.get('temporal_cli', '?')}",
         "",
         f"**{verdict(r)}.** {cache_note(r)} Enrolling took {r.enroll_seconds:.0f} s "
-        f"({r.partners / r.enroll_seconds if r.enroll_seconds else 0:.1f} partners/s with "
-        f"{IN_FLIGHT} in flight, welcomes sent included); seeding {r.seed_seconds:.1f} s. "
+        f"({r.partners / r.enroll_seconds if r.enroll_seconds else 0:.1f} {noun(r)}/s with "
+        f"{IN_FLIGHT} in flight{'' if r.runner == 'floor' else ', welcomes sent included'}); "
+        f"seeding {r.seed_seconds:.1f} s. "
         f"{load_note(r)}",
         "",
         "| " + " | ".join(HEADER) + " |",
