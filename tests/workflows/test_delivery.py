@@ -46,10 +46,10 @@ DAY = timedelta(days=1)
 SECRET = "whsec_the-providers-signing-secret"
 SOLID = OrderProfile(orders_per_month=24, acceptance=0.99, completion=1.0, rating=4.8)
 HELD_FOR = 60.0
+"""Seconds a receiver holds a request at most, so a failing test cannot hang."""
 SETTLED_WITHIN = 60
 """How long a worker may take to do what a step waits for: generous, since a loaded machine
 may be slow; each wait ends as soon as its condition holds."""
-"""Seconds a receiver holds a request at most, so a failing test cannot hang."""
 
 pytestmark = pytest.mark.usefixtures("local_webhooks", "local_mail")  # receivers on loopback
 

@@ -48,6 +48,9 @@ from tests.helpers import Program, TrackedAgreements
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 REGION = ["10001", "10002", "10003"]
+WORKER_WAIT = 60
+"""Seconds the worker may take to do what a step waits for: generous, since a loaded machine
+may be slow; each wait ends as soon as its condition holds."""
 FLAWLESS = OrderProfile(
     orders_per_month=40, acceptance=1.0, completion=1.0, rating=4.9, cancellation=0
 )
@@ -120,7 +123,7 @@ class Exclusive:
             self.provider_id,
             self.agreement_id,
             lambda s: len(s.scorecards) > cards or s.status.is_closed,
-            timeout=10,
+            timeout=WORKER_WAIT,
         )
 
     async def cure(self, profile: OrderProfile) -> AgreementState:
@@ -135,7 +138,7 @@ class Exclusive:
             self.provider_id,
             self.agreement_id,
             lambda s: len(s.scorecards) > cards,
-            timeout=10,
+            timeout=WORKER_WAIT,
         )
 
     def offer(self) -> tuple[str, list[str]]:
@@ -226,7 +229,10 @@ async def test_renewal_carries_the_agreement_into_a_second_term(exclusive):
         state = await exclusive.period(GOOD, f"q{quarter}")
 
     state = await exclusive.agreements.wait_for(
-        exclusive.provider_id, exclusive.agreement_id, lambda s: s.term_number == 2, timeout=10
+        exclusive.provider_id,
+        exclusive.agreement_id,
+        lambda s: s.term_number == 2,
+        timeout=WORKER_WAIT,
     )
     assert state.status is AgreementStatus.ACTIVE
     assert state.term_start == first.term_end
@@ -436,7 +442,10 @@ async def test_early_renewal_renews_at_term_end_whatever_the_criteria(exclusive)
     for quarter in range(1, 5):
         await exclusive.period(GOOD, f"q{quarter}")
     state = await exclusive.agreements.wait_for(
-        exclusive.provider_id, exclusive.agreement_id, lambda s: s.term_number == 2, timeout=10
+        exclusive.provider_id,
+        exclusive.agreement_id,
+        lambda s: s.term_number == 2,
+        timeout=WORKER_WAIT,
     )
     assert state.status is AgreementStatus.ACTIVE
     assert state.renewal_confirmed_by is None
@@ -449,7 +458,10 @@ async def test_removing_the_partner_ends_its_exclusives(exclusive):
         exclusive.provider_id, exclusive.team, RemovalRequest(reason="fraudulent orders")
     )
     state = await exclusive.agreements.wait_for(
-        exclusive.provider_id, exclusive.agreement_id, lambda s: s.status.is_closed, timeout=10
+        exclusive.provider_id,
+        exclusive.agreement_id,
+        lambda s: s.status.is_closed,
+        timeout=WORKER_WAIT,
     )
     assert state.status is AgreementStatus.TERMINATED
     assert "left the preferred list: fraudulent orders" in (state.end_reason or "")
@@ -464,7 +476,10 @@ async def _ended_by_block(exclusive: Exclusive, reason: str) -> AgreementState:
     partner's lifecycle, the offer `preferred` again but not for the blocked partner, the
     partner and the provider told, and the database's row closed with the reason."""
     state = await exclusive.agreements.wait_for(
-        exclusive.provider_id, exclusive.agreement_id, lambda s: s.status.is_closed, timeout=10
+        exclusive.provider_id,
+        exclusive.agreement_id,
+        lambda s: s.status.is_closed,
+        timeout=WORKER_WAIT,
     )
     assert state.status is AgreementStatus.TERMINATED
     assert state.end_reason == f"partner blocked: {reason}"
