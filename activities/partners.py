@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -10,6 +12,7 @@ from activities.counters import count_transition
 from activities.idempotent import already_recorded, insert_once
 from models.contract import ActivityName
 from models.database import Database
+from models.notifications import NotificationReceipt, NotificationRequest
 from models.program import ProgramSettings
 from models.records import (
     EnrollmentWrite,
@@ -110,11 +113,16 @@ def _note_row(record: NoteRecord) -> PartnerNote:
     )
 
 
+class Outbox(Protocol):
+    def record(self, request: NotificationRequest) -> NotificationReceipt: ...
+
+
 class PartnerRecordActivities:
     """Keeps the preferred list, the transition log and the notes current."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, outbox: Outbox) -> None:
         self._db = db
+        self._outbox = outbox
 
     @activity.defn(name=ActivityName.LOAD_PARTNER_CONTEXT)
     def load_partner_context(self, ref: PartnerRef) -> PartnerContext:
@@ -145,7 +153,8 @@ class PartnerRecordActivities:
     def enroll_partner(self, write: EnrollmentWrite) -> EnrollmentWritten:
         """An enrollment's reads and writes at once (run as a local activity): the program,
         the tier check, the metrics, then the transition, the listing, the offer access and
-        the note in one transaction. A retry finds its keys and writes nothing twice."""
+        the note in one transaction, then the welcome in the outbox, told those metrics. A
+        retry finds its keys and writes nothing twice."""
         with self._db.transaction() as session:
             context = load_context(session, write)
         if write.tier not in context.program.partner_tiers:
@@ -177,5 +186,8 @@ class PartnerRecordActivities:
                 session.add(_note_row(write.note))
         if written:
             count_transition(record.transition.to_status.value, record.transition.actor.value)
+        if write.welcome is not None:
+            told = write.welcome.context.model_copy(update={"metrics": metrics})
+            self._outbox.record(write.welcome.model_copy(update={"context": told}))
         activity.logger.info("%s: enrolled as %s", record.workflow_id, write.tier.value)
         return EnrollmentWritten(context=context, metrics=metrics)

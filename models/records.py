@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import AwareDatetime, Field
 
 from models.metrics import PartnerMetrics
+from models.notifications import NotificationRequest
 from models.offers import OfferAccessChange
 from models.partner import Note, PartnerStatus, Transition
 from models.program import Frozen, ProgramSettings, Tier
@@ -55,7 +56,8 @@ class EnrollmentWrite(PartnerRef):
 
     The activity checks the tier against the program, computes the metrics over
     the window ending at `as_of`, and records the transition, the offer access
-    and the note; each write is keyed, so a retry writes nothing twice.
+    and the note, then puts the welcome in the outbox with those metrics; each
+    write is keyed, so a retry writes nothing twice.
     """
 
     tier: Tier
@@ -63,6 +65,9 @@ class EnrollmentWrite(PartnerRef):
     transition: TransitionRecord
     access: OfferAccessChange
     note: NoteRecord | None = None
+    welcome: NotificationRequest | None = None
+    """Absent in histories from before PATCH_WELCOME_WITH_ENROLLMENT, whose workflow records
+    the welcome by an activity of its own."""
 
 
 class EnrollmentWritten(Frozen):

@@ -67,9 +67,9 @@ def build_activities(
     task_queue: str = TASK_QUEUE,
 ) -> list[Callable[..., Any]]:
     metrics = MetricsActivities(db)
-    records = PartnerRecordActivities(db)
-    offers = OfferAccessActivities(db)
     notifications = NotificationActivities(db, channel)
+    records = PartnerRecordActivities(db, notifications)
+    offers = OfferAccessActivities(db)
     agreements = AgreementActivities(db)
     reviews = ReviewActivities(db, notifications)
     fan_out = ReviewFanOutActivities(db, PartnerPrograms(client, task_queue))

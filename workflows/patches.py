@@ -58,6 +58,7 @@ PATCH_PAST_PERIOD_AUDIT = "past-period-review-audits"
 PATCH_UNRATED_NOT_MET = "unrated-not-met"
 PATCH_MESSAGES_TELL_THE_TRUTH = "messages-tell-the-truth"
 PATCH_NO_VERDICT_ON_OLDER_DATA = "no-verdict-on-older-data"
+PATCH_WELCOME_WITH_ENROLLMENT = "welcome-recorded-with-enrollment"
 
 PATCHES = (
     Patch(
@@ -127,6 +128,12 @@ PATCHES = (
         (PARTNER_WORKFLOW,),
         "a review whose window ends no later than the partner's latest transition is recorded "
         "but changes nothing: its data is older than that decision",
+    ),
+    Patch(
+        PATCH_WELCOME_WITH_ENROLLMENT,
+        (PARTNER_WORKFLOW,),
+        "an enrollment's local activity puts the welcome in the outbox with the enrollment; "
+        "the workflow only delivers it, instead of recording it by an activity of its own",
     ),
 )
 

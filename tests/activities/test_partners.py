@@ -9,13 +9,23 @@ from sqlalchemy import func, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities.channels import LogChannel
+from activities.notifications import NotificationActivities
 from activities.partners import PartnerRecordActivities
 from devstack.demo_data import add_provider, add_reseller
 from models.database import Database
+from models.delivery import OutboxStatus
+from models.notifications import (
+    NotificationContext,
+    NotificationKind,
+    NotificationRequest,
+    Recipient,
+)
+from models.offers import OfferAccessChange
 from models.partner import ActorKind, Note, NoteKind, PartnerStatus, Transition
 from models.program import ProgramSettings, Tier
-from models.records import NoteRecord, PartnerRef, TransitionRecord
-from models.schema import PartnerNote, PreferredListEntry, TransitionLogEntry
+from models.records import EnrollmentWrite, NoteRecord, PartnerRef, TransitionRecord
+from models.schema import Notification, PartnerNote, PreferredListEntry, TransitionLogEntry
 
 PROVIDER = "acme"
 RESELLER = "team-a"
@@ -29,7 +39,7 @@ def activities(db: Database) -> PartnerRecordActivities:
     with db.transaction() as session:
         add_provider(session, PROVIDER, "Acme Internet", PROGRAM)
         add_reseller(session, RESELLER, "Team A")
-    return PartnerRecordActivities(db)
+    return PartnerRecordActivities(db, NotificationActivities(db, LogChannel()))
 
 
 def transition(
@@ -204,3 +214,37 @@ def test_load_partner_context_unknown_party(
         )
     assert raised.value.non_retryable
     assert raised.value.type == "UnknownParty"
+
+
+def test_an_enrollment_puts_its_welcome_in_the_outbox_once_with_its_metrics(
+    db: Database, activities: PartnerRecordActivities
+) -> None:
+    ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER)
+    first = transition(1, PartnerStatus.PREFERRED)
+    welcome = NotificationRequest(
+        **ref.model_dump(),
+        idempotency_key=f"{WORKFLOW_ID}/p1/welcome/1",
+        kind=NotificationKind.WELCOME,
+        recipient=Recipient.PARTNER,
+        context=NotificationContext(tier=Tier.SILVER),
+    )
+    write = EnrollmentWrite(
+        **ref.model_dump(),
+        tier=Tier.SILVER,
+        as_of=T0,
+        transition=first,
+        access=OfferAccessChange(**ref.model_dump(), tier=Tier.SILVER, reason="enrolled"),
+        welcome=welcome,
+    )
+    written = ActivityEnvironment().run(activities.enroll_partner, write)
+    again = ActivityEnvironment().run(activities.enroll_partner, write)  # a retry
+
+    assert again.metrics == written.metrics
+    assert len(log_rows(db)) == 1
+    with db.transaction() as session:
+        rows = list(session.scalars(select(Notification)))
+    assert [(r.idempotency_key, r.kind, r.status) for r in rows] == [
+        (welcome.idempotency_key, "welcome", OutboxStatus.PENDING.value)
+    ]
+    assert "figures: none measured yet" not in rows[0].body  # told the enrollment's metrics
+    assert "acceptance: " in rows[0].body

@@ -249,9 +249,10 @@ async def test_a_partners_history_says_what_each_step_did(db: Database, temporal
     assert transition["transition"]["from_status"] == "preferred"
     assert transition["transition"]["to_status"] == "at_risk"
 
-    # Each message is put in the outbox, then delivered apart from the state change.
+    # Each message is put in the outbox, then delivered apart from the state change; the
+    # welcome is put there by the enrollment's own local activity.
     told = {_input(e)["kind"]: e for e in _scheduled(events, "record_notification")}
-    assert set(told) == {"welcome", "at_risk_warning"}
+    assert set(told) == {"at_risk_warning"}
     warning = _summary(told["at_risk_warning"])
     assert warning is not None
     assert re.fullmatch(
@@ -260,9 +261,10 @@ async def test_a_partners_history_says_what_each_step_did(db: Database, temporal
     )
     criteria = _input(told["at_risk_warning"])["context"]["failed_criteria"]
     assert {"name", "label", "required", "actual", "met"} <= set(criteria[0])
-    assert (_summary(told["welcome"]) or "").startswith(f"outbox: welcomed {team} as silver: ")
     delivered = [_summary(e) or "" for e in _scheduled(events, "deliver_notification")]
     assert len(delivered) == 2
+    assert any(d.startswith(f"deliver: welcomed {team} as silver: ") for d in delivered)
+    assert any("orders/month, acceptance" in d for d in delivered if "welcomed" in d)
     assert any(d.startswith(f"deliver: warned {team}: ") and "completion" in d for d in delivered)
 
     timers = [_summary(e) for e in events if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]
@@ -275,7 +277,7 @@ async def test_a_partners_history_says_what_each_step_did(db: Database, temporal
     ]
     assert _summary(enrollment) == (
         f"enroll {team}: candidate, bronze -> preferred, silver by provider ops@acme: "
-        "list row, metrics, transition, preferred offers"
+        "list row, metrics, transition, preferred offers, welcome in the outbox"
     )
 
 

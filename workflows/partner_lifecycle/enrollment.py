@@ -11,11 +11,17 @@ from workflows.partner_lifecycle.rules import enrollment_reason
 from workflows.patches import (
     PATCH_CONTEXT_LOADED_ONCE,
     PATCH_ENROLL_IN_ONE_TASK,
+    PATCH_WELCOME_WITH_ENROLLMENT,
 )
 
 with workflow.unsafe.imports_passed_through():
     from activities.partners import PartnerRecordActivities
-    from models.notifications import NotificationKind
+    from models.notifications import (
+        NotificationContext,
+        NotificationKind,
+        NotificationRequest,
+        Recipient,
+    )
     from models.offers import OfferAccessChange
     from models.partner import (
         ActorKind,
@@ -35,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
         PartnerContext,
         TransitionRecord,
     )
-    from models.summaries import by, one_line, standing
+    from models.summaries import by, notification_summary, one_line, standing
 
 
 class Enrollment(PartnerEffects):
@@ -151,6 +157,21 @@ class Enrollment(PartnerEffects):
             else None
         )
         ref = {"provider_id": s.provider_id, "reseller_team_id": s.reseller_team_id}
+        welcome = (
+            NotificationRequest(
+                **ref,
+                idempotency_key=s.idempotency_key(
+                    workflow_id, NotificationKind.WELCOME.value, transition.sequence
+                ),
+                kind=NotificationKind.WELCOME,
+                recipient=Recipient.PARTNER,
+                context=NotificationContext(
+                    tier=request.tier, enrolled_below_criteria=request.override
+                ),
+            )
+            if workflow.patched(PATCH_WELCOME_WITH_ENROLLMENT)
+            else None
+        )
         write = EnrollmentWrite(
             **ref,
             tier=request.tier,
@@ -176,6 +197,7 @@ class Enrollment(PartnerEffects):
             )
             if note
             else None,
+            welcome=welcome,
         )
         try:
             written: EnrollmentWritten = await workflow.execute_local_activity_method(
@@ -187,6 +209,7 @@ class Enrollment(PartnerEffects):
                     f"enroll {s.reseller_team_id}: {standing(s.status, s.tier)} -> "
                     f"{standing(PartnerStatus.PREFERRED, request.tier)} by "
                     f"{by(actor, actor_id)}: list row, metrics, transition, preferred offers"
+                    f"{', welcome in the outbox' if welcome else ''}"
                 ),
             )
         except ActivityError as error:
@@ -204,6 +227,11 @@ class Enrollment(PartnerEffects):
         if note:
             s.notes = [*s.notes, note][-KEPT_IN_STATE:]
         self._changed()
+        if welcome is not None:
+            told = welcome.context.model_copy(update={"metrics": written.metrics})
+            summary = notification_summary(welcome.model_copy(update={"context": told}))
+            self._deliveries.start(welcome.idempotency_key, one_line(f"deliver: {summary}"))
+            return
         self._outbox.append(
             (
                 NotificationKind.WELCOME,
