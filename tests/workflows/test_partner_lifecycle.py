@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from temporalio.client import WorkflowHandle
 
 from clients.partners import PartnerPrograms, PartnerRequestRejected
 from devstack.demo_data import GOOD, SLIPPING, STRONG, OrderProfile
@@ -431,6 +434,18 @@ async def test_auto_enroll_program_enrolls_candidates_at_once(env, db, programs)
     assert program.notifications(team, "candidate_notice") == []
 
 
+async def settled(handle: WorkflowHandle[Any, Any], timeout: float = 30) -> None:
+    """Wait until the workflow has taken in every result: no activity pending, no workflow task
+    scheduled. A task left for a stopped worker would stop the test server's time skipping."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        raw = (await handle.describe()).raw_description
+        if not raw.pending_activities and not raw.HasField("pending_workflow_task"):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{handle.id} still busy: {raw}"
+        await asyncio.sleep(0.1)
+
+
 async def test_a_new_worker_carries_on_after_the_first_one_stopped(env, db, task_queue, program):
     """Weeks pass with no worker; a fresh one (empty cache: it replays) removes at the deadline.
 
@@ -446,6 +461,7 @@ async def test_a_new_worker_carries_on_after_the_first_one_stopped(env, db, task
         # Delivered apart from the transitions: let the messages leave before the outage.
         for kind in ("welcome", "at_risk_warning"):
             await program.sent(team, kind)
+        await settled(programs.handle(program.provider_id, team))
 
     await env.sleep(44 * DAY)
     listing = program.listing(team)
