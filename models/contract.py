@@ -12,7 +12,7 @@ from enum import StrEnum
 TASK_QUEUE = "partner-program"
 MAX_CACHED_WORKFLOWS = 10_000
 """How many workflows a worker keeps in memory by default: a program of 10,000 partners,
-about 0.1 MiB each (bench/README.md, issue 20)."""
+about 0.12–0.14 MiB each (bench/README.md, issue 20)."""
 
 PARTNER_WORKFLOW = "PartnerLifecycleWorkflow"
 AGREEMENT_WORKFLOW = "ExclusiveAgreementWorkflow"

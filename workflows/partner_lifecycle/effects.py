@@ -287,10 +287,20 @@ class PartnerEffects:
         to_provider: bool = False,
     ) -> None:
         """Send a message keyed by the event it reports: by default the latest transition."""
-        s = self.state
         if sequence is None:
-            sequence = s.transitions[-1].sequence
-        request = NotificationRequest(
+            sequence = self.state.transitions[-1].sequence
+        await self._deliveries.send(self._message(kind, context, sequence, to_provider))
+
+    def _message(
+        self,
+        kind: NotificationKind,
+        context: NotificationContext,
+        sequence: int,
+        to_provider: bool = False,
+    ) -> NotificationRequest:
+        """The message about the event with this sequence, keyed by it."""
+        s = self.state
+        return NotificationRequest(
             idempotency_key=s.idempotency_key(workflow.info().workflow_id, kind.value, sequence),
             provider_id=s.provider_id,
             reseller_team_id=s.reseller_team_id,
@@ -298,7 +308,6 @@ class PartnerEffects:
             recipient=Recipient.PROVIDER if to_provider else Recipient.PARTNER,
             context=context,
         )
-        await self._deliveries.send(request)
 
     async def _send_outbox(self) -> None:
         async with self._lock:

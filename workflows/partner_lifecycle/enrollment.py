@@ -16,12 +16,7 @@ from workflows.patches import (
 
 with workflow.unsafe.imports_passed_through():
     from activities.partners import PartnerRecordActivities
-    from models.notifications import (
-        NotificationContext,
-        NotificationKind,
-        NotificationRequest,
-        Recipient,
-    )
+    from models.notifications import NotificationKind
     from models.offers import OfferAccessChange
     from models.partner import (
         ActorKind,
@@ -158,16 +153,10 @@ class Enrollment(PartnerEffects):
         )
         ref = {"provider_id": s.provider_id, "reseller_team_id": s.reseller_team_id}
         welcome = (
-            NotificationRequest(
-                **ref,
-                idempotency_key=s.idempotency_key(
-                    workflow_id, NotificationKind.WELCOME.value, transition.sequence
-                ),
-                kind=NotificationKind.WELCOME,
-                recipient=Recipient.PARTNER,
-                context=NotificationContext(
-                    tier=request.tier, enrolled_below_criteria=request.override
-                ),
+            self._message(
+                NotificationKind.WELCOME,
+                self._context(tier=request.tier, enrolled_below_criteria=request.override),
+                transition.sequence,
             )
             if workflow.patched(PATCH_WELCOME_WITH_ENROLLMENT)
             else None
