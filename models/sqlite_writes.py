@@ -15,7 +15,11 @@ or rolls back, or at the latest when the connection returns to the pool. The nex
 writer is woken at once. SQLite's own lock still guards the file: another process
 (a CLI command, a second worker) is waited for by the busy handler as before, and
 a turn not given within the busy timeout fails as SQLite would, "database is
-locked". Reads never take a turn.
+locked".
+
+Plain reads take no turn. A read FOR UPDATE, which SQLite would run without any lock,
+takes the turn and SQLite's write lock at once (BEGIN IMMEDIATE): what the transaction
+reads next cannot change under it until it ends, as a row lock guarantees on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -90,13 +94,25 @@ def turns_for(path: str) -> WriteTurns:
 def queue_writers(engine: Engine, turns: WriteTurns, timeout: float) -> None:
     """Make `engine`'s transactions take a turn before their first write (see the module)."""
 
+    def _take(conn: Any) -> None:
+        if not turns.take(timeout):
+            raise sqlite3.OperationalError("database is locked")
+        conn.info[_TURN] = True
+
     @event.listens_for(engine, "before_cursor_execute")
     def _take_turn(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if conn.info.get(_TURN) or not _WRITE.match(statement):
             return
-        if not turns.take(timeout):
-            raise sqlite3.OperationalError("database is locked")
-        conn.info[_TURN] = True
+        _take(conn)
+
+    @event.listens_for(engine, "before_execute")
+    def _lock_for_update(conn: Any, statement: Any, *_: Any) -> None:
+        if conn.info.get(_TURN) or getattr(statement, "_for_update_arg", None) is None:
+            return
+        _take(conn)
+        dbapi_connection = conn.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
 
     def _give_back(info: dict[Any, Any]) -> None:
         if info.pop(_TURN, False):

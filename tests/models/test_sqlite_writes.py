@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, select, text, update
 from sqlalchemy.exc import OperationalError
 
 from models.database import make_engine
@@ -91,6 +91,55 @@ def test_reads_take_no_turn(engine: Engine) -> None:
         with engine.connect() as reader:
             assert reader.execute(text("SELECT count(*) FROM items")).scalar_one() == 0
         writer.commit()
+
+
+def test_a_read_for_update_holds_the_write_lock_until_the_transaction_ends(
+    engine: Engine,
+) -> None:
+    """SQLite drops FOR UPDATE from the statement; the read takes the write lock instead, so
+    no other writer can change what was read before this transaction writes or ends."""
+    items = Table("items", MetaData(), Column("n", Integer))
+    with engine.connect() as holder:
+        holder.execute(text("INSERT INTO items VALUES (1)"))
+        holder.commit()
+        assert holder.execute(select(items.c.n).with_for_update()).scalars().all() == [1]
+        with engine.connect() as late, pytest.raises(OperationalError, match="database is locked"):
+            late.execute(text("INSERT INTO items VALUES (2)"))
+        holder.execute(update(items).values(n=items.c.n + 1))
+        holder.commit()
+    with engine.begin() as after:
+        after.execute(text("INSERT INTO items VALUES (3)"))
+    with engine.connect() as reader:
+        assert reader.execute(text("SELECT n FROM items ORDER BY n")).scalars().all() == [2, 3]
+
+
+def test_read_for_update_then_write_loses_no_change(tmp_path: Path) -> None:
+    """Ten threads each add one to a counter, read FOR UPDATE and written a moment later."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'counter.db'}", busy_timeout=60)
+    counter = Table("counter", MetaData(), Column("n", Integer))
+    with engine.begin() as connection:
+        counter.create(connection)
+        connection.execute(counter.insert().values(n=0))
+    failures: list[BaseException] = []
+
+    def add_one() -> None:
+        try:
+            with engine.begin() as connection:
+                n = connection.execute(select(counter.c.n).with_for_update()).scalar_one()
+                threading.Event().wait(0.01)  # another reader would read the same n here
+                connection.execute(update(counter).values(n=n + 1))
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=add_one) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with engine.connect() as reader:
+        assert reader.execute(select(counter.c.n)).scalar_one() == 10
+    engine.dispose()
 
 
 def test_many_threads_write_every_row_once(tmp_path: Path) -> None:
