@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState
@@ -12,6 +15,7 @@ from models.database import Database
 from models.program import ProgramSettings
 from models.records import PartnerRef
 from models.schema import ProgramVersion, Provider
+from models.sqlite_writes import turns_for
 from services.errors import ConflictError, NotFoundError
 from services.program import (
     INITIAL_AUTHOR,
@@ -103,25 +107,30 @@ def test_a_change_based_on_an_old_version_is_refused_and_writes_nothing(seeded):
 
 
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
-def test_a_change_that_lands_while_another_is_computed_is_not_undone(seeded):
-    """SQLite has no row lock: another change can commit after this one read the provider.
-    It must then be refused, not written as the version after the other's, from old settings.
-    (PostgreSQL's row lock makes the other change wait instead, so there is no race to stage.)"""
-    raced: list[ProgramUpdate] = []
+def test_a_change_that_comes_while_another_is_computed_waits_and_builds_on_it(seeded):
+    """SQLite has no row lock: reading the provider FOR UPDATE takes SQLite's write lock
+    instead, so a rival change that comes while this one is computed waits for it and is
+    then made from the settings it left, as PostgreSQL's row lock would have it."""
+    rival: list[ProgramUpdate] = []
+    thread = threading.Thread(target=lambda: rival.append(change(seeded, auto_enroll=True)))
+    turns = turns_for(str(seeded.engine.url.database))
 
-    def rival_commits_first(state: ORMExecuteState) -> None:
-        if not raced and "max(program_versions.version)" in str(state.statement):
-            raced.append(change(seeded, auto_enroll=True))
+    def rival_comes(state: ORMExecuteState) -> None:
+        if not thread.is_alive() and "max(program_versions.version)" in str(state.statement):
+            thread.start()
+            deadline = time.monotonic() + 30
+            while turns.waiting == 0:  # the rival is queued behind this change's lock
+                assert time.monotonic() < deadline, "the rival never waited"
+                time.sleep(0.005)
 
     request = ProgramChange(settings=ProgramSettings(grace_period_days=33), changed_by="late")
-    with pytest.raises(ConflictError, match="changed by another request"):
-        with seeded.transaction() as session:
-            event.listen(session, "do_orm_execute", rival_commits_first)
-            change_program(session, SEEDED, request)
-    assert raced and raced[0].current.version == 2
-    assert recorded(seeded)[-1] == (2, "ops", 2)
     with seeded.transaction() as session:
-        assert current_program(session, SEEDED).settings.auto_enroll is True
+        event.listen(session, "do_orm_execute", rival_comes)
+        assert change_program(session, SEEDED, request).current.version == 2
+        assert not rival, "the rival wrote while this change held the program"
+    thread.join(timeout=30)
+    assert [update.current.version for update in rival] == [3]
+    assert recorded(seeded) == [(1, INITIAL_AUTHOR, 1), (2, "late", 2), (3, "ops", 3)]
 
 
 def test_a_provider_created_with_its_first_version_is_not_recorded_twice(db):

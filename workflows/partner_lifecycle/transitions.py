@@ -7,6 +7,7 @@ lead here; the rules module decides, these methods carry the decision out.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 
 from temporalio import workflow
 
@@ -24,6 +25,7 @@ from workflows.patches import (
     PATCH_EXCLUSIVES_END_ON_REMOVAL,
     PATCH_MESSAGES_TELL_THE_TRUTH,
     PATCH_NO_VERDICT_ON_OLDER_DATA,
+    PATCH_REVIEW_IN_ONE_TASK,
     PATCH_UNRATED_NOT_MET,
 )
 
@@ -70,7 +72,10 @@ class Transitions(PartnerEffects):
             return
         s.last_metrics = metrics
         s.program = program
-        await self._apply_review(signal)
+        if workflow.patched(PATCH_REVIEW_IN_ONE_TASK):
+            await self._in_one_task(partial(self._apply_review, signal))
+        else:
+            await self._apply_review(signal)
         s.last_review_id = signal.review_id
         s.last_review_at = signal.reviewed_at
         self._publish_details()
