@@ -21,6 +21,8 @@ from models.records import (
     NoteRecord,
     PartnerContext,
     PartnerRef,
+    PartnerWrites,
+    PartnerWritten,
     TransitionRecord,
     WriteResult,
 )
@@ -113,6 +115,33 @@ def _note_row(record: NoteRecord) -> PartnerNote:
     )
 
 
+def _write(session: Session, writes: PartnerWrites) -> list[TransitionRecord]:
+    """The transitions, the offer access and the notes not yet written; the transitions it
+    wrote."""
+    written = []
+    for record in writes.transitions:
+        if not already_recorded(session, TransitionLogEntry, record.idempotency_key):
+            session.add(_transition_row(record))
+            _upsert_listing(session, record)
+            written.append(record)
+    for change in writes.access:
+        apply_access_change(session, change)
+    for note in writes.notes:
+        if not already_recorded(session, PartnerNote, note.idempotency_key):
+            session.add(_note_row(note))
+    return written
+
+
+def _tell(written: list[TransitionRecord]) -> None:
+    """Count and log the transitions once they are committed."""
+    for record in written:
+        t = record.transition
+        count_transition(t.to_status.value, t.actor.value)
+        activity.logger.info(
+            "%s: %s -> %s (%s)", record.workflow_id, t.from_status, t.to_status, t.reason
+        )
+
+
 class Outbox(Protocol):
     def record(self, request: NotificationRequest) -> NotificationReceipt: ...
 
@@ -132,17 +161,12 @@ class PartnerRecordActivities:
     @activity.defn(name=ActivityName.RECORD_TRANSITION)
     def record_transition(self, record: TransitionRecord) -> WriteResult:
         """Append the transition to the log and update the preferred list, in one transaction."""
-        t = record.transition
         written = insert_once(
             self._db,
             _transition_row(record),
             also=lambda session: _upsert_listing(session, record),
         )
-        if written:
-            count_transition(t.to_status.value, t.actor.value)
-            activity.logger.info(
-                "%s: %s -> %s (%s)", record.workflow_id, t.from_status, t.to_status, t.reason
-            )
+        _tell([record] if written else [])
         return WriteResult(written=written)
 
     @activity.defn(name=ActivityName.RECORD_NOTE)
@@ -174,20 +198,32 @@ class PartnerRecordActivities:
             ),
         )
         record = write.transition
+        writes = PartnerWrites(
+            provider_id=write.provider_id,
+            reseller_team_id=write.reseller_team_id,
+            transitions=[record],
+            access=[write.access],
+            notes=[write.note] if write.note else [],
+        )
         with self._db.transaction() as session:
-            written = not already_recorded(session, TransitionLogEntry, record.idempotency_key)
-            if written:
-                session.add(_transition_row(record))
-                _upsert_listing(session, record)
-            apply_access_change(session, write.access)
-            if write.note and not already_recorded(
-                session, PartnerNote, write.note.idempotency_key
-            ):
-                session.add(_note_row(write.note))
-        if written:
-            count_transition(record.transition.to_status.value, record.transition.actor.value)
+            written = _write(session, writes)
+        _tell(written)
         if write.welcome is not None:
             told = write.welcome.context.model_copy(update={"metrics": metrics})
             self._outbox.record(write.welcome.model_copy(update={"context": told}))
-        activity.logger.info("%s: enrolled as %s", record.workflow_id, write.tier.value)
         return EnrollmentWritten(context=context, metrics=metrics)
+
+    @activity.defn(name=ActivityName.RECORD_PARTNER_WRITES)
+    def record_partner_writes(self, writes: PartnerWrites) -> PartnerWritten:
+        """One step's writes at once (run as a local activity): the transitions, the offer
+        access and the notes in one transaction, then the messages in the outbox. A retry
+        finds its keys and writes nothing twice."""
+        with self._db.transaction() as session:
+            written = _write(session, writes)
+        _tell(written)
+        for message in writes.messages:
+            self._outbox.record(message)
+        return PartnerWritten(
+            transitions=[record.transition for record in written],
+            messages=[message.idempotency_key for message in writes.messages],
+        )

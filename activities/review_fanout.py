@@ -89,6 +89,7 @@ class ReviewFanOutActivities:
                 tier=Tier(row.tier_after),
                 metrics=metrics,
                 review_id=plan.review_id,
+                program=plan.program,
             )
             await self._partners.nominate(plan.provider_id, team_id, nomination)
             return "nominated"

@@ -145,6 +145,7 @@ class ActivityName(StrEnum):
     RECORD_SCORECARD = "record_scorecard"
     RECORD_AGREEMENT_EVENT = "record_agreement_event"
     ENROLL_PARTNER = "enroll_partner"
+    RECORD_PARTNER_WRITES = "record_partner_writes"
     OPEN_REVIEW = "open_review"
     ASSESS_RESELLERS = "assess_resellers"
     WAKE_PARTNERS = "wake_partners"

@@ -207,6 +207,9 @@ class Nomination(Frozen):
     tier: Tier = Tier.SILVER
     metrics: PartnerMetrics | None = None
     review_id: str | None = None
+    program: ProgramSettings | None = None
+    """The program the review judged it by, which the workflow then need not read; absent
+    from nominations made before it was carried."""
 
 
 class ReviewSignal(Frozen):

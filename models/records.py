@@ -70,6 +70,27 @@ class EnrollmentWrite(PartnerRef):
     the welcome by an activity of its own."""
 
 
+class PartnerWrites(PartnerRef):
+    """What one step of the workflow decided, written by one local activity in the workflow
+    task that decided it: the transitions (log and list), the offer access and the notes in
+    one transaction, then the messages in the outbox. Each write is keyed or idempotent, so
+    a retry writes nothing twice."""
+
+    transitions: list[TransitionRecord] = Field(default_factory=list)
+    access: list[OfferAccessChange] = Field(default_factory=list)
+    notes: list[NoteRecord] = Field(default_factory=list)
+    messages: list[NotificationRequest] = Field(default_factory=list)
+
+
+class PartnerWritten(Frozen):
+    """What a PartnerWrites wrote, for the operator who opens its step in the UI."""
+
+    transitions: list[Transition] = Field(
+        description="The transitions written: all of them, unless a retry found them already."
+    )
+    messages: list[str] = Field(description="The outbox keys of the messages recorded.")
+
+
 class EnrollmentWritten(Frozen):
     context: PartnerContext
     metrics: PartnerMetrics

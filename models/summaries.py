@@ -18,6 +18,7 @@ from models.notifications import NotificationKind, NotificationRequest, Recipien
 from models.offers import OfferAccessChange
 from models.partner import ActorKind, PartnerState, PartnerStatus, Transition
 from models.program import Tier
+from models.records import PartnerWrites
 
 
 def day(value: datetime | None) -> str:
@@ -160,15 +161,30 @@ def by(kind: ActorKind, actor_id: str | None) -> str:
     return kind.value + (f" {actor_id}" if actor_id else "")
 
 
-def transition_summary(reseller_team_id: str, transition: Transition) -> str:
-    """`team-x: preferred, silver -> at_risk, silver by review r1: <why>`."""
+def _change(transition: Transition) -> str:
+    """`preferred, silver -> at_risk, silver by review r1`."""
     before = (
         standing(transition.from_status, transition.from_tier) if transition.from_status else "new"
     )
     after = standing(transition.to_status, transition.to_tier)
+    return f"{before} -> {after} by {by(transition.actor, transition.actor_id)}"
+
+
+def transition_summary(reseller_team_id: str, transition: Transition) -> str:
+    """`team-x: preferred, silver -> at_risk, silver by review r1: <why>`."""
+    return one_line(f"{reseller_team_id}: {_change(transition)}: {transition.reason}")
+
+
+def writes_summary(writes: PartnerWrites) -> str:
+    """`team-x: preferred, gold -> preferred, silver by review r1, offer access, tier_demotion
+    in the outbox: <why>`: what one local activity writes, the reasons last."""
+    what = [_change(record.transition) for record in writes.transitions]
+    what += ["offer access"] if writes.access else []
+    what += [f"{len(writes.notes)} note(s)"] if writes.notes else []
+    what += [f"{message.kind.value} in the outbox" for message in writes.messages]
+    reasons = "; ".join(record.transition.reason for record in writes.transitions)
     return one_line(
-        f"{reseller_team_id}: {before} -> {after} by {by(transition.actor, transition.actor_id)}: "
-        f"{transition.reason}"
+        f"{writes.reseller_team_id}: {', '.join(what)}" + (f": {reasons}" if reasons else "")
     )
 
 

@@ -83,6 +83,7 @@ def build_activities(
         records.record_transition,
         records.record_note,
         records.enroll_partner,
+        records.record_partner_writes,
         offers.grant_preferred_offers,
         offers.revoke_offer_access,
         notifications.send_notification,

@@ -59,6 +59,8 @@ PATCH_UNRATED_NOT_MET = "unrated-not-met"
 PATCH_MESSAGES_TELL_THE_TRUTH = "messages-tell-the-truth"
 PATCH_NO_VERDICT_ON_OLDER_DATA = "no-verdict-on-older-data"
 PATCH_WELCOME_WITH_ENROLLMENT = "welcome-recorded-with-enrollment"
+PATCH_REVIEW_IN_ONE_TASK = "review-verdict-in-one-task"
+PATCH_NOMINATION_IN_ONE_TASK = "nomination-in-one-task"
 
 PATCHES = (
     Patch(
@@ -134,6 +136,20 @@ PATCHES = (
         (PARTNER_WORKFLOW,),
         "an enrollment's local activity puts the welcome in the outbox with the enrollment; "
         "the workflow only delivers it, instead of recording it by an activity of its own",
+    ),
+    Patch(
+        PATCH_REVIEW_IN_ONE_TASK,
+        (PARTNER_WORKFLOW,),
+        "a review's verdict on a partner (its transition, offer access and notice) is written "
+        "by one local activity in the workflow task that took the review, instead of an "
+        "activity each; the workflow then only delivers the notice",
+    ),
+    Patch(
+        PATCH_NOMINATION_IN_ONE_TASK,
+        (PARTNER_WORKFLOW,),
+        "a review's nomination carries its program: the new candidate's transition and the "
+        "provider's notice are written by one local activity in the workflow task that took "
+        "it, instead of reading the program and writing each by an activity of its own",
     ),
 )
 

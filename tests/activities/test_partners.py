@@ -24,7 +24,13 @@ from models.notifications import (
 from models.offers import OfferAccessChange
 from models.partner import ActorKind, Note, NoteKind, PartnerStatus, Transition
 from models.program import ProgramSettings, Tier
-from models.records import EnrollmentWrite, NoteRecord, PartnerRef, TransitionRecord
+from models.records import (
+    EnrollmentWrite,
+    NoteRecord,
+    PartnerRef,
+    PartnerWrites,
+    TransitionRecord,
+)
 from models.schema import Notification, PartnerNote, PreferredListEntry, TransitionLogEntry
 
 PROVIDER = "acme"
@@ -248,3 +254,47 @@ def test_an_enrollment_puts_its_welcome_in_the_outbox_once_with_its_metrics(
     ]
     assert "figures: none measured yet" not in rows[0].body  # told the enrollment's metrics
     assert "acceptance: " in rows[0].body
+
+
+def test_a_steps_writes_are_made_once_across_a_retry(
+    db: Database, activities: PartnerRecordActivities
+) -> None:
+    """A review's verdict: the transition (log and list), the offer access, a note and the
+    notice in the outbox, by one activity; its retry writes nothing twice."""
+    ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER)
+    at_risk = transition(2, PartnerStatus.AT_RISK, grace_deadline=T0 + timedelta(days=45))
+    notice = NotificationRequest(
+        **ref.model_dump(),
+        idempotency_key=f"{WORKFLOW_ID}/p1/at_risk_warning/2",
+        kind=NotificationKind.AT_RISK_WARNING,
+        recipient=Recipient.PARTNER,
+        context=NotificationContext(tier=Tier.SILVER, reason="below standard"),
+    )
+    writes = PartnerWrites(
+        **ref.model_dump(),
+        transitions=[at_risk],
+        access=[OfferAccessChange(**ref.model_dump(), tier=Tier.SILVER, reason="at risk")],
+        notes=[
+            NoteRecord(
+                **ref.model_dump(),
+                idempotency_key=f"{WORKFLOW_ID}/p1/3/note",
+                note=Note(sequence=3, at=T0, kind=NoteKind.OTHER, text="why", author="review"),
+            )
+        ],
+        messages=[notice],
+    )
+    first = ActivityEnvironment().run(activities.record_partner_writes, writes)
+    again = ActivityEnvironment().run(activities.record_partner_writes, writes)  # a retry
+    assert first.transitions == [at_risk.transition]
+    assert again.transitions == []
+    assert first.messages == again.messages == [notice.idempotency_key]
+
+    assert [(row.sequence, row.to_status) for row in log_rows(db)] == [(2, "at_risk")]
+    with db.transaction() as session:
+        listed = session.get_one(PreferredListEntry, (PROVIDER, RESELLER))
+        assert (listed.status, listed.grace_deadline) == ("at_risk", T0 + timedelta(days=45))
+        assert [note.text for note in session.scalars(select(PartnerNote))] == ["why"]
+        rows = list(session.scalars(select(Notification)))
+    assert [(r.idempotency_key, r.kind, r.status) for r in rows] == [
+        (notice.idempotency_key, "at_risk_warning", OutboxStatus.PENDING.value)
+    ]

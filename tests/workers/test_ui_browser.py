@@ -175,15 +175,22 @@ def _walk_through_the_ui(
     page.get_by_role("link", name=partner_workflow_id(DEMO_PROVIDER_ID, team), exact=True).click()
     page.get_by_role("tab", name=re.compile(r"^Event History")).click()
     page.get_by_role("button", name="Compact").click()
-    expect(page.get_by_text("record_transition", exact=True)).to_be_visible()
+    # The review's verdict: one local activity writes the transition and puts the warning in
+    # the outbox; then the warning's delivery.
+    expect(page.get_by_text("record_partner_writes", exact=True)).to_be_visible()
     expect(
-        page.get_by_text(f"{team}: preferred, silver -> at_risk, silver by review")
+        page.get_by_text(
+            re.compile(
+                rf"^{team}: preferred, silver -> at_risk, silver by review .*, at_risk_warning in "
+                r"the outbox: .* below the silver standard"
+            )
+        )
     ).to_be_visible()
     expect(
-        page.get_by_text(re.compile(rf"^outbox: warned {team}: .*, deadline \d{{4}}-\d\d-\d\d$"))
+        page.get_by_text(re.compile(rf"^deliver: warned {team}: .*, deadline \d{{4}}-\d\d-\d\d$"))
     ).to_be_visible()
-    # Expanded, the transition's input is the model as JSON: from, to, why.
-    page.get_by_test_id("event-summary-row").filter(has_text="record_transition").click()
+    # Expanded, the step's result is the transition it wrote as JSON: from, to, why.
+    page.get_by_test_id("event-summary-row").filter(has_text="record_partner_writes").click()
     expect(page.get_by_text(re.compile(r'"to_status": ?"at_risk"'))).to_be_visible()
     shoot(page, "2-partner-history.png")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -262,6 +263,85 @@ async def test_gold_below_gold_but_above_silver_is_demoted(env, programs, progra
     assert program.preferred_offer in program.visible_offers(team)
     listing = program.listing(team)
     assert listing is not None and listing.tier == "silver"
+
+
+async def steps_after_signal(handle: WorkflowHandle[Any, Any]) -> tuple[list[str], list[str]]:
+    """The activities the workflow scheduled from its first signal on, and the local
+    activities it ran, by type."""
+    history = await handle.fetch_history()
+    signalled = next(
+        i
+        for i, event in enumerate(history.events)
+        if event.HasField("workflow_execution_signaled_event_attributes")
+    )
+    after = history.events[signalled:]
+    scheduled = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        for event in after
+        if event.HasField("activity_task_scheduled_event_attributes")
+    ]
+    local = [
+        json.loads(marker.details["data"].payloads[0].data)["activity_type"]
+        for event in after
+        if (marker := event.marker_recorded_event_attributes).marker_name == "core_local_activity"
+    ]
+    return scheduled, local
+
+
+async def test_a_reviews_verdict_is_written_in_the_task_that_took_it(env, programs, program):
+    """The demotion's transition, offer access and notice are written by one local activity
+    in the workflow task of the review's signal; the only activity after it is the notice's
+    delivery."""
+    team = await program.add_reseller("team-one-task", GOOD)
+    await enroll(programs, program, team, tier=Tier.GOLD)
+    await program.review(programs, team)
+    [notice] = await program.sent(team, "demoted", timeout=30)
+
+    scheduled, local = await steps_after_signal(programs.handle(program.provider_id, team))
+    assert (scheduled, local) == (["deliver_notification"], ["record_partner_writes"])
+    listing = program.listing(team)
+    assert listing is not None and listing.tier == "silver"
+    assert program.gold_offer not in program.visible_offers(team)
+    assert "gold to silver" in notice.body
+
+
+@pytest.mark.parametrize(
+    ("auto_enroll", "sent", "written_by"),
+    [
+        (False, "candidate_notice", ["record_partner_writes"]),
+        (True, "welcome", ["record_partner_writes", "enroll_partner"]),
+    ],
+)
+async def test_a_nomination_carrying_its_program_is_written_in_the_task_that_took_it(
+    env, db, programs, auto_enroll, sent, written_by
+):
+    """A review's nomination names the program it judged by: the new candidate reads nothing
+    and writes its transition and notice (or its enrollment) by local activities, in the task
+    that started it; the only activity is the message's delivery."""
+    program = Program(db, env, ProgramSettings(auto_enroll=auto_enroll)).create()
+    team = await program.add_reseller("team-nominated", GOOD)
+    await programs.nominate(
+        program.provider_id,
+        team,
+        Nomination(
+            reason="meets the silver criteria",
+            metrics=await program.metrics(team),
+            review_id="2026-11",
+            program=program.settings,
+        ),
+    )
+    [message] = await program.sent(team, sent, timeout=30)
+
+    scheduled, local = await steps_after_signal(programs.handle(program.provider_id, team))
+    assert (scheduled, local) == (["deliver_notification"], written_by)
+    state = await programs.state(program.provider_id, team)
+    assert [t.to_status for t in state.transitions] == (
+        ["candidate", "preferred"] if auto_enroll else ["candidate"]
+    )
+    assert state.program == program.settings
+    assert message.recipient == ("partner" if auto_enroll else "provider")
+    listing = program.listing(team)
+    assert listing is not None and listing.status == state.status.value
 
 
 async def test_silver_meeting_gold_is_promoted_by_a_review(env, programs, program):

@@ -18,6 +18,7 @@ from models.offers import OfferAccessChange
 from models.operator_queries import GRACE_ENDS_THIS_WEEK, OPERATOR_QUERIES, RESELLER, this_week
 from models.partner import ActorKind, PartnerState, PartnerStatus, Transition
 from models.program import Tier
+from models.records import PartnerWrites, TransitionRecord
 from models.summaries import (
     SUMMARY_BYTES,
     notification_summary,
@@ -25,6 +26,7 @@ from models.summaries import (
     one_line,
     partner_details,
     transition_summary,
+    writes_summary,
 )
 
 AT = datetime(2026, 1, 30, 9, 30, tzinfo=UTC)
@@ -122,6 +124,44 @@ def test_a_transition_says_from_what_to_what_by_whom_and_why():
     assert transition_summary("team-abc-123", transition) == (
         "team-abc-123: preferred, silver -> at_risk, silver by review review/acme/monthly/2026-01: "
         "below the silver standard (completion 88.0% < 95.0%); grace until 2026-03-01"
+    )
+
+
+def test_one_steps_writes_say_each_change_then_the_reasons():
+    demotion = Transition(
+        sequence=7,
+        at=AT,
+        from_status=PartnerStatus.PREFERRED,
+        to_status=PartnerStatus.PREFERRED,
+        from_tier=Tier.GOLD,
+        to_tier=Tier.SILVER,
+        reason="tier_demotion from gold to silver: below the gold standard, above silver",
+        actor=ActorKind.REVIEW,
+        actor_id="review/acme/monthly/2026-01",
+    )
+    ref = {"provider_id": "acme", "reseller_team_id": "team-abc-123"}
+    writes = PartnerWrites(
+        **ref,
+        transitions=[
+            TransitionRecord(
+                **ref,
+                idempotency_key="k/7",
+                workflow_id="partner/acme/team-abc-123",
+                partnership_id="p1",
+                transition=demotion,
+                status=PartnerStatus.PREFERRED,
+                tier=Tier.SILVER,
+                enrolled_at=AT,
+                grace_deadline=None,
+            )
+        ],
+        access=[OfferAccessChange(**ref, tier=Tier.SILVER, reason="demoted")],
+        messages=[_request(NotificationKind.DEMOTED)],
+    )
+    assert writes_summary(writes) == (
+        "team-abc-123: preferred, gold -> preferred, silver by review review/acme/monthly/2026-01, "
+        "offer access, demoted in the outbox: tier_demotion from gold to silver: below the gold "
+        "standard, above silver"
     )
 
 

@@ -7,12 +7,13 @@ attribute upsert) on behalf of the workflow and keeps the state in step with it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
-from workflows.common import run_activity
+from workflows.common import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, run_activity
 from workflows.deliveries import Deliveries
 
 with workflow.unsafe.imports_passed_through():
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         NoteRecord,
         PartnerContext,
         PartnerRef,
+        PartnerWrites,
         TransitionRecord,
     )
     from models.search_attributes import (
@@ -58,10 +60,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.summaries import (
         metrics_summary,
+        notification_summary,
         offer_access_summary,
         one_line,
         partner_details,
         transition_summary,
+        writes_summary,
     )
 
 KEPT_IN_STATE = 200
@@ -79,6 +83,8 @@ class PartnerEffects:
     _changes: int
     _outbox: list[Outgoing]
     _deliveries: Deliveries
+    _writes: PartnerWrites | None
+    """The writes gathered for one local activity (see _in_one_task), or None."""
 
     # ------------------------------------------------------------------ state
 
@@ -109,25 +115,61 @@ class PartnerEffects:
         s.tier = to_tier
         s.transitions = [*s.transitions, transition][-KEPT_IN_STATE:]
         self._changed()
-        await run_activity(
-            PartnerRecordActivities.record_transition,
-            TransitionRecord(
-                provider_id=s.provider_id,
-                reseller_team_id=s.reseller_team_id,
-                idempotency_key=s.idempotency_key(
-                    workflow.info().workflow_id, "transition", transition.sequence
-                ),
-                workflow_id=workflow.info().workflow_id,
-                partnership_id=s.partnership_id,
-                transition=transition,
-                status=s.status,
-                tier=s.tier,
-                enrolled_at=s.enrolled_at,
-                grace_deadline=s.grace_deadline,
+        record = TransitionRecord(
+            provider_id=s.provider_id,
+            reseller_team_id=s.reseller_team_id,
+            idempotency_key=s.idempotency_key(
+                workflow.info().workflow_id, "transition", transition.sequence
             ),
-            summary=transition_summary(s.reseller_team_id, transition),
+            workflow_id=workflow.info().workflow_id,
+            partnership_id=s.partnership_id,
+            transition=transition,
+            status=s.status,
+            tier=s.tier,
+            enrolled_at=s.enrolled_at,
+            grace_deadline=s.grace_deadline,
         )
+        if not self._gather(transitions=record):
+            await run_activity(
+                PartnerRecordActivities.record_transition,
+                record,
+                summary=transition_summary(s.reseller_team_id, transition),
+            )
         return transition
+
+    def _gather(self, **writes: BaseModel) -> bool:
+        """Add each write to its list in the writes being gathered, if any: whether it was."""
+        if self._writes is None:
+            return False
+        gathered = self._writes
+        self._writes = gathered.model_copy(
+            update={name: [*getattr(gathered, name), item] for name, item in writes.items()}
+        )
+        return True
+
+    async def _in_one_task(self, decide: Callable[[], Awaitable[None]]) -> None:
+        """Run `decide` with the writes it makes gathered (transitions, offer access, notes and
+        messages), then write them all with one local activity in the same workflow task and
+        start the messages' deliveries. `decide` must await nothing else that writes."""
+        s = self.state
+        self._writes = PartnerWrites(provider_id=s.provider_id, reseller_team_id=s.reseller_team_id)
+        try:
+            await decide()
+            writes = self._writes
+        finally:
+            self._writes = None
+        if not (writes.transitions or writes.access or writes.notes or writes.messages):
+            return
+        await workflow.execute_local_activity_method(
+            PartnerRecordActivities.record_partner_writes,
+            writes,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            summary=writes_summary(writes),
+        )
+        for message in writes.messages:
+            summary = one_line(f"deliver: {notification_summary(message)}")
+            self._deliveries.start(message.idempotency_key, summary)
 
     def _clear_at_risk(self) -> None:
         s = self.state
@@ -170,18 +212,20 @@ class PartnerEffects:
             visibility=request.visibility,
         )
         s.notes = [*s.notes, note][-KEPT_IN_STATE:]
-        await run_activity(
-            PartnerRecordActivities.record_note,
-            NoteRecord(
-                provider_id=s.provider_id,
-                reseller_team_id=s.reseller_team_id,
-                idempotency_key=s.idempotency_key(
-                    workflow.info().workflow_id, "note", note.sequence
-                ),
-                note=note,
-            ),
-            summary=one_line(f"{request.kind.value} note on {s.reseller_team_id}: {request.text}"),
+        record = NoteRecord(
+            provider_id=s.provider_id,
+            reseller_team_id=s.reseller_team_id,
+            idempotency_key=s.idempotency_key(workflow.info().workflow_id, "note", note.sequence),
+            note=note,
         )
+        if not self._gather(notes=record):
+            await run_activity(
+                PartnerRecordActivities.record_note,
+                record,
+                summary=one_line(
+                    f"{request.kind.value} note on {s.reseller_team_id}: {request.text}"
+                ),
+            )
 
     # ------------------------------------------------------------------ program and metrics
 
@@ -231,7 +275,8 @@ class PartnerEffects:
             block_all=s.status is PartnerStatus.BLOCKED,
             reason=reason,
         )
-        await run_activity(grant_or_revoke, change, summary=offer_access_summary(change))
+        if not self._gather(access=change):
+            await run_activity(grant_or_revoke, change, summary=offer_access_summary(change))
 
     async def _end_exclusives(self, reason: str) -> None:
         """Tell each of the partner's agreements in force that the partner has left."""
@@ -289,7 +334,9 @@ class PartnerEffects:
         """Send a message keyed by the event it reports: by default the latest transition."""
         if sequence is None:
             sequence = self.state.transitions[-1].sequence
-        await self._deliveries.send(self._message(kind, context, sequence, to_provider))
+        message = self._message(kind, context, sequence, to_provider)
+        if not self._gather(messages=message):
+            await self._deliveries.send(message)
 
     def _message(
         self,

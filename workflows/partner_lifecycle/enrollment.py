@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -11,6 +13,7 @@ from workflows.partner_lifecycle.rules import enrollment_reason
 from workflows.patches import (
     PATCH_CONTEXT_LOADED_ONCE,
     PATCH_ENROLL_IN_ONE_TASK,
+    PATCH_NOMINATION_IN_ONE_TASK,
     PATCH_WELCOME_WITH_ENROLLMENT,
 )
 
@@ -57,13 +60,33 @@ class Enrollment(PartnerEffects):
 
     async def _nominate(self, nomination: Nomination) -> None:
         """Make the reseller a candidate: enrolled at once if the program enrolls candidates
-        itself, else the provider is told of it."""
+        itself, else the provider is told of it. A review's nomination carries its program,
+        and the candidate is then written in the task that took it."""
         s = self.state
-        context = await self._load_context()
+        context: PartnerContext | None = None
+        if nomination.program is not None and workflow.patched(PATCH_NOMINATION_IN_ONE_TASK):
+            program = s.program = nomination.program
+        else:
+            context = await self._load_context()
+            program = context.program
         s.nominated = True
         s.candidate_since = workflow.now()
         if nomination.metrics:
             s.last_metrics = nomination.metrics
+        become = partial(self._become_candidate, nomination, tell_provider=not program.auto_enroll)
+        if context is None:
+            await self._in_one_task(become)
+        else:
+            await become()
+        if program.auto_enroll:
+            await self._enroll(
+                EnrollmentRequest(tier=nomination.tier, requested_by="auto-enroll"),
+                ActorKind.REVIEW,
+                nomination.review_id,
+                context,
+            )
+
+    async def _become_candidate(self, nomination: Nomination, *, tell_provider: bool) -> None:
         await self._transition(
             PartnerStatus.CANDIDATE,
             Tier.BRONZE,
@@ -72,14 +95,7 @@ class Enrollment(PartnerEffects):
             nomination.review_id,
             initial=True,
         )
-        if context.program.auto_enroll:
-            await self._enroll(
-                EnrollmentRequest(tier=nomination.tier, requested_by="auto-enroll"),
-                ActorKind.REVIEW,
-                nomination.review_id,
-                context,
-            )
-        else:
+        if tell_provider:
             await self._notify(
                 NotificationKind.CANDIDATE_NOTICE,
                 self._context(

@@ -77,6 +77,7 @@ class PartnerLifecycleWorkflow(Enrollment, Transitions, Blocking):
         self._outbox = []
         """Messages to send from the run loop, after the request that caused them answered."""
         self._deliveries = Deliveries()
+        self._writes = None
 
     # ------------------------------------------------------------------ run loop
 
