@@ -80,6 +80,7 @@ from clients.partners import PartnerPrograms
 from clients.reviews import Reviews
 from models.contract import TASK_QUEUE
 from models.database import Database
+from models.delivery import OutboxStatus
 from models.notifications import NotificationKind
 from models.partner import ActorKind, AtRiskFlag, EnrollmentRequest, PartnerStatus
 from models.review import OpenReview, ReviewCadence, ReviewRequest
@@ -225,7 +226,8 @@ def plain_review(db: Database, seeded: SeedPlan, results: ReviewResults) -> None
 
 
 async def settle(db: Database, review_id: str, woken: int, since: datetime) -> float:
-    """Seconds until every woken partner recorded its transition and sent its notice."""
+    """Seconds until every woken partner recorded its transition and its notice was sent
+    (delivered through the channel, not only put in the outbox)."""
     transitions = (
         select(func.count())
         .select_from(Transition)
@@ -238,6 +240,7 @@ async def settle(db: Database, review_id: str, woken: int, since: datetime) -> f
             Notification.provider_id == PROVIDER_ID,
             Notification.kind.in_([k.value for k in WOKEN_NOTICES]),
             Notification.created_at >= since,
+            Notification.status == OutboxStatus.SENT.value,
         )
     )
     return await wait_until(
@@ -245,7 +248,7 @@ async def settle(db: Database, review_id: str, woken: int, since: datetime) -> f
         SETTLE_TIMEOUT,
         lambda: (
             f"{count_rows(db, transitions)} of {woken} woken partners recorded a "
-            f"transition and {count_rows(db, notices)} sent a notice"
+            f"transition and {count_rows(db, notices)} notices were sent"
         ),
     )
 
@@ -357,7 +360,11 @@ async def measure(console: Console, results: ReviewResults, seeded: SeedPlan, se
         woken = outcome.fan_out.signalled + outcome.fan_out.nominated
         console.print(f"waiting for the {woken} woken partners to act…")
         before = cpu.snapshot()
+        if setup.profile:
+            profile.start()
         waited = await settle(db, outcome.review_id, woken, since)
+        if setup.profile:
+            results.settle_profile = await profile.stop()
         results.settled = results.total + waited
         results.cpu_settle = CpuMeter.used(before, cpu.snapshot())
         results.server_settle = await asyncio.to_thread(scrape, setup.metrics_port) - server_after

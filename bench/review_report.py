@@ -59,6 +59,8 @@ class ReviewResults:
     server_settle: ServerWork | None = None
     spans: RunSpans | None = None
     profile: dict[str, Any] | None = None
+    settle_profile: dict[str, Any] | None = None
+    """The worker's CPU profile after the review answered, until the woken partners settled."""
     wall_seconds: float = 0.0
 
     @property
@@ -261,6 +263,12 @@ def server_rows(r: ReviewResults) -> list[Row]:
 
 def sections(r: ReviewResults) -> list[Section]:
     purposes, libraries = profile_breakdown(r.profile, top=PROFILE_TOP) if r.profile else ([], [])
+    woken = max(r.outcome.fan_out.signalled + r.outcome.fan_out.nominated, 1) if r.outcome else 1
+    settling, settling_libraries = (
+        profile_breakdown(r.settle_profile, woken, top=PROFILE_TOP)
+        if r.settle_profile
+        else ([], [])
+    )
     return [
         ("Targets (issue 5)", ["measure", "result", "target", ""], target_rows(r)),
         (
@@ -294,6 +302,16 @@ def sections(r: ReviewResults) -> list[Section]:
             "Its biggest consumers (the innermost Python frame's library, ms)",
             ["spent on", "library", "ms"],
             libraries,
+        ),
+        (
+            "Worker CPU per woken partner after the review, until they settled (ms, sampled)",
+            ["spent on", "ms"],
+            settling,
+        ),
+        (
+            "Its biggest consumers, per woken partner (ms)",
+            ["spent on", "library", "ms"],
+            settling_libraries,
         ),
     ]
 
