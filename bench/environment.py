@@ -250,11 +250,14 @@ async def stack_process(
         found = re.fullmatch(rb"port (\d+)\s*", line)
         if found is None:
             raise BenchError(f"bench.stack {' '.join(args)} did not start:\n{tail(log)}")
+        drain = asyncio.create_task(copy_out(process.stdout, log))
         try:
             yield Stack(process, int(found.group(1)), log)
         except BenchError as error:
             # The log lives in the run's temporary directory: say what it said before it goes.
             raise BenchError(f"{error}\nThe end of {log.name}:\n{tail(log)}") from error
+        finally:
+            drain.cancel()
     finally:
         if process.returncode is None:
             process.terminate()
@@ -263,6 +266,15 @@ async def stack_process(
             except TimeoutError:
                 process.kill()
                 await process.wait()
+
+
+async def copy_out(stream: asyncio.StreamReader, path: Path) -> None:
+    """Copy what a process writes to stdout after its first line into `path`. The SDK core
+    writes its warnings there: a pipe left full (64 KiB) stops the worker's workflow thread."""
+    with path.open("ab") as out:
+        while chunk := await stream.read(65536):
+            out.write(chunk)
+            out.flush()
 
 
 def free_port() -> int:

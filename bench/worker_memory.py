@@ -60,6 +60,7 @@ from bench.environment import (
     backend,
     code_version,
     command_line,
+    copy_out,
     dev_server,
     free_port,
     fresh_database,
@@ -219,12 +220,6 @@ def core_warnings(path: Path) -> dict[str, int]:
                 if needle in line:
                     found[kind] = found.get(kind, 0) + 1
     return found
-
-
-async def copy_out(stream: asyncio.StreamReader, path: Path) -> None:
-    with path.open("ab") as out:
-        while chunk := await stream.read(65536):
-            out.write(chunk)
 
 
 @contextlib.asynccontextmanager
