@@ -72,9 +72,10 @@ def partner_static_details(provider_id: str, reseller_team_id: str) -> str:
         f"{provider_id}: candidate, preferred (silver or gold), at risk, removed, blocked.\n\n"
         "The summary says what this run began as; **Current Details** show the status, tier, "
         "grace deadline and last review now. In the **Event History**, each "
-        "`record_transition` activity is one transition (from, to, by whom, why), and each "
-        "`send_notification` says what the partner was told; the `get_state` query returns "
-        "the whole state."
+        "`record_transition` activity is one transition (from, to, by whom, why); an "
+        "enrollment's `enroll_partner` and a review's `record_partner_writes` local activities "
+        "name the changes they write, and each `deliver_notification` says what the partner "
+        "was told; the `get_state` query returns the whole state."
     )
 
 
