@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.guard import too_large
@@ -48,6 +49,14 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
             )
         raise error
 
+    async def workflow_unanswering(request: Request, error: Exception) -> JSONResponse:
+        # Our queries raise nothing of their own: a failed one is the workflow's task failing in
+        # an overloaded worker (the SDK's deadlock detector), which clears on a retry.
+        return _problem(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the workflow could not answer now, try again: {error}",
+        )
+
     async def secrets_unconfigured(request: Request, error: Exception) -> JSONResponse:
         # The operator's configuration, not the provider's request, is what must change (so
         # not a 4xx), and it clears once the key is set (so 503, worth retrying, not a 500).
@@ -72,6 +81,7 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     for kind in _CODES:
         app.add_exception_handler(kind, mapped)
     app.add_exception_handler(RPCError, temporal_down)
+    app.add_exception_handler(WorkflowQueryFailedError, workflow_unanswering)
     app.add_exception_handler(SQLAlchemyError, database_error)
     app.add_exception_handler(SecretKeyError, secrets_unconfigured)
 
