@@ -106,6 +106,7 @@ def test_a_change_based_on_an_old_version_is_refused_and_writes_nothing(seeded):
         assert change_program(session, SEEDED, fresh).current.version == 3
 
 
+@pytest.mark.real_clock  # a thread waits, with timeouts, on the real clock
 @pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 def test_a_change_that_comes_while_another_is_computed_waits_and_builds_on_it(seeded):
     """SQLite has no row lock: reading the provider FOR UPDATE takes SQLite's write lock
