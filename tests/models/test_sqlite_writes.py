@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,24 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
         connection.execute(text("CREATE TABLE items (n INTEGER)"))
     yield made
     made.dispose()
+
+
+def run_in_threads(work: list[Callable[[], None]]) -> list[BaseException]:
+    """Run each function in a thread of its own, all at once; what they raised."""
+    failures: list[BaseException] = []
+
+    def run(function: Callable[[], None]) -> None:
+        try:
+            function()
+        except BaseException as error:  # a thread's failure would otherwise vanish
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(function,)) for function in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
 
 
 def test_waiters_are_served_in_the_order_they_came() -> None:
@@ -120,23 +139,14 @@ def test_read_for_update_then_write_loses_no_change(tmp_path: Path) -> None:
     with engine.begin() as connection:
         counter.create(connection)
         connection.execute(counter.insert().values(n=0))
-    failures: list[BaseException] = []
 
     def add_one() -> None:
-        try:
-            with engine.begin() as connection:
-                n = connection.execute(select(counter.c.n).with_for_update()).scalar_one()
-                threading.Event().wait(0.01)  # another reader would read the same n here
-                connection.execute(update(counter).values(n=n + 1))
-        except BaseException as error:
-            failures.append(error)
+        with engine.begin() as connection:
+            n = connection.execute(select(counter.c.n).with_for_update()).scalar_one()
+            threading.Event().wait(0.01)  # another reader would read the same n here
+            connection.execute(update(counter).values(n=n + 1))
 
-    threads = [threading.Thread(target=add_one) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    assert run_in_threads([add_one] * 10) == []
     with engine.connect() as reader:
         assert reader.execute(select(counter.c.n)).scalar_one() == 10
     engine.dispose()
@@ -147,22 +157,13 @@ def test_many_threads_write_every_row_once(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path / 'many.db'}", busy_timeout=60)
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE items (n INTEGER)"))
-    failures: list[BaseException] = []
 
     def write(start: int) -> None:
-        try:
-            for n in range(start, start + 20):
-                with engine.begin() as connection:
-                    connection.execute(text("INSERT INTO items VALUES (:n)"), {"n": n})
-        except BaseException as error:  # a thread's failure would otherwise vanish
-            failures.append(error)
+        for n in range(start, start + 20):
+            with engine.begin() as connection:
+                connection.execute(text("INSERT INTO items VALUES (:n)"), {"n": n})
 
-    threads = [threading.Thread(target=write, args=(start,)) for start in range(0, 200, 20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    assert run_in_threads([partial(write, start) for start in range(0, 200, 20)]) == []
     with engine.connect() as reader:
         assert reader.execute(text("SELECT n FROM items ORDER BY n")).scalars().all() == list(
             range(200)
