@@ -110,7 +110,12 @@ class Deliveries:
         await run_activity(
             NotificationActivities.record_notification, request, summary=one_line(f"outbox: {told}")
         )
-        self.start(request.idempotency_key, one_line(f"deliver: {told}"))
+        self.start_message(request)
+
+    def start_message(self, request: NotificationRequest) -> None:
+        """Deliver this message, already in the outbox, without waiting for it; the delivery's
+        summary says what it tells."""
+        self.start(request.idempotency_key, one_line(f"deliver: {notification_summary(request)}"))
 
     def start(self, key: str, summary: str) -> None:
         """Deliver the recorded message with this key, without waiting for it."""

@@ -60,7 +60,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.summaries import (
         metrics_summary,
-        notification_summary,
         offer_access_summary,
         one_line,
         partner_details,
@@ -168,8 +167,7 @@ class PartnerEffects:
             summary=writes_summary(writes),
         )
         for message in writes.messages:
-            summary = one_line(f"deliver: {notification_summary(message)}")
-            self._deliveries.start(message.idempotency_key, summary)
+            self._deliveries.start_message(message)
 
     def _clear_at_risk(self) -> None:
         s = self.state

@@ -39,7 +39,7 @@ with workflow.unsafe.imports_passed_through():
         PartnerContext,
         TransitionRecord,
     )
-    from models.summaries import by, notification_summary, one_line, standing
+    from models.summaries import by, one_line, standing
 
 
 class Enrollment(PartnerEffects):
@@ -234,8 +234,7 @@ class Enrollment(PartnerEffects):
         self._changed()
         if welcome is not None:
             told = welcome.context.model_copy(update={"metrics": written.metrics})
-            summary = notification_summary(welcome.model_copy(update={"context": told}))
-            self._deliveries.start(welcome.idempotency_key, one_line(f"deliver: {summary}"))
+            self._deliveries.start_message(welcome.model_copy(update={"context": told}))
             return
         self._outbox.append(
             (
