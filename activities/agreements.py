@@ -347,15 +347,16 @@ class AgreementActivities:
 
     @activity.defn(name=ActivityName.COMPUTE_AGREEMENT_METRICS)
     def compute_agreement_metrics(self, request: AgreementMetricsRequest) -> PartnerMetrics:
-        return window_metrics(
-            self._db,
-            request.provider_id,
-            request.reseller_team_id,
-            request.window_start,
-            request.window_end,
-            offer_id=request.offer_id,
-            zip_codes=request.zip_codes,
-        )
+        with self._db.transaction() as session:
+            return window_metrics(
+                session,
+                request.provider_id,
+                request.reseller_team_id,
+                request.window_start,
+                request.window_end,
+                offer_id=request.offer_id,
+                zip_codes=request.zip_codes,
+            )
 
     @activity.defn(name=ActivityName.RECORD_SCORECARD)
     def record_scorecard(self, record: ScorecardRecord) -> WriteResult:

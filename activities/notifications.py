@@ -192,45 +192,50 @@ class NotificationActivities:
 
     # ------------------------------------------------------------------ recording
 
+    def record_in(self, session: Session, request: NotificationRequest) -> Notification:
+        """Render the message and add it to the outbox in this session's transaction, unless
+        its key is already there: it commits with whatever else the transaction writes."""
+        row = session.scalar(
+            select(Notification).where(Notification.idempotency_key == request.idempotency_key)
+        )
+        if row is not None:
+            return row
+        provider = session.get(Provider, request.provider_id)
+        reseller = session.get(Reseller, request.reseller_team_id)
+        subject, body = render_message(
+            session,
+            request,
+            provider.name if provider else request.provider_id,
+            reseller.name if reseller else request.reseller_team_id,
+        )
+        row = Notification(
+            idempotency_key=request.idempotency_key,
+            provider_id=request.provider_id,
+            reseller_team_id=request.reseller_team_id,
+            recipient=request.recipient.value,
+            kind=request.kind.value,
+            subject=subject,
+            body=body,
+            status=OutboxStatus.PENDING.value,
+            attempts=0,
+        )
+        try:
+            settings = delivery_settings(session, request.provider_id)
+        except SecretKeyError:
+            # A key the worker cannot use must not hold up the partner's state change:
+            # the message is recorded, and each delivery try says why it cannot go.
+            row.channel = configured_channel(session, request.provider_id).value
+        else:
+            kind, channel = self._channels.pick(settings)
+            row.channel = channel.name
+            row.address = _route(session, kind, settings, row).address
+        session.add(row)
+        session.flush()
+        return row
+
     def _record_row(self, request: NotificationRequest) -> Notification:
         with self._db.transaction() as session:
-            row = session.scalar(
-                select(Notification).where(Notification.idempotency_key == request.idempotency_key)
-            )
-            if row is not None:
-                return row
-            provider = session.get(Provider, request.provider_id)
-            reseller = session.get(Reseller, request.reseller_team_id)
-            subject, body = render_message(
-                session,
-                request,
-                provider.name if provider else request.provider_id,
-                reseller.name if reseller else request.reseller_team_id,
-            )
-            row = Notification(
-                idempotency_key=request.idempotency_key,
-                provider_id=request.provider_id,
-                reseller_team_id=request.reseller_team_id,
-                recipient=request.recipient.value,
-                kind=request.kind.value,
-                subject=subject,
-                body=body,
-                status=OutboxStatus.PENDING.value,
-                attempts=0,
-            )
-            try:
-                settings = delivery_settings(session, request.provider_id)
-            except SecretKeyError:
-                # A key the worker cannot use must not hold up the partner's state change:
-                # the message is recorded, and each delivery try says why it cannot go.
-                row.channel = configured_channel(session, request.provider_id).value
-            else:
-                kind, channel = self._channels.pick(settings)
-                row.channel = channel.name
-                row.address = _route(session, kind, settings, row).address
-            session.add(row)
-            session.flush()
-            return row
+            return self.record_in(session, request)
 
     def record(self, request: NotificationRequest) -> NotificationReceipt:
         """Render the message and put it in the outbox, unless its key is already there."""

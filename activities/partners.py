@@ -12,7 +12,7 @@ from activities.counters import count_transition
 from activities.idempotent import already_recorded, insert_once
 from models.contract import ActivityName
 from models.database import Database
-from models.notifications import NotificationReceipt, NotificationRequest
+from models.notifications import NotificationRequest
 from models.program import ProgramSettings
 from models.records import (
     EnrollmentWrite,
@@ -27,13 +27,14 @@ from models.records import (
     WriteResult,
 )
 from models.schema import (
+    Notification,
     PartnerNote,
     PreferredListEntry,
     Provider,
     Reseller,
     TransitionLogEntry,
 )
-from store.metrics import partner_metrics
+from store.metrics import partner_metrics_in
 from store.offer_access import apply_access_change
 
 
@@ -143,7 +144,7 @@ def _tell(written: list[TransitionRecord]) -> None:
 
 
 class Outbox(Protocol):
-    def record(self, request: NotificationRequest) -> NotificationReceipt: ...
+    def record_in(self, session: Session, request: NotificationRequest) -> Notification: ...
 
 
 class PartnerRecordActivities:
@@ -175,55 +176,65 @@ class PartnerRecordActivities:
 
     @activity.defn(name=ActivityName.ENROLL_PARTNER)
     def enroll_partner(self, write: EnrollmentWrite) -> EnrollmentWritten:
-        """An enrollment's reads and writes at once (run as a local activity): the program,
-        the tier check, the metrics, then the transition, the listing, the offer access and
-        the note in one transaction, then the welcome in the outbox, told those metrics. A
-        retry finds its keys and writes nothing twice."""
+        """An enrollment's reads and writes at once (run as a local activity) in one
+        transaction: the program, the tier check, the metrics, then the welcome in the outbox,
+        told those metrics, the transition, the listing, the offer access and the note. A retry
+        finds its keys and writes nothing twice."""
         with self._db.transaction() as session:
             context = load_context(session, write)
-        if write.tier not in context.program.partner_tiers:
-            raise ApplicationError(
-                f"this program has a single tier: {write.tier.value} is not available, use silver",
-                type="InvalidRequest",
-                non_retryable=True,
-                category=ApplicationErrorCategory.BENIGN,
+            if write.tier not in context.program.partner_tiers:
+                raise ApplicationError(
+                    f"this program has a single tier: {write.tier.value} is not available, "
+                    "use silver",
+                    type="InvalidRequest",
+                    non_retryable=True,
+                    category=ApplicationErrorCategory.BENIGN,
+                )
+            metrics = partner_metrics_in(
+                session,
+                MetricsRequest(
+                    provider_id=write.provider_id,
+                    reseller_team_id=write.reseller_team_id,
+                    as_of=write.as_of,
+                    window_days=context.program.metrics_window_days,
+                ),
             )
-        metrics = partner_metrics(
-            self._db,
-            MetricsRequest(
-                provider_id=write.provider_id,
-                reseller_team_id=write.reseller_team_id,
-                as_of=write.as_of,
-                window_days=context.program.metrics_window_days,
-            ),
-        )
-        record = write.transition
-        writes = PartnerWrites(
-            provider_id=write.provider_id,
-            reseller_team_id=write.reseller_team_id,
-            transitions=[record],
-            access=[write.access],
-            notes=[write.note] if write.note else [],
-        )
-        with self._db.transaction() as session:
-            written = _write(session, writes)
+            messages = []
+            if write.welcome is not None:
+                told = write.welcome.context.model_copy(update={"metrics": metrics})
+                messages.append(write.welcome.model_copy(update={"context": told}))
+            written = self._write_with_messages(
+                session,
+                PartnerWrites(
+                    provider_id=write.provider_id,
+                    reseller_team_id=write.reseller_team_id,
+                    transitions=[write.transition],
+                    access=[write.access],
+                    notes=[write.note] if write.note else [],
+                    messages=messages,
+                ),
+            )
         _tell(written)
-        if write.welcome is not None:
-            told = write.welcome.context.model_copy(update={"metrics": metrics})
-            self._outbox.record(write.welcome.model_copy(update={"context": told}))
         return EnrollmentWritten(context=context, metrics=metrics)
 
     @activity.defn(name=ActivityName.RECORD_PARTNER_WRITES)
     def record_partner_writes(self, writes: PartnerWrites) -> PartnerWritten:
-        """One step's writes at once (run as a local activity): the transitions, the offer
-        access and the notes in one transaction, then the messages in the outbox. A retry
-        finds its keys and writes nothing twice."""
+        """One step's writes at once (run as a local activity), in one transaction: the
+        messages in the outbox, the transitions, the offer access and the notes. A retry finds
+        its keys and writes nothing twice."""
         with self._db.transaction() as session:
-            written = _write(session, writes)
+            written = self._write_with_messages(session, writes)
         _tell(written)
-        for message in writes.messages:
-            self._outbox.record(message)
         return PartnerWritten(
             transitions=[record.transition for record in written],
             messages=[message.idempotency_key for message in writes.messages],
         )
+
+    def _write_with_messages(
+        self, session: Session, writes: PartnerWrites
+    ) -> list[TransitionRecord]:
+        """The messages into the outbox, then the transitions, the offer access and the notes,
+        all in the session's transaction; the transitions written."""
+        for message in writes.messages:
+            self._outbox.record_in(session, message)
+        return _write(session, writes)

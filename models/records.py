@@ -72,9 +72,9 @@ class EnrollmentWrite(PartnerRef):
 
 class PartnerWrites(PartnerRef):
     """What one step of the workflow decided, written by one local activity in the workflow
-    task that decided it: the transitions (log and list), the offer access and the notes in
-    one transaction, then the messages in the outbox. Each write is keyed or idempotent, so
-    a retry writes nothing twice."""
+    task that decided it: the transitions (log and list), the offer access, the notes and
+    the messages in the outbox, in one transaction. Each write is keyed or idempotent, so a
+    retry writes nothing twice."""
 
     transitions: list[TransitionRecord] = Field(default_factory=list)
     access: list[OfferAccessChange] = Field(default_factory=list)

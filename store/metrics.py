@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, literal, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from models.database import Database
 from models.metrics import PartnerMetrics, window_bounds
@@ -161,7 +161,7 @@ def metrics_from_row(
 
 
 def window_metrics(
-    db: Database,
+    session: Session,
     provider_id: str,
     reseller_team_id: str,
     window_start: datetime,
@@ -179,26 +179,31 @@ def window_metrics(
         offer_id=offer_id,
         zip_codes=zip_codes,
     )
-    with db.transaction() as session:
-        row = session.execute(query).one_or_none()
-        joined_at = None
-        if row is None:
-            # No orders in the window: tenure still counts from the join date, or from
-            # the first order with this provider where no join date is known.
-            joined_at = session.scalar(
-                select(Reseller.joined_at).where(Reseller.team_id == reseller_team_id)
-            ) or session.scalar(
-                select(func.min(Order.created_at)).where(
-                    Order.provider_id == provider_id,
-                    Order.reseller_team_id == reseller_team_id,
-                )
+    row = session.execute(query).one_or_none()
+    joined_at = None
+    if row is None:
+        # No orders in the window: tenure still counts from the join date, or from
+        # the first order with this provider where no join date is known.
+        joined_at = session.scalar(
+            select(Reseller.joined_at).where(Reseller.team_id == reseller_team_id)
+        ) or session.scalar(
+            select(func.min(Order.created_at)).where(
+                Order.provider_id == provider_id,
+                Order.reseller_team_id == reseller_team_id,
             )
+        )
     return metrics_from_row(provider_id, reseller_team_id, window_start, window_end, row, joined_at)
 
 
 def partner_metrics(db: Database, request: MetricsRequest) -> PartnerMetrics:
     """The metrics of one partner over the window that ends at `request.as_of`."""
+    with db.transaction() as session:
+        return partner_metrics_in(session, request)
+
+
+def partner_metrics_in(session: Session, request: MetricsRequest) -> PartnerMetrics:
+    """partner_metrics, read in this session's transaction."""
     window_start, window_end = window_bounds(request.as_of, request.window_days)
     return window_metrics(
-        db, request.provider_id, request.reseller_team_id, window_start, window_end
+        session, request.provider_id, request.reseller_team_id, window_start, window_end
     )

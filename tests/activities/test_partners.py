@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -298,3 +300,85 @@ def test_a_steps_writes_are_made_once_across_a_retry(
     assert [(r.idempotency_key, r.kind, r.status) for r in rows] == [
         (notice.idempotency_key, "at_risk_warning", OutboxStatus.PENDING.value)
     ]
+
+
+class _OutboxDownOnce(NotificationActivities):
+    """The outbox's first recording fails, as on an outage at that moment."""
+
+    failed = False
+
+    def record_in(self, session: Session, request: NotificationRequest) -> Notification:
+        if not self.failed:
+            self.failed = True
+            raise OperationalError("INSERT INTO notifications", {}, Exception("server closed"))
+        return super().record_in(session, request)
+
+
+def test_a_steps_message_and_transition_are_written_together_or_not_at_all(
+    db: Database, activities: PartnerRecordActivities
+) -> None:
+    ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER)
+    flaky = PartnerRecordActivities(db, _OutboxDownOnce(db, LogChannel()))
+    removed = transition(2, PartnerStatus.REMOVED)
+    notice = NotificationRequest(
+        **ref.model_dump(),
+        idempotency_key=f"{WORKFLOW_ID}/p1/removed/2",
+        kind=NotificationKind.REMOVED,
+        recipient=Recipient.PARTNER,
+        context=NotificationContext(tier=Tier.SILVER, reason="grace ended"),
+    )
+    writes = PartnerWrites(**ref.model_dump(), transitions=[removed], messages=[notice])
+
+    with pytest.raises(OperationalError):
+        ActivityEnvironment().run(flaky.record_partner_writes, writes)
+    assert log_rows(db) == []  # no transition the partner was never told of
+
+    ActivityEnvironment().run(flaky.record_partner_writes, writes)  # the retry
+    assert [row.to_status for row in log_rows(db)] == ["removed"]
+    with db.transaction() as session:
+        keys = list(session.scalars(select(Notification.idempotency_key)))
+    assert keys == [notice.idempotency_key]
+
+
+def test_an_enrollment_and_a_step_each_commit_once(
+    db: Database, activities: PartnerRecordActivities
+) -> None:
+    """Each commit is a round trip on PostgreSQL and a sync of SQLite's log."""
+    ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER)
+    commits: list[object] = []
+    event.listen(db.engine, "commit", commits.append)
+    ActivityEnvironment().run(
+        activities.enroll_partner,
+        EnrollmentWrite(
+            **ref.model_dump(),
+            tier=Tier.SILVER,
+            as_of=T0,
+            transition=transition(1, PartnerStatus.PREFERRED),
+            access=OfferAccessChange(**ref.model_dump(), tier=Tier.SILVER, reason="enrolled"),
+            welcome=NotificationRequest(
+                **ref.model_dump(),
+                idempotency_key=f"{WORKFLOW_ID}/p1/welcome/1",
+                kind=NotificationKind.WELCOME,
+                recipient=Recipient.PARTNER,
+                context=NotificationContext(tier=Tier.SILVER),
+            ),
+        ),
+    )
+    assert len(commits) == 1
+    ActivityEnvironment().run(
+        activities.record_partner_writes,
+        PartnerWrites(
+            **ref.model_dump(),
+            transitions=[transition(2, PartnerStatus.REMOVED)],
+            messages=[
+                NotificationRequest(
+                    **ref.model_dump(),
+                    idempotency_key=f"{WORKFLOW_ID}/p1/removed/2",
+                    kind=NotificationKind.REMOVED,
+                    recipient=Recipient.PARTNER,
+                    context=NotificationContext(tier=Tier.SILVER, reason="grace ended"),
+                )
+            ],
+        ),
+    )
+    assert len(commits) == 2
