@@ -95,6 +95,49 @@ def listing(db: Database) -> PreferredListEntry:
     return entry
 
 
+def welcome_message() -> NotificationRequest:
+    return NotificationRequest(
+        provider_id=PROVIDER,
+        reseller_team_id=RESELLER,
+        idempotency_key=f"{WORKFLOW_ID}/p1/welcome/1",
+        kind=NotificationKind.WELCOME,
+        recipient=Recipient.PARTNER,
+        context=NotificationContext(tier=Tier.SILVER),
+    )
+
+
+def enrollment(welcome: NotificationRequest) -> EnrollmentWrite:
+    """The enrollment as silver that the partner's first transition records."""
+    ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER)
+    return EnrollmentWrite(
+        **ref.model_dump(),
+        tier=Tier.SILVER,
+        as_of=T0,
+        transition=transition(1, PartnerStatus.PREFERRED),
+        access=OfferAccessChange(**ref.model_dump(), tier=Tier.SILVER, reason="enrolled"),
+        welcome=welcome,
+    )
+
+
+def removal(sequence: int = 2) -> PartnerWrites:
+    """A removal by the grace deadline and the partner's notice of it."""
+    return PartnerWrites(
+        provider_id=PROVIDER,
+        reseller_team_id=RESELLER,
+        transitions=[transition(sequence, PartnerStatus.REMOVED)],
+        messages=[
+            NotificationRequest(
+                provider_id=PROVIDER,
+                reseller_team_id=RESELLER,
+                idempotency_key=f"{WORKFLOW_ID}/p1/removed/{sequence}",
+                kind=NotificationKind.REMOVED,
+                recipient=Recipient.PARTNER,
+                context=NotificationContext(tier=Tier.SILVER, reason="grace ended"),
+            )
+        ],
+    )
+
+
 def test_record_transition_twice_writes_one_row(
     db: Database, activities: PartnerRecordActivities
 ) -> None:
@@ -227,23 +270,8 @@ def test_load_partner_context_unknown_party(
 def test_an_enrollment_puts_its_welcome_in_the_outbox_once_with_its_metrics(
     db: Database, activities: PartnerRecordActivities
 ) -> None:
-    ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER)
-    first = transition(1, PartnerStatus.PREFERRED)
-    welcome = NotificationRequest(
-        **ref.model_dump(),
-        idempotency_key=f"{WORKFLOW_ID}/p1/welcome/1",
-        kind=NotificationKind.WELCOME,
-        recipient=Recipient.PARTNER,
-        context=NotificationContext(tier=Tier.SILVER),
-    )
-    write = EnrollmentWrite(
-        **ref.model_dump(),
-        tier=Tier.SILVER,
-        as_of=T0,
-        transition=first,
-        access=OfferAccessChange(**ref.model_dump(), tier=Tier.SILVER, reason="enrolled"),
-        welcome=welcome,
-    )
+    welcome = welcome_message()
+    write = enrollment(welcome)
     written = ActivityEnvironment().run(activities.enroll_partner, write)
     again = ActivityEnvironment().run(activities.enroll_partner, write)  # a retry
 
@@ -317,17 +345,8 @@ class _OutboxDownOnce(NotificationActivities):
 def test_a_steps_message_and_transition_are_written_together_or_not_at_all(
     db: Database, activities: PartnerRecordActivities
 ) -> None:
-    ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER)
     flaky = PartnerRecordActivities(db, _OutboxDownOnce(db, LogChannel()))
-    removed = transition(2, PartnerStatus.REMOVED)
-    notice = NotificationRequest(
-        **ref.model_dump(),
-        idempotency_key=f"{WORKFLOW_ID}/p1/removed/2",
-        kind=NotificationKind.REMOVED,
-        recipient=Recipient.PARTNER,
-        context=NotificationContext(tier=Tier.SILVER, reason="grace ended"),
-    )
-    writes = PartnerWrites(**ref.model_dump(), transitions=[removed], messages=[notice])
+    writes = removal()
 
     with pytest.raises(OperationalError):
         ActivityEnvironment().run(flaky.record_partner_writes, writes)
@@ -337,48 +356,16 @@ def test_a_steps_message_and_transition_are_written_together_or_not_at_all(
     assert [row.to_status for row in log_rows(db)] == ["removed"]
     with db.transaction() as session:
         keys = list(session.scalars(select(Notification.idempotency_key)))
-    assert keys == [notice.idempotency_key]
+    assert keys == [writes.messages[0].idempotency_key]
 
 
 def test_an_enrollment_and_a_step_each_commit_once(
     db: Database, activities: PartnerRecordActivities
 ) -> None:
     """Each commit is a round trip on PostgreSQL and a sync of SQLite's log."""
-    ref = PartnerRef(provider_id=PROVIDER, reseller_team_id=RESELLER)
     commits: list[object] = []
     event.listen(db.engine, "commit", commits.append)
-    ActivityEnvironment().run(
-        activities.enroll_partner,
-        EnrollmentWrite(
-            **ref.model_dump(),
-            tier=Tier.SILVER,
-            as_of=T0,
-            transition=transition(1, PartnerStatus.PREFERRED),
-            access=OfferAccessChange(**ref.model_dump(), tier=Tier.SILVER, reason="enrolled"),
-            welcome=NotificationRequest(
-                **ref.model_dump(),
-                idempotency_key=f"{WORKFLOW_ID}/p1/welcome/1",
-                kind=NotificationKind.WELCOME,
-                recipient=Recipient.PARTNER,
-                context=NotificationContext(tier=Tier.SILVER),
-            ),
-        ),
-    )
+    ActivityEnvironment().run(activities.enroll_partner, enrollment(welcome_message()))
     assert len(commits) == 1
-    ActivityEnvironment().run(
-        activities.record_partner_writes,
-        PartnerWrites(
-            **ref.model_dump(),
-            transitions=[transition(2, PartnerStatus.REMOVED)],
-            messages=[
-                NotificationRequest(
-                    **ref.model_dump(),
-                    idempotency_key=f"{WORKFLOW_ID}/p1/removed/2",
-                    kind=NotificationKind.REMOVED,
-                    recipient=Recipient.PARTNER,
-                    context=NotificationContext(tier=Tier.SILVER, reason="grace ended"),
-                )
-            ],
-        ),
-    )
+    ActivityEnvironment().run(activities.record_partner_writes, removal())
     assert len(commits) == 2
