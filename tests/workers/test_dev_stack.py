@@ -25,6 +25,7 @@ from devstack.demo import (
     DEMO_PROVIDER_ID,
     DEMO_REVIEW_CADENCE,
 )
+from devstack.dev_server import DevConfig, dev_server_command
 from devstack.stack import dev_metrics
 from models.contract import AGREEMENT_WORKFLOW, PARTNER_WORKFLOW
 from models.review import ReviewPeriod, review_id
@@ -318,3 +319,12 @@ def test_dev_metrics_go_elsewhere_only_when_asked():
     assert chosen.url == f"http://127.0.0.1:{port}/metrics"
     with urllib.request.urlopen(chosen.url, timeout=10) as response:
         assert response.status == 200
+
+
+def test_the_dev_server_caches_search_attributes_as_a_production_server_does(tmp_path):
+    """Left to itself the dev server reads them from its store on every use (about 30 reads
+    per enrollment, bench/README.md); the partner listing by them is checked across a restart
+    in test_dev_stack_lists_partners_in_the_ui_and_resumes_after_a_restart."""
+    command = dev_server_command("temporal", DevConfig(state_dir=tmp_path))
+    value = command.index("system.forceSearchAttributesCacheRefreshOnRead=false")
+    assert command[value - 1] == "--dynamic-config-value"
