@@ -2,7 +2,7 @@
 
     python -m bench.cached_worker --database URL --temporal HOST:PORT --max-cached N
         [--metrics-address 127.0.0.1:PORT] [--tracemalloc FILE]
-        [--runner product|sandboxed|unsandboxed|floor]
+        [--runner product|passthrough|sandboxed|floor]
 
 It is `partnerflow worker` (workers/worker.py's `running_worker`) with `max_cached_workflows`
 given (PARTNERFLOW_MAX_CACHED_WORKFLOWS for the product's), without the review Schedules and
@@ -31,7 +31,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
+from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from clients.connection import connect
@@ -41,13 +41,13 @@ from workers import wiring
 from workers.wiring import ACTIVITY_THREADS, build_worker
 
 TRACE_TOP = 40
-RUNNERS = ("product", "sandboxed", "unsandboxed", "floor")
-"""How the worker runs workflows: `product` as partnerflow does (the SDK's sandbox with the
-`workflows` package passed through: workers/wiring.py), `sandboxed` the SDK's default sandbox,
-which imports each workflow's modules afresh for every run (the product before issue 20),
-`unsandboxed` with no sandbox. `floor` holds no partner at all but bench/floor.py's entity,
-Temporal's own least workflow, under the product's kind of sandbox: what any cached workflow
-costs this SDK."""
+RUNNERS = ("product", "passthrough", "sandboxed", "floor")
+"""How the worker runs workflows: `product` as partnerflow does (no sandbox: workers/wiring.py),
+`passthrough` the SDK's sandbox with the `workflows` package passed through (the product from
+ddac6c0 until the fifth round of issue 20), `sandboxed` the SDK's default sandbox, which
+imports each workflow's modules afresh for every run (the product before issue 20). `floor`
+holds no partner at all but bench/floor.py's entity, Temporal's own least workflow, under the
+`passthrough` kind of sandbox: what any cached workflow costs this SDK."""
 
 
 def use_runner(runner: str) -> None:
@@ -55,7 +55,11 @@ def use_runner(runner: str) -> None:
     if runner in ("product", "floor"):
         return
     workflow_runner: WorkflowRunner = (
-        UnsandboxedWorkflowRunner() if runner == "unsandboxed" else SandboxedWorkflowRunner()
+        SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
+        )
+        if runner == "passthrough"
+        else SandboxedWorkflowRunner()
     )
     setattr(wiring, "WORKFLOW_RUNNER", workflow_runner)  # noqa: B010
 

