@@ -26,7 +26,6 @@ from clients.partners import PartnerPrograms
 from models.contract import MAX_CACHED_WORKFLOWS, TASK_QUEUE
 from models.database import Database
 from runtime.signals import SHUTDOWN_GRACE
-from workers.bytecode import cache_bytecode, workflow_sources
 from workflows.announcement import AnnouncementWorkflow
 from workflows.exclusive_agreement import ExclusiveAgreementWorkflow
 from workflows.message_delivery import MessageDeliveryWorkflow
@@ -132,7 +131,6 @@ def build_worker(
     With `max_cached_workflows=0` the worker keeps no workflow in memory and so
     takes no sticky tasks: every task replays the history from the start.
     """
-    cache_bytecode(workflow_sources(WORKFLOWS))
     return Worker(
         client,
         task_queue=task_queue,
